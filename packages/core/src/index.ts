@@ -1,0 +1,7 @@
+export type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from './sans-io.js'
+export { emptyReady } from './sans-io.js'
+export type * from './trace/events.js'
+export { assert, AssertionError, unreachable } from './util/assert.js'
+export { createRng, shuffle, type Rng } from './util/rng.js'
+export { Reader, Writer, stringSize, utf8Length, varintSize } from './wire/codec.js'
+export { RejectionCounter, WireError, type WireErrorCode } from './wire/errors.js'

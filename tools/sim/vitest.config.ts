@@ -1,0 +1,6 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: { conditions: ['conclave-source'] },
+  test: { include: ['src/**/*.test.ts'], testTimeout: 120_000 },
+})

@@ -52,6 +52,11 @@ export interface Machine<E extends TraceEvent = TraceEvent> {
   nextTickAtMs(): number
   /** Take everything produced since the last drain, in the order persist, send, events. */
   drain(): Ready<E>
+  /**
+   * The driver saw this node's own process stall (event-loop delay, GC pause, SIGSTOP) for
+   * durationMs. Lifeguard feeds this into local health so a slow node stops accusing others.
+   */
+  notePause?(durationMs: number, nowMs: number): void
 }
 
 /** An empty Ready to start from and fill. */

@@ -1,7 +1,23 @@
+export { type GlobalConfig, lanGlobalConfig } from './global/global-config.js'
+export {
+  type ConclaveConfig,
+  lanConclaveConfig,
+  localConclaveConfig,
+  type ShardMapConfig,
+  type UnsafeBreak,
+  wanConclaveConfig,
+} from './node/conclave-config.js'
+export {
+  type ConclaveInit,
+  ConclaveMachine,
+  type NodeRole,
+  type NodeStatus,
+} from './node/conclave-machine.js'
 export type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from './sans-io.js'
 export { emptyReady } from './sans-io.js'
+export { lanShardConfig, type ShardConfig } from './shard/shard-config.js'
 export type * from './trace/events.js'
-export { assert, AssertionError, unreachable } from './util/assert.js'
-export { createRng, shuffle, type Rng } from './util/rng.js'
-export { Reader, Writer, stringSize, utf8Length, varintSize } from './wire/codec.js'
+export { AssertionError, assert, unreachable } from './util/assert.js'
+export { createRng, type Rng, shuffle } from './util/rng.js'
+export { Reader, stringSize, utf8Length, varintSize, Writer } from './wire/codec.js'
 export { RejectionCounter, WireError, type WireErrorCode } from './wire/errors.js'

@@ -1,3 +1,12 @@
+export {
+  Bully,
+  type BullyConfig,
+  type BullyInit,
+  type BullyPeer,
+  bullyConfig,
+  bullyRankAbove,
+} from './baseline/bully.js'
+export { FlatRaft, type FlatRaftConfig, type FlatRaftInit, flatRaftConfig } from './baseline/flat-raft.js'
 export { type GlobalConfig, lanGlobalConfig } from './global/global-config.js'
 export {
   type ConclaveConfig,

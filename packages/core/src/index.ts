@@ -9,6 +9,20 @@ export {
 export { FlatRaft, type FlatRaftConfig, type FlatRaftInit, flatRaftConfig } from './baseline/flat-raft.js'
 export { type GlobalConfig, lanGlobalConfig } from './global/global-config.js'
 export {
+  type Claim,
+  type ClaimSigner,
+  lanConfig,
+  localConfig,
+  type MemberMeta,
+  type MemberMetaInput,
+  Membership,
+  type MembershipConfig,
+  type MembershipInit,
+  type MemberView,
+  simSigner,
+  wanConfig,
+} from './membership/index.js'
+export {
   type ConclaveConfig,
   lanConclaveConfig,
   localConclaveConfig,

@@ -1,0 +1,151 @@
+/**
+ * Signed claims: only a member may say it is alive (join, refutation, meta change) or that it
+ * left. The claim body is encoded canonically and signed by the member's own key; relays
+ * forward body and signature untouched and every receiver verifies before believing it, so a
+ * relay cannot forge or alter a claim (DESIGN.md: "alive claims are signed").
+ *
+ * Suspect and dead are accusations, not claims: anyone may make them, and incarnation
+ * precedence (SWIM §4.2) is what limits their power.
+ */
+import type { NodeId } from '../sans-io.js'
+import { Reader, type Writer } from '../wire/codec.js'
+import { WireError } from '../wire/errors.js'
+import {
+  META_ADDR_BYTES_MAX,
+  META_ADDRS_MAX,
+  META_ROLE_BYTES_MAX,
+  META_ROLES_MAX,
+  type MemberMeta,
+  NODE_ID_BYTES_MAX,
+  SIGNATURE_BYTES_MAX,
+} from './types.js'
+
+export interface ClaimSigner {
+  /** Sign with this node's own key. */
+  sign(payload: Uint8Array): Uint8Array
+  /** True when sig is `node`'s signature of payload. */
+  verify(node: NodeId, payload: Uint8Array, sig: Uint8Array): boolean
+}
+
+/** A member's own statement about itself at (bootEpoch, incarnation). */
+export interface Claim {
+  readonly id: NodeId
+  readonly bootEpoch: number
+  readonly incarnation: number
+  /** true: a graceful leave, final for this incarnation. false: an alive claim. */
+  readonly left: boolean
+  readonly meta: MemberMeta
+  /** The canonical body bytes that `sig` signs (kept so relays re-send them byte for byte). */
+  readonly body: Uint8Array
+  readonly sig: Uint8Array
+}
+
+const CLAIM_DOMAIN = 0xc1 // first body byte: keeps claim signatures from meaning anything else
+
+export function writeClaimBody(
+  w: Writer,
+  c: { id: NodeId; bootEpoch: number; incarnation: number; left: boolean; meta: MemberMeta },
+): void {
+  w.u8(CLAIM_DOMAIN)
+  w.string(c.id)
+  w.varint(c.bootEpoch)
+  w.varint(c.incarnation)
+  w.bool(c.left)
+  w.varint(c.meta.priority)
+  w.varint(c.meta.shard === null ? 0 : c.meta.shard + 1)
+  w.varint(c.meta.roles.length)
+  for (const r of c.meta.roles) w.string(r)
+  w.varint(c.meta.addrs.length)
+  for (const a of c.meta.addrs) w.string(a)
+  w.varint(c.meta.version)
+}
+
+export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
+  if (r.u8() !== CLAIM_DOMAIN) throw new WireError('bad-value', 'claim domain byte')
+  const id = r.string(NODE_ID_BYTES_MAX, 'node id')
+  if (id.length === 0) throw new WireError('bad-value', 'empty node id')
+  const bootEpoch = r.varint()
+  const incarnation = r.varint()
+  const left = r.bool()
+  const priority = r.varint()
+  const shardPlus1 = r.varint()
+  const rolesN = r.varintMax(META_ROLES_MAX, 'roles count')
+  const roles: string[] = []
+  for (let i = 0; i < rolesN; i++) roles.push(r.string(META_ROLE_BYTES_MAX, 'role'))
+  const addrsN = r.varintMax(META_ADDRS_MAX, 'addrs count')
+  const addrs: string[] = []
+  for (let i = 0; i < addrsN; i++) addrs.push(r.string(META_ADDR_BYTES_MAX, 'addr'))
+  const version = r.varint()
+  return {
+    id,
+    bootEpoch,
+    incarnation,
+    left,
+    meta: { priority, shard: shardPlus1 === 0 ? null : shardPlus1 - 1, roles, addrs, version },
+  }
+}
+
+/** Writes a claim: body as length-prefixed bytes, then the signature. */
+export function writeClaim(w: Writer, c: Claim): void {
+  w.bytes(c.body)
+  w.bytes(c.sig)
+}
+
+/** Reads a claim (body parsed and checked, signature NOT verified: see verifyClaim). */
+export function readClaim(r: Reader, frameBytesMax: number): Claim {
+  const body = r.bytes(frameBytesMax, 'claim body')
+  const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature')
+  const inner = new Reader(body)
+  const parsed = readClaimBody(inner)
+  inner.end()
+  return { ...parsed, body, sig }
+}
+
+export function claimSize(c: Claim): number {
+  return varintLen(c.body.length) + c.body.length + varintLen(c.sig.length) + c.sig.length
+}
+
+export function verifyClaim(signer: ClaimSigner, c: Claim): boolean {
+  return signer.verify(c.id, c.body, c.sig)
+}
+
+function varintLen(v: number): number {
+  let n = 1
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80)
+    n++
+  }
+  return n
+}
+
+/**
+ * A deterministic, INSECURE signer for the simulator and tests: the "signature" is an 8-byte
+ * FNV-1a-64 of the payload, so anyone can compute it. It catches tampering and mixed-up claims
+ * (the body names the member), not forgery. Real nodes use runtime/signer.ts (Ed25519).
+ */
+export function simSigner(): ClaimSigner {
+  return {
+    sign: (payload) => fnv64(payload),
+    verify(_node, payload, sig) {
+      if (sig.length !== 8) return false
+      const want = fnv64(payload)
+      for (let i = 0; i < 8; i++) if (want[i] !== sig[i]) return false
+      return true
+    },
+  }
+}
+
+function fnv64(data: Uint8Array): Uint8Array {
+  // Two independent 32-bit FNV-1a lanes (different offset bases) make 64 bits without BigInt.
+  let a = 0x811c9dc5
+  let b = 0x01000193 ^ 0x5bd1e995
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i] as number
+    a = Math.imul(a ^ x, 0x01000193) >>> 0
+    b = Math.imul(b ^ x ^ (i & 0xff), 0x01000193) >>> 0
+  }
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setUint32(0, a)
+  new DataView(out.buffer).setUint32(4, b)
+  return out
+}

@@ -1,3 +1,10 @@
+export { type ConclaveNode, type CreateConclaveOptions, createConclave } from './api/create-conclave.js'
+export { type ConclaveComponents, ConclaveService, type ConclaveServiceInit, conclave } from './api/conclave-service.js'
+export type { ConclaveEvents, LeaderChange } from './api/events.js'
+export type { LeaderMachine, MachineContext } from './api/leader-machine.js'
+export { loadOrCreatePrivateKey } from './runtime/identity.js'
+export { ed25519Signer } from './runtime/signer.js'
+export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
 export {
   Bully,
   type BullyConfig,

@@ -1,0 +1,310 @@
+/**
+ * `conclave()`: Conclave as a js-libp2p service (an XxxInit, an XxxComponents, a Startable),
+ * so an application that already runs libp2p adds leader election with one line:
+ *
+ *   createLibp2p({ …, services: { conclave: conclave({ dataDir: './data', priority: 1 }) } })
+ *
+ * The service owns the runtime pieces for one node: the durable FileStore in `dataDir`, the
+ * per-peer streams, the Driver that runs the machine, and the event-loop stall monitor. It makes
+ * no election decision itself: everything it reports is read from the machine.
+ */
+import '../runtime/polyfill.js'
+import { randomInt } from 'node:crypto'
+import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { type ConclaveConfig, lanConclaveConfig } from '../node/conclave-config.js'
+import { ConclaveMachine } from '../node/conclave-machine.js'
+import { type Clock, monotonicClock } from '../runtime/clock.js'
+import { Driver } from '../runtime/driver.js'
+import { FileStore } from '../runtime/file-store.js'
+import { nextBootEpoch } from '../runtime/identity.js'
+import { LoopMonitor } from '../runtime/loop-monitor.js'
+import { PeerStreams, type PeerStreamsComponents, type PeerStreamsLimits } from '../runtime/peer-streams.js'
+import { TOPIC_LEADER } from '../runtime/protocols.js'
+import { ed25519Signer } from '../runtime/signer.js'
+import type { NodeId } from '../sans-io.js'
+import type { TraceEvent } from '../trace/events.js'
+import { createRng } from '../util/rng.js'
+import type { ConclaveEvents, LeaderChange } from './events.js'
+import type { LeaderMachine, MachineContext } from './leader-machine.js'
+
+export interface ConclaveServiceInit {
+  /** Directory for durable state (terms, votes, control log, boot counter). Required. */
+  dataDir: string
+  /** Election priority gossiped in member metadata; higher is preferred. Default 0. */
+  priority?: number
+  /** Multiaddrs (with /p2p/<id>) of nodes to join through. Default none. */
+  bootstrap?: string[]
+  /** This node may form a new cluster alone (the first node). Default false. */
+  init?: boolean
+  /** Wait for this many members before the first election. Default unset. */
+  bootstrapExpect?: number
+  /** Never vote or lead; only learn the leaders. Default false. */
+  observer?: boolean
+  /** Protocol timings; default lanConclaveConfig(). */
+  config?: ConclaveConfig
+  /** Transport bounds; defaults in runtime/peer-streams.ts. */
+  limits?: Partial<PeerStreamsLimits>
+  /** Build a different machine (the FlatRaft baseline, tests). Default: ConclaveMachine. */
+  machineFactory?: (ctx: MachineContext) => LeaderMachine
+  /** Clock override (tests). Default: monotonic wall-anchored clock. */
+  clock?: Clock
+}
+
+export interface ConclaveComponents extends PeerStreamsComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  addressManager: { getAddresses(): { toString(): string }[] }
+}
+
+export interface PubSubLike {
+  subscribe(topic: string): void
+  publish(topic: string, data?: Uint8Array): Promise<unknown>
+}
+
+export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implements Startable {
+  readonly [Symbol.toStringTag] = '@conclave/service'
+  readonly store: FileStore
+  readonly clock: Clock
+  bootEpoch = 0
+  private machineRef: LeaderMachine | undefined
+  private driverRef: Driver | undefined
+  private streams: PeerStreams | undefined
+  private monitor: LoopMonitor | undefined
+  private lastLeader: { id: NodeId; term: number } | undefined
+  private waiters = new Set<() => void>()
+  private pubsub: PubSubLike | undefined
+
+  constructor(
+    private readonly components: ConclaveComponents,
+    private readonly init: ConclaveServiceInit,
+  ) {
+    super()
+    if (!init.dataDir) throw new Error('conclave(): dataDir is required (votes must survive a crash)')
+    this.store = new FileStore(init.dataDir)
+    this.clock = init.clock ?? monotonicClock()
+  }
+
+  get id(): NodeId {
+    return this.components.peerId.toString()
+  }
+
+  /** The machine being driven (after start). */
+  get machine(): LeaderMachine {
+    if (!this.machineRef) throw new Error('conclave service is not started')
+    return this.machineRef
+  }
+
+  get driver(): Driver | undefined {
+    return this.driverRef
+  }
+
+  get transport(): PeerStreams | undefined {
+    return this.streams
+  }
+
+  /** Gossipsub is optional; when given, leader changes are announced on TOPIC_LEADER. */
+  attachPubSub(pubsub: PubSubLike): void {
+    this.pubsub = pubsub
+  }
+
+  isStarted(): boolean {
+    return this.driverRef !== undefined
+  }
+
+  async start(): Promise<void> {
+    this.bootEpoch = nextBootEpoch(this.store)
+  }
+
+  /** After libp2p listens: our addresses are known, so the machine can gossip them. */
+  async afterStart(): Promise<void> {
+    const seedAddrs = (this.init.bootstrap ?? []).map((a) => multiaddr(a))
+    const seeds: NodeId[] = []
+    for (const ma of seedAddrs) {
+      const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      if (!id) throw new Error(`bootstrap address ${ma.toString()} has no /p2p/<peer id>`)
+      if (id === this.id) continue
+      seeds.push(id)
+      await this.components.peerStore.merge(peerIdFromString(id), { multiaddrs: [ma] })
+    }
+    const nowMs = this.clock.nowMs()
+    const ctx: MachineContext = {
+      id: this.id,
+      bootEpoch: this.bootEpoch,
+      addrs: this.components.addressManager.getAddresses().map((a) => a.toString().replace(/\/p2p\/.*$/, '')),
+      stored: this.store.load(),
+      seeds,
+      signer: ed25519Signer(this.components.privateKey),
+      nowMs,
+    }
+    const machine = this.init.machineFactory?.(ctx) ?? this.defaultMachine(ctx)
+    this.machineRef = machine
+    const streams = new PeerStreams(this.components, {
+      clock: this.clock,
+      limits: this.init.limits,
+      onFrame: (from, layer, bytes) => this.driverRef?.receive(from, layer, bytes),
+      addrsOf: (id) => machine.membership?.member(id)?.meta.addrs ?? [],
+      onCutOff: (peer, layer, code) => this.safeDispatch('peer:cut-off', { peer, layer, code }),
+    })
+    this.streams = streams
+    const driver = new Driver({
+      machine,
+      clock: this.clock,
+      persist: (ops) => this.store.write(ops),
+      send: (out) => streams.send(out),
+      onEvent: (ev) => this.safeDispatch('trace', ev),
+      afterDrain: (now) => this.afterDrain(now),
+    })
+    this.driverRef = driver
+    await streams.start()
+    driver.start()
+    this.monitor = new LoopMonitor({
+      clock: this.clock,
+      onPause: (durationMs) => driver.run((now) => machine.notePause?.(durationMs, now)),
+    })
+    this.monitor.start()
+    this.pubsub?.subscribe(TOPIC_LEADER)
+  }
+
+  async beforeStop(): Promise<void> {
+    this.monitor?.stop()
+    this.driverRef?.stop()
+    await this.streams?.stop()
+  }
+
+  async stop(): Promise<void> {
+    this.driverRef = undefined
+    for (const wake of this.waiters) wake()
+  }
+
+  // --- queries (all read from the machine) ---
+
+  isLeader(): boolean {
+    return this.machineRef?.isLeader(this.clock.nowMs()) ?? false
+  }
+
+  leader(): { id: NodeId; term: number } | undefined {
+    return this.machineRef?.leader()
+  }
+
+  shardLeader(): { shard: number; id: NodeId; term: number } | undefined {
+    return this.machineRef?.shardLeader?.()
+  }
+
+  /** The global term while this node holds the lease: pass it to every system the leader writes to. */
+  fencingToken(): number | undefined {
+    return this.machineRef?.fencingToken(this.clock.nowMs())
+  }
+
+  status(): object {
+    const m = this.machineRef
+    if (!m) return { id: this.id, role: 'starting' }
+    const now = this.clock.nowMs()
+    return m.status?.(now) ?? { id: this.id, isLeader: m.isLeader(now), leader: m.leader() ?? null }
+  }
+
+  /** Resolves once this node holds the global lease; rejects if `signal` aborts or the node stops. */
+  async whenLeader(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options
+    for (;;) {
+      if (this.isLeader()) return
+      if (!this.driverRef) throw new Error('conclave service stopped')
+      signal?.throwIfAborted()
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake)
+          signal?.removeEventListener('abort', wake)
+          resolve()
+        }
+        this.waiters.add(wake)
+        signal?.addEventListener('abort', wake, { once: true })
+      })
+    }
+  }
+
+  /** Ask this leader to hand over to the best other voter; false when not leader or not possible. */
+  async transferLeadership(): Promise<boolean> {
+    let ok = false
+    this.driverRef?.run((now) => {
+      ok = this.machineRef?.transferLeadership?.(now) ?? false
+    })
+    return ok
+  }
+
+  /** Graceful leave: hand over leadership, announce `left`, give the messages a moment to go out. */
+  async leave(options: { handoverMs?: number } = {}): Promise<void> {
+    const handoverMs = options.handoverMs ?? 1500
+    if (this.isLeader()) {
+      await this.transferLeadership()
+      const untilMs = this.clock.nowMs() + handoverMs
+      while (this.isLeader() && this.clock.nowMs() < untilMs) await delay(25)
+    }
+    this.driverRef?.run((now) => this.machineRef?.leave?.(now))
+    await delay(Math.min(300, handoverMs))
+  }
+
+  private defaultMachine(ctx: MachineContext): LeaderMachine {
+    return new ConclaveMachine(
+      {
+        id: ctx.id,
+        bootEpoch: ctx.bootEpoch,
+        rng: createRng(randomInt(2 ** 32 - 1)),
+        signer: ctx.signer,
+        config: this.init.config ?? lanConclaveConfig(),
+        priority: this.init.priority ?? 0,
+        addrs: ctx.addrs,
+        stored: ctx.stored,
+        bootstrap: { init: this.init.init, bootstrapExpect: this.init.bootstrapExpect, seeds: ctx.seeds },
+        observer: this.init.observer,
+      },
+      ctx.nowMs,
+    ) as unknown as LeaderMachine
+  }
+
+  private afterDrain(nowMs: number): void {
+    const m = this.machineRef
+    if (!m) return
+    const now = m.leader()
+    const prev = this.lastLeader
+    if (now?.id !== prev?.id || now?.term !== prev?.term) {
+      this.lastLeader = now
+      const detail: LeaderChange = {
+        leader: now?.id ?? null,
+        term: now?.term ?? 0,
+        isSelf: now?.id === this.id,
+        shard: m.shardLeader?.()?.shard ?? null,
+      }
+      this.safeDispatch('leader:change', detail)
+      if (detail.isSelf && this.pubsub) {
+        void this.pubsub
+          .publish(TOPIC_LEADER, new TextEncoder().encode(JSON.stringify({ ...detail, atMs: nowMs })))
+          .catch(() => {})
+      }
+    }
+    if (this.waiters.size > 0 && m.isLeader(nowMs)) for (const wake of [...this.waiters]) wake()
+  }
+
+  /** A throwing listener must not break the driver loop. */
+  private safeDispatch<K extends keyof ConclaveEvents>(type: K, detail: ConclaveEvents[K]['detail']): void {
+    try {
+      this.dispatchEvent(new CustomEvent(type, { detail }))
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err
+      })
+    }
+  }
+}
+
+/** The libp2p service factory. */
+export function conclave(init: ConclaveServiceInit): (components: ConclaveComponents) => ConclaveService {
+  return (components) => new ConclaveService(components, init)
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+export type { TraceEvent }

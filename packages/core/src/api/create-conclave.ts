@@ -1,0 +1,88 @@
+/**
+ * `createConclave()`: a standalone Conclave node — its own libp2p (runtime/libp2p-options.ts)
+ * with the `conclave()` service, the peer key and state kept in `dataDir`.
+ *
+ *   const node = await createConclave({ listen: ['/ip4/127.0.0.1/tcp/4001'], dataDir: './n1', init: true })
+ *   node.addEventListener('leader:change', (e) => console.log(e.detail))
+ *   await node.whenLeader()
+ *   const token = node.fencingToken()   // pass to whatever the leader writes to
+ *   await node.stop()
+ */
+import '../runtime/polyfill.js'
+import type { Libp2p } from '@libp2p/interface'
+import { createLibp2p } from 'libp2p'
+import { loadOrCreatePrivateKey } from '../runtime/identity.js'
+import { libp2pBaseOptions } from '../runtime/libp2p-options.js'
+import {
+  type ConclaveService,
+  type ConclaveServiceInit,
+  conclave,
+  type PubSubLike,
+} from './conclave-service.js'
+
+export interface CreateConclaveOptions extends Omit<ConclaveServiceInit, 'bootstrap'> {
+  /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0` (a free loopback port). */
+  listen?: string[]
+  /** Multiaddrs with /p2p/<peer id> of running nodes. Default none (then pass init: true). */
+  bootstrap?: string[]
+}
+
+/** A running standalone node: the service's API plus the libp2p node under it. */
+export interface ConclaveNode
+  extends Pick<
+    ConclaveService,
+    | 'id'
+    | 'addEventListener'
+    | 'removeEventListener'
+    | 'isLeader'
+    | 'leader'
+    | 'shardLeader'
+    | 'fencingToken'
+    | 'whenLeader'
+    | 'transferLeadership'
+    | 'leave'
+    | 'status'
+  > {
+  /** The underlying libp2p node (its peer id is the Conclave NodeId). */
+  readonly libp2p: Libp2p
+  readonly service: ConclaveService
+  /** Stop libp2p and the service (no leave: call `leave()` first for a graceful exit). */
+  stop(): Promise<void>
+}
+
+export async function createConclave(options: CreateConclaveOptions): Promise<ConclaveNode> {
+  const privateKey = await loadOrCreatePrivateKey(options.dataDir)
+  const base = libp2pBaseOptions({
+    privateKey,
+    listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: options.bootstrap ?? [],
+  })
+  const libp2p = await createLibp2p({
+    ...base,
+    start: false,
+    services: { ...base.services, conclave: conclave({ ...options, bootstrap: options.bootstrap ?? [] }) },
+  })
+  const service = libp2p.services.conclave
+  service.attachPubSub((libp2p.services as Record<string, unknown>).pubsub as PubSubLike)
+  await libp2p.start()
+  return {
+    libp2p,
+    service,
+    get id() {
+      return service.id
+    },
+    addEventListener: service.addEventListener.bind(service),
+    removeEventListener: service.removeEventListener.bind(service),
+    isLeader: () => service.isLeader(),
+    leader: () => service.leader(),
+    shardLeader: () => service.shardLeader(),
+    fencingToken: () => service.fencingToken(),
+    whenLeader: (o) => service.whenLeader(o),
+    transferLeadership: () => service.transferLeadership(),
+    leave: (o) => service.leave(o),
+    status: () => service.status(),
+    stop: async () => {
+      await libp2p.stop()
+    },
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What the runtime needs from the machine it drives: the Machine contract plus the leader
+ * queries of ConclaveMachine. ConclaveMachine satisfies it; so does the FlatRaft baseline (used by
+ * the benchmark's `--engine flat-raft` comparison and by plumbing tests).
+ */
+import type { Machine, NodeId } from '../sans-io.js'
+import type { TraceEvent } from '../trace/events.js'
+
+export interface LeaderMachine extends Machine<TraceEvent> {
+  isLeader(nowMs: number): boolean
+  leader(): { id: NodeId; term: number } | undefined
+  fencingToken(nowMs: number): number | undefined
+  shardLeader?(): { shard: number; id: NodeId; term: number } | undefined
+  transferLeadership?(nowMs: number): boolean
+  leave?(nowMs: number): void
+  status?(nowMs: number): object
+  membership?: {
+    member(id: NodeId): { meta: { addrs: string[] } } | undefined
+    members(): Iterable<{ id: NodeId; state: string; meta: { addrs: string[]; shard: number | null } }>
+  }
+}
+
+export interface MachineContext {
+  id: NodeId
+  bootEpoch: number
+  /** This node's own listen addresses (multiaddr strings), to gossip in member metadata. */
+  addrs: string[]
+  stored: ReadonlyMap<string, Uint8Array>
+  /** Peer ids of the bootstrap nodes. */
+  seeds: NodeId[]
+  signer: {
+    sign(payload: Uint8Array): Uint8Array
+    verify(node: NodeId, payload: Uint8Array, sig: Uint8Array): boolean
+  }
+  nowMs: number
+}

@@ -1,0 +1,68 @@
+/**
+ * The libp2p 3 node Conclave runs on: TCP + Noise + Yamux, identify, ping, a bootstrap list and
+ * gossipsub (leader announcements, status topic). Settings that matter on one host are taken from
+ * measurements in shared/notes/libp2p-on-node20.md:
+ * - gossipsub's IP-colocation penalty is waived for loopback (otherwise >10 local nodes are
+ *   graylisted and no mesh forms);
+ * - `fastMsgIdFn` (from + seqno) de-duplicates copies before their signatures are checked;
+ * - the inbound connection rate limit is raised and loopback is allowed (default: 5/s per host).
+ */
+import './polyfill.js'
+import { noise } from '@chainsafe/libp2p-noise'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import type { Libp2pOptions } from 'libp2p'
+
+export interface Libp2pBaseInit {
+  privateKey: PrivateKey
+  /** Listen multiaddrs, e.g. `/ip4/127.0.0.1/tcp/4001`. */
+  listen: string[]
+  /** Multiaddrs with `/p2p/<peer id>` of nodes to contact first. */
+  bootstrap: string[]
+  /** Hosts whose many nodes share one IP (loopback always). */
+  colocatedIps?: string[]
+  /** Upper bound on open connections. Default 1000 (a 200-node local mesh fits). */
+  connectionsMax?: number
+}
+
+export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<string, unknown>> {
+  const colocated = new Set(['127.0.0.1', '::1', ...(init.colocatedIps ?? [])])
+  return {
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
+    connectionManager: {
+      maxConnections: init.connectionsMax ?? 1000,
+      inboundConnectionThreshold: 1000,
+      maxIncomingPendingConnections: 200,
+      allow: [
+        '/ip4/127.0.0.1/ipcidr/32',
+        ...[...colocated]
+          .filter((ip) => ip.includes('.') && ip !== '127.0.0.1')
+          .map((ip) => `/ip4/${ip}/ipcidr/32`),
+      ],
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        fastMsgIdFn: (msg) => `${hex(msg.from)}:${hex(msg.seqno)}`,
+        scoreParams: { IPColocationFactorWhitelist: colocated },
+      }),
+    },
+  }
+}
+
+function hex(b: Uint8Array | undefined): string {
+  return b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : ''
+}

@@ -1,0 +1,105 @@
+/**
+ * Message and byte accounting: per node, per `layer/type`, what was sent and what was received,
+ * plus what the network dropped and why. Sent counts every message a node handed to the network
+ * (even if the network then lost it); received counts what was delivered to its machine.
+ */
+import type { NodeId } from '@conclave/core'
+
+export interface Traffic {
+  sentMsgs: number
+  sentBytes: number
+  recvMsgs: number
+  recvBytes: number
+}
+
+export interface NodeTraffic extends Traffic {
+  /** Keyed by `${layer}/${type}`. */
+  readonly byType: Map<string, Traffic>
+}
+
+export type DropReason = 'loss' | 'partition' | 'down' | 'restarted' | 'inbox-full'
+
+export function emptyTraffic(): Traffic {
+  return { sentMsgs: 0, sentBytes: 0, recvMsgs: 0, recvBytes: 0 }
+}
+
+export class Accounting {
+  readonly perNode = new Map<NodeId, NodeTraffic>()
+  readonly dropped: Record<DropReason, number> = {
+    loss: 0,
+    partition: 0,
+    down: 0,
+    restarted: 0,
+    'inbox-full': 0,
+  }
+
+  node(id: NodeId): NodeTraffic {
+    let t = this.perNode.get(id)
+    if (t === undefined) {
+      t = { ...emptyTraffic(), byType: new Map() }
+      this.perNode.set(id, t)
+    }
+    return t
+  }
+
+  sent(id: NodeId, key: string, bytes: number): void {
+    const t = this.node(id)
+    t.sentMsgs++
+    t.sentBytes += bytes
+    const k = typeEntry(t, key)
+    k.sentMsgs++
+    k.sentBytes += bytes
+  }
+
+  received(id: NodeId, key: string, bytes: number): void {
+    const t = this.node(id)
+    t.recvMsgs++
+    t.recvBytes += bytes
+    const k = typeEntry(t, key)
+    k.recvMsgs++
+    k.recvBytes += bytes
+  }
+
+  drop(reason: DropReason): void {
+    this.dropped[reason]++
+  }
+
+  /** Totals per node (without the per-type breakdown), to diff two moments of a run. */
+  snapshot(): Map<NodeId, Traffic> {
+    const out = new Map<NodeId, Traffic>()
+    for (const [id, t] of this.perNode) {
+      out.set(id, {
+        sentMsgs: t.sentMsgs,
+        sentBytes: t.sentBytes,
+        recvMsgs: t.recvMsgs,
+        recvBytes: t.recvBytes,
+      })
+    }
+    return out
+  }
+
+  /** Whole-run totals per `layer/type`, over all nodes. */
+  byType(): Map<string, Traffic> {
+    const out = new Map<string, Traffic>()
+    for (const t of this.perNode.values()) {
+      for (const [key, k] of t.byType) {
+        const sum = out.get(key) ?? emptyTraffic()
+        sum.sentMsgs += k.sentMsgs
+        sum.sentBytes += k.sentBytes
+        sum.recvMsgs += k.recvMsgs
+        sum.recvBytes += k.recvBytes
+        out.set(key, sum)
+      }
+    }
+    return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+  }
+}
+
+function typeEntry(t: NodeTraffic, key: string): Traffic {
+  let k = t.byType.get(key)
+  if (k === undefined) {
+    k = emptyTraffic()
+    t.byType.set(key, k)
+  }
+  return k
+}

@@ -1,0 +1,126 @@
+/**
+ * Membership checkers (SWIM + Lifeguard) over a trace.
+ *
+ * - falseDeaths / falseSuspicions: a node that was running, unpaused and not partitioned for the
+ *   whole `graceMs` before the accusation was declared dead (suspect) by someone. Each
+ *   (member, incarnation) counts once, however far the false news spread.
+ * - deadStaysDead: DESIGN.md invariant 7 — once an observer has a member dead at incarnation i,
+ *   it takes it back (alive, suspect or a new join) only with an incarnation above i, or a new
+ *   boot epoch (the member restarted, per the fault log, or the event carries a higher bootEpoch).
+ */
+import type { MemberState, NodeId, TraceEvent } from '@conclave/core'
+import type { TraceRecord } from '../trace.js'
+import { Impairments } from './impairment.js'
+import type { CheckContext, Violation } from './types.js'
+
+export interface FalseAlarmOptions {
+  /** How long after an impairment ends an accusation is still excused, ms. Default 10_000. */
+  graceMs?: number
+}
+
+export function falseDeaths(
+  trace: readonly TraceRecord[],
+  ctx: CheckContext,
+  opts: FalseAlarmOptions = {},
+): Violation[] {
+  return falseAlarms('falseDeaths', 'dead', trace, ctx, opts)
+}
+
+export function falseSuspicions(
+  trace: readonly TraceRecord[],
+  ctx: CheckContext,
+  opts: FalseAlarmOptions = {},
+): Violation[] {
+  return falseAlarms('falseSuspicions', 'suspect', trace, ctx, opts)
+}
+
+function falseAlarms(
+  checker: string,
+  state: MemberState,
+  trace: readonly TraceRecord[],
+  ctx: CheckContext,
+  opts: FalseAlarmOptions,
+): Violation[] {
+  const graceMs = opts.graceMs ?? 10_000
+  const impaired = new Impairments(ctx.faults, trace)
+  const seen = new Set<string>()
+  const out: Violation[] = []
+  for (const r of trace) {
+    const e = r.event
+    if (e.kind !== 'member:state' || e.state !== state) continue
+    const key = `${e.member}|${e.incarnation}`
+    if (seen.has(key)) continue
+    if (impaired.impairedDuring(e.member, r.trueMs - graceMs, r.trueMs)) continue
+    seen.add(key)
+    out.push({
+      checker,
+      trueMs: r.trueMs,
+      node: e.node,
+      message: `${short(e.node)} has healthy ${short(e.member)} ${state} at incarnation ${e.incarnation} (via ${short(e.via)})`,
+    })
+  }
+  return out
+}
+
+export function deadStaysDead(trace: readonly TraceRecord[], ctx: CheckContext): Violation[] {
+  const restarts = new Map<NodeId, number[]>()
+  for (const f of ctx.faults) {
+    if (f.kind === 'restart' && f.node !== undefined) {
+      const list = restarts.get(f.node) ?? []
+      list.push(f.trueMs)
+      restarts.set(f.node, list)
+    }
+  }
+  const restartedBetween = (node: NodeId, fromMs: number, toMs: number) =>
+    (restarts.get(node) ?? []).some((t) => t >= fromMs && t <= toMs)
+
+  const dead = new Map<string, { incarnation: number; bootEpoch: number | undefined; trueMs: number }>()
+  const out: Violation[] = []
+  for (const r of trace) {
+    const e = r.event
+    let member: NodeId
+    let incarnation: number
+    if (e.kind === 'member:state') {
+      member = e.member
+      incarnation = e.incarnation
+    } else if (e.kind === 'member:join') {
+      member = e.member
+      incarnation = e.incarnation
+    } else continue
+    const key = `${e.node}|${member}`
+    const bootEpoch = bootEpochOf(e)
+    if (e.kind === 'member:state' && e.state === 'dead') {
+      dead.set(key, { incarnation, bootEpoch, trueMs: r.trueMs })
+      continue
+    }
+    if (e.kind === 'member:state' && e.state === 'left') {
+      dead.delete(key)
+      continue
+    }
+    const was = dead.get(key)
+    if (was === undefined) continue
+    dead.delete(key)
+    const newerBoot = bootEpoch !== undefined && was.bootEpoch !== undefined && bootEpoch > was.bootEpoch
+    if (incarnation > was.incarnation || newerBoot || restartedBetween(member, was.trueMs, r.trueMs)) continue
+    out.push({
+      checker: 'deadStaysDead',
+      trueMs: r.trueMs,
+      node: e.node,
+      message:
+        `${short(e.node)} revived ${short(member)} at incarnation ${incarnation} after declaring it dead at ` +
+        `incarnation ${was.incarnation} (t=${was.trueMs.toFixed(1)} ms), without a new incarnation or boot epoch`,
+    })
+  }
+  return out
+}
+
+/** Events may carry the member's boot epoch (an additive field); use it when present. */
+function bootEpochOf(e: TraceEvent): number | undefined {
+  const v = (e as { bootEpoch?: unknown }).bootEpoch
+  return typeof v === 'number' ? v : undefined
+}
+
+/** Peer ids are long; reports show their last 6 characters. */
+export function short(id: NodeId): string {
+  return id.length > 10 ? `…${id.slice(-6)}` : id
+}

@@ -16,7 +16,8 @@ import {
 
 // Hand-made traces: each checker is shown passing a clean trace and failing a broken one.
 
-const at = (trueMs: number, event: Omit<TraceEvent, 'atMs'> & { atMs?: number }): TraceRecord => ({
+type WithoutTime<E> = E extends unknown ? Omit<E, 'atMs'> : never
+const at = (trueMs: number, event: WithoutTime<TraceEvent>): TraceRecord => ({
   trueMs,
   event: { atMs: trueMs, ...event } as TraceEvent,
 })

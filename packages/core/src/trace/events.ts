@@ -25,12 +25,16 @@ export interface MemberStateEvent extends Base {
   readonly incarnation: number
   /** Who the news came from: the node itself for first-hand observation. */
   readonly via: NodeId
+  /** The member's boot epoch (always set by Membership; invariant 7: a new epoch may come back). */
+  readonly bootEpoch?: number
 }
 
 export interface MemberJoinEvent extends Base {
   readonly kind: 'member:join'
   readonly member: NodeId
   readonly incarnation: number
+  /** The member's boot epoch (always set by Membership). */
+  readonly bootEpoch?: number
 }
 
 export interface RefuteEvent extends Base {

@@ -1,0 +1,96 @@
+/**
+ * The bounded queue of updates waiting to be gossiped (SWIM §4.1 "infection-style
+ * dissemination", memberlist's TransmitLimitedQueue).
+ *
+ * Guarantees: at most one pending update per member (a newer one replaces it); frames are filled
+ * with the least-transmitted updates first; an update is sent at most `limit` times (the caller
+ * passes λ·ceil(log10(N + 1))); at most `itemsMax` updates are held, and on overflow the most
+ * transmitted one is dropped (anti-entropy repairs what it would have told). Taking is
+ * O(items visited), never a sort.
+ */
+import { assert } from '../util/assert.js'
+
+interface Item {
+  readonly key: string
+  readonly bytes: Uint8Array
+  sent: number
+}
+
+export class BroadcastQueue {
+  private readonly byKey = new Map<string, Item>()
+  /** tiers[t] holds the items sent exactly t times, in insertion order. */
+  private readonly tiers: Set<Item>[] = []
+
+  constructor(private readonly itemsMax: number) {
+    assert(itemsMax >= 1, 'broadcast queue needs room for one item')
+  }
+
+  get size(): number {
+    return this.byKey.size
+  }
+
+  /** Queues `bytes` as the pending update about `key`, replacing any older one. */
+  enqueue(key: string, bytes: Uint8Array): void {
+    const old = this.byKey.get(key)
+    if (old) this.remove(old)
+    if (this.byKey.size >= this.itemsMax) this.dropMostSent()
+    const item: Item = { key, bytes, sent: 0 }
+    this.byKey.set(key, item)
+    this.tier(0).add(item)
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key)
+  }
+
+  /**
+   * Takes the least-sent updates that fit in roomBytes (at most countMax), counts one
+   * transmission for each, and forgets those that reached `limit`.
+   */
+  take(roomBytes: number, countMax: number, limit: number): Uint8Array[] {
+    const chosen: Item[] = []
+    let used = 0
+    outer: for (let t = 0; t < this.tiers.length; t++) {
+      const tier = this.tiers[t]
+      if (!tier) continue
+      for (const item of tier) {
+        if (chosen.length >= countMax || roomBytes - used < 16) break outer
+        if (item.bytes.length <= roomBytes - used) {
+          chosen.push(item)
+          used += item.bytes.length
+        }
+      }
+    }
+    const out: Uint8Array[] = []
+    for (const item of chosen) {
+      out.push(item.bytes)
+      this.tiers[item.sent]?.delete(item)
+      item.sent++
+      if (item.sent >= limit) this.byKey.delete(item.key)
+      else this.tier(item.sent).add(item)
+    }
+    return out
+  }
+
+  private tier(t: number): Set<Item> {
+    let s = this.tiers[t]
+    while (this.tiers.length <= t) this.tiers.push(new Set())
+    s = this.tiers[t] as Set<Item>
+    return s
+  }
+
+  private remove(item: Item): void {
+    this.tiers[item.sent]?.delete(item)
+    this.byKey.delete(item.key)
+  }
+
+  private dropMostSent(): void {
+    for (let t = this.tiers.length - 1; t >= 0; t--) {
+      const tier = this.tiers[t]
+      if (!tier || tier.size === 0) continue
+      const first = tier.values().next().value as Item
+      this.remove(first)
+      return
+    }
+  }
+}

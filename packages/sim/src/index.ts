@@ -1,4 +1,5 @@
 export { Accounting, type DropReason, type NodeTraffic, type Traffic } from './accounting.js'
+export * from './checkers/election/index.js'
 export * from './checkers/index.js'
 export { EventQueue, type QueueEntry } from './event-queue.js'
 export {

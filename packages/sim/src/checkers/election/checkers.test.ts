@@ -40,6 +40,7 @@ function ctx(over: Partial<ElectionCheckContext> = {}): ElectionCheckContext {
   return {
     trueTimeOf: (_node, localMs) => localMs,
     faults: add('a', 'b', 'c', 'd', 'e'),
+    endMs: 100_000,
     leasePeriodMs: 300,
     driftBound: 0.01,
     ...over,

@@ -8,10 +8,13 @@
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
-import { type ElectionCheckContext, pushBounded, type Violation } from './violation.js'
+import { type ElectionCheckContext, type ElectionViolation, pushBounded } from './violation.js'
 
-export function checkFencingOrder(_trace: readonly TraceRecord[], ctx: ElectionCheckContext): Violation[] {
-  const out: Violation[] = []
+export function checkFencingOrder(
+  _trace: readonly TraceRecord[],
+  ctx: ElectionCheckContext,
+): ElectionViolation[] {
+  const out: ElectionViolation[] = []
   const ownerOf = new Map<number, NodeId>()
   let maxAccepted = Number.NEGATIVE_INFINITY
   let maxOwner: NodeId | undefined

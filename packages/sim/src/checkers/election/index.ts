@@ -9,7 +9,7 @@ import { checkMinorityNoLease } from './minority-no-lease.js'
 import { checkOneGlobalVotePerShard } from './one-global-vote-per-shard.js'
 import { checkOneLeaderPerTerm } from './one-leader-per-term.js'
 import { checkOneLeaseHolder } from './one-lease-holder.js'
-import type { ElectionCheckContext, ElectionChecker, Violation } from './violation.js'
+import type { ElectionCheckContext, ElectionChecker, ElectionViolation } from './violation.js'
 
 export { countDisruptions } from './disruptions.js'
 export { FencingResource } from './fencing-resource.js'
@@ -20,9 +20,9 @@ export { shardMapAt, sideHasQuorum } from './shard-map-at.js'
 export type {
   ElectionCheckContext,
   ElectionChecker,
+  ElectionViolation,
   FenceWrite,
   LeaderProbe,
-  Violation,
 } from './violation.js'
 export {
   checkFencingOrder,
@@ -42,6 +42,6 @@ export const electionCheckers: readonly ElectionChecker[] = [
   checkLeaderConverges,
 ]
 
-export function checkElection(trace: readonly TraceRecord[], ctx: ElectionCheckContext): Violation[] {
+export function checkElection(trace: readonly TraceRecord[], ctx: ElectionCheckContext): ElectionViolation[] {
   return electionCheckers.flatMap((check) => check(trace, ctx))
 }

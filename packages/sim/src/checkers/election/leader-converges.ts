@@ -7,7 +7,7 @@
  */
 import type { TraceRecord } from '../../trace.js'
 import { replay } from './leader-knowledge.js'
-import type { ElectionCheckContext, Violation } from './violation.js'
+import type { ElectionCheckContext, ElectionViolation } from './violation.js'
 
 /** True time (≥ fromMs) at which every live node first knows one live global leader. */
 export function agreementAfter(
@@ -38,13 +38,17 @@ export function agreementAfter(
   return at
 }
 
-export function checkLeaderConverges(trace: readonly TraceRecord[], ctx: ElectionCheckContext): Violation[] {
+export function checkLeaderConverges(
+  trace: readonly TraceRecord[],
+  ctx: ElectionCheckContext,
+): ElectionViolation[] {
   if (ctx.faultsEndMs === undefined || ctx.convergeBoundMs === undefined) return []
   const deadlineMs = ctx.faultsEndMs + ctx.convergeBoundMs
   const at = agreementAfter(trace, ctx, ctx.faultsEndMs)
   if (at !== undefined && at <= deadlineMs) return []
   return [
     {
+      checker: 'invariant-6',
       invariant: 6,
       rule: 'no-agreed-leader',
       trueMs: deadlineMs,

@@ -9,10 +9,13 @@ import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
 import { leaseIntervals } from './lease-intervals.js'
 import { shardMapAt, sideHasQuorum } from './shard-map-at.js'
-import { type ElectionCheckContext, pushBounded, type Violation } from './violation.js'
+import { type ElectionCheckContext, type ElectionViolation, pushBounded } from './violation.js'
 
-export function checkMinorityNoLease(trace: readonly TraceRecord[], ctx: ElectionCheckContext): Violation[] {
-  const out: Violation[] = []
+export function checkMinorityNoLease(
+  trace: readonly TraceRecord[],
+  ctx: ElectionCheckContext,
+): ElectionViolation[] {
+  const out: ElectionViolation[] = []
   const allNodes = ctx.faults
     .filter((f) => f.kind === 'add' && f.node !== undefined)
     .map((f) => f.node as NodeId)

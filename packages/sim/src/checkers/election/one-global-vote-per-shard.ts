@@ -6,13 +6,13 @@
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
-import { type ElectionCheckContext, pushBounded, type Violation } from './violation.js'
+import { type ElectionCheckContext, type ElectionViolation, pushBounded } from './violation.js'
 
 export function checkOneGlobalVotePerShard(
   trace: readonly TraceRecord[],
   _ctx?: ElectionCheckContext,
-): Violation[] {
-  const out: Violation[] = []
+): ElectionViolation[] {
+  const out: ElectionViolation[] = []
   const votes = new Map<string, { candidate: NodeId; voter: NodeId }>()
   for (const { trueMs, event: e } of trace) {
     if (e.kind !== 'global:vote') continue

@@ -5,13 +5,13 @@
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
-import { type ElectionCheckContext, pushBounded, type Violation } from './violation.js'
+import { type ElectionCheckContext, type ElectionViolation, pushBounded } from './violation.js'
 
 export function checkOneLeaderPerTerm(
   trace: readonly TraceRecord[],
   _ctx?: ElectionCheckContext,
-): Violation[] {
-  const out: Violation[] = []
+): ElectionViolation[] {
+  const out: ElectionViolation[] = []
   const shardLeaders = new Map<string, NodeId>()
   const globalLeaders = new Map<number, NodeId>()
   for (const { trueMs, event: e } of trace) {

@@ -11,13 +11,16 @@
  */
 import type { TraceRecord } from '../../trace.js'
 import { leaseIntervals } from './lease-intervals.js'
-import { type ElectionCheckContext, pushBounded, type Violation } from './violation.js'
+import { type ElectionCheckContext, type ElectionViolation, pushBounded } from './violation.js'
 
 /** Float slack when comparing mapped times, ms. */
 const EPSILON_MS = 1e-6
 
-export function checkOneLeaseHolder(trace: readonly TraceRecord[], ctx: ElectionCheckContext): Violation[] {
-  const out: Violation[] = []
+export function checkOneLeaseHolder(
+  trace: readonly TraceRecord[],
+  ctx: ElectionCheckContext,
+): ElectionViolation[] {
+  const out: ElectionViolation[] = []
   for (const [key, list] of leaseIntervals(trace, ctx)) {
     const sorted = [...list].sort((a, b) => a.fromMs - b.fromMs)
     let reach = Number.NEGATIVE_INFINITY

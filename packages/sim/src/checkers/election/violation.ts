@@ -7,16 +7,15 @@
  * judges Conclave and the baselines alike.
  */
 import type { NodeId } from '@conclave/core'
-import type { FaultRecord, TraceRecord } from '../../trace.js'
+import type { TraceRecord } from '../../trace.js'
+import type { CheckContext, Violation } from '../types.js'
 
-export interface Violation {
+/** The simulator's Violation (checker = `invariant-<n>`), plus which rule and every node involved. */
+export interface ElectionViolation extends Violation {
   /** DESIGN.md invariant number (1–7). */
   readonly invariant: number
   /** Short machine-readable name, e.g. 'two-global-leaders'. */
   readonly rule: string
-  /** True time at which it was detected, ms. */
-  readonly trueMs: number
-  readonly message: string
   readonly nodes: readonly NodeId[]
 }
 
@@ -35,11 +34,8 @@ export interface FenceWrite {
   readonly accepted: boolean
 }
 
-export interface ElectionCheckContext {
-  /** Maps a node's local clock reading to true time (Simulation.trueTimeOf). */
-  trueTimeOf(node: NodeId, localMs: number): number
-  /** The faults the simulator injected, in true-time order (Simulation.faults). */
-  readonly faults: readonly FaultRecord[]
+/** The simulator's CheckContext (faults, trueTimeOf, endMs) plus what the election checkers need. */
+export interface ElectionCheckContext extends CheckContext {
   /**
    * Invariant 5: a side without a quorum of shards must hold no global lease this long after
    * the partition starts (one lease period; use the global election timeout's lower bound).
@@ -62,11 +58,20 @@ export interface ElectionCheckContext {
   quorumOf?(side: ReadonlySet<NodeId>, trueMs: number): boolean
 }
 
-export type ElectionChecker = (trace: readonly TraceRecord[], ctx: ElectionCheckContext) => Violation[]
+export type ElectionChecker = (
+  trace: readonly TraceRecord[],
+  ctx: ElectionCheckContext,
+) => ElectionViolation[]
 
 /** Bounds a checker's output: one broken rule can fire thousands of times in a long run. */
 export const VIOLATIONS_PER_CHECKER_MAX = 50
 
-export function pushBounded(out: Violation[], v: Violation): void {
-  if (out.length < VIOLATIONS_PER_CHECKER_MAX) out.push(v)
+export function pushBounded(out: ElectionViolation[], v: Omit<ElectionViolation, 'checker' | 'node'>): void {
+  if (out.length < VIOLATIONS_PER_CHECKER_MAX) {
+    out.push({
+      checker: `invariant-${v.invariant}`,
+      ...(v.nodes[0] === undefined ? {} : { node: v.nodes[0] }),
+      ...v,
+    })
+  }
 }

@@ -1,0 +1,62 @@
+/**
+ * Admin HTTP for one node: GET /status, /members, /healthz, /metrics (Prometheus text) and
+ * POST /leave (graceful leave with handover, then the process exits). Bind it to loopback or a
+ * private interface: it has no authentication.
+ */
+import { createServer, type Server } from 'node:http'
+import type { ConclaveService } from '@conclave/core'
+import type { NodeMetrics } from './metrics.js'
+
+export interface AdminInit {
+  host: string
+  port: number
+  service: ConclaveService
+  metrics: NodeMetrics
+  addrs(): string[]
+  onLeave(): void
+}
+
+export function startAdminServer(init: AdminInit): Promise<Server> {
+  const { service } = init
+  const server = createServer((req, res) => {
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' })
+      res.end(`${JSON.stringify(body)}\n`)
+    }
+    const url = (req.url ?? '/').split('?')[0]
+    try {
+      if (req.method === 'GET' && url === '/status') {
+        return json(200, {
+          ...service.status(),
+          isLeader: service.isLeader(),
+          leader: service.leader() ?? null,
+          fencingToken: service.fencingToken() ?? null,
+          addrs: init.addrs(),
+          pid: process.pid,
+        })
+      }
+      if (req.method === 'GET' && url === '/members') {
+        const members = service.isStarted() ? [...(service.machine.membership?.members() ?? [])] : []
+        return json(200, members)
+      }
+      if (req.method === 'GET' && url === '/healthz')
+        return json(service.isStarted() ? 200 : 503, { ok: service.isStarted() })
+      if (req.method === 'GET' && url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+        return res.end(init.metrics.render())
+      }
+      if (req.method === 'POST' && url === '/leave') {
+        json(202, { leaving: true })
+        init.onLeave()
+        return
+      }
+      json(404, { error: `no route ${req.method} ${url}` })
+    } catch (err) {
+      json(500, { error: (err as Error).message })
+    }
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port, init.host, () => resolve(server))
+  })
+}

@@ -1,0 +1,112 @@
+/**
+ * Prometheus text exposition for one node. Figures are read from the trace (leader changes,
+ * member states, rejections) and the transport's counters; nothing is recomputed or invented.
+ *
+ * conclave_failover_seconds: measured on this node, from the moment it first saw the global
+ * leader it followed as gone (no leader known, or that leader suspect/dead/left in membership)
+ * to the moment it learned a different leader.
+ */
+import type { ConclaveService, LeaderChange, TraceEvent } from '@conclave/core'
+
+const FAILOVER_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
+
+export class NodeMetrics {
+  leaderChanges = 0
+  private readonly failoverCounts = new Array<number>(FAILOVER_BUCKETS_S.length).fill(0)
+  private failoverSum = 0
+  private failoverCount = 0
+  private currentLeader: string | null = null
+  private lostAtMs: number | undefined
+  private readonly machineRejections = new Map<string, number>()
+
+  constructor(private readonly service: ConclaveService) {
+    service.addEventListener('leader:change', (e) => this.onLeaderChange(e.detail))
+    service.addEventListener('trace', (e) => this.onTrace(e.detail))
+  }
+
+  private onLeaderChange(d: LeaderChange): void {
+    const nowMs = this.service.clock.nowMs()
+    this.leaderChanges++
+    if (d.leader === null) {
+      this.lostAtMs ??= nowMs
+    } else if (d.leader !== this.currentLeader) {
+      if (this.lostAtMs !== undefined && this.currentLeader !== null)
+        this.observeFailover((nowMs - this.lostAtMs) / 1000)
+      this.lostAtMs = undefined
+      this.currentLeader = d.leader
+    }
+    if (d.leader !== null && this.currentLeader === null) this.currentLeader = d.leader
+  }
+
+  private onTrace(ev: TraceEvent): void {
+    if (ev.kind === 'member:state' && ev.member === this.currentLeader && ev.state !== 'alive') {
+      this.lostAtMs ??= this.service.clock.nowMs()
+    }
+    if (ev.kind === 'wire:reject')
+      this.machineRejections.set(ev.code, (this.machineRejections.get(ev.code) ?? 0) + 1)
+  }
+
+  private observeFailover(seconds: number): void {
+    this.failoverSum += seconds
+    this.failoverCount++
+    FAILOVER_BUCKETS_S.forEach((b, i) => {
+      if (seconds <= b) this.failoverCounts[i] = (this.failoverCounts[i] ?? 0) + 1
+    })
+  }
+
+  render(): string {
+    const s = this.service
+    const lines: string[] = []
+    const metric = (name: string, type: string, help: string) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    metric('conclave_is_leader', 'gauge', '1 while this node holds the global lease')
+    lines.push(`conclave_is_leader ${s.isLeader() ? 1 : 0}`)
+    metric('conclave_global_term', 'gauge', 'global term of the leader this node knows')
+    lines.push(`conclave_global_term ${s.leader()?.term ?? 0}`)
+    metric('conclave_members', 'gauge', 'members this node knows, by SWIM state')
+    const byState: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
+    const members = s.isStarted() ? s.machine.membership?.members() : undefined
+    if (members) for (const m of members) byState[m.state] = (byState[m.state] ?? 0) + 1
+    for (const [state, n] of Object.entries(byState)) lines.push(`conclave_members{state="${state}"} ${n}`)
+    metric('conclave_leader_changes_total', 'counter', 'changes of the known global leader (id or term)')
+    lines.push(`conclave_leader_changes_total ${this.leaderChanges}`)
+    metric(
+      'conclave_failover_seconds',
+      'histogram',
+      'from losing the followed leader to knowing a new one, on this node',
+    )
+    FAILOVER_BUCKETS_S.forEach((b, i) =>
+      lines.push(`conclave_failover_seconds_bucket{le="${b}"} ${this.failoverCounts[i]}`),
+    )
+    lines.push(`conclave_failover_seconds_bucket{le="+Inf"} ${this.failoverCount}`)
+    lines.push(
+      `conclave_failover_seconds_sum ${this.failoverSum}`,
+      `conclave_failover_seconds_count ${this.failoverCount}`,
+    )
+    const t = s.transport
+    if (t) {
+      metric('conclave_messages_sent_total', 'counter', 'frames handed to the network, by layer/type')
+      for (const [k, v] of t.stats.sentMsgs) lines.push(`conclave_messages_sent_total{type="${k}"} ${v}`)
+      metric('conclave_bytes_sent_total', 'counter', 'framed bytes handed to the network, by layer/type')
+      for (const [k, v] of t.stats.sentBytes) lines.push(`conclave_bytes_sent_total{type="${k}"} ${v}`)
+      metric('conclave_messages_received_total', 'counter', 'frames received, by layer')
+      for (const [k, v] of t.stats.recvMsgs) lines.push(`conclave_messages_received_total{layer="${k}"} ${v}`)
+      metric('conclave_bytes_received_total', 'counter', 'frame bytes received, by layer')
+      for (const [k, v] of t.stats.recvBytes) lines.push(`conclave_bytes_received_total{layer="${k}"} ${v}`)
+      metric('conclave_frames_dropped_total', 'counter', 'outbound frames dropped before leaving, by reason')
+      for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_total{reason="${k}"} ${v}`)
+    }
+    metric('conclave_rejected_frames_total', 'counter', 'malformed frames rejected, by where and code')
+    for (const [k, v] of Object.entries(t?.rejections.snapshot() ?? {}))
+      lines.push(`conclave_rejected_frames_total{where="transport",code="${k}"} ${v}`)
+    for (const [k, v] of this.machineRejections)
+      lines.push(`conclave_rejected_frames_total{where="protocol",code="${k}"} ${v}`)
+    const mem = process.memoryUsage()
+    metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')
+    lines.push(`conclave_process_resident_bytes ${mem.rss}`)
+    const cpu = process.cpuUsage()
+    metric('conclave_process_cpu_seconds_total', 'counter', 'user+system CPU of this process')
+    lines.push(`conclave_process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`)
+    return `${lines.join('\n')}\n`
+  }
+}

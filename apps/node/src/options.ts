@@ -183,7 +183,7 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
 export function parseHostPort(s: string, source: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(s)
   const port = m ? Number(m[2]) : Number.NaN
-  if (!m || !m[1] || port > 65535)
+  if (!m?.[1] || port > 65535)
     throw new UsageError(`${source}: expected HOST:PORT such as 127.0.0.1:7000, got ${JSON.stringify(s)}`)
   return { host: m[1], port }
 }

@@ -3,6 +3,7 @@
  * Presets start from LAN and override only what differs (hashicorp/memberlist config.go).
  */
 import { type GlobalConfig, lanGlobalConfig } from '../global/global-config.js'
+import { lanConfig, localConfig, type MembershipConfig, wanConfig } from '../membership/config.js'
 import { lanShardConfig, type ShardConfig } from '../shard/shard-config.js'
 
 /** Test-only switches that turn one safety rule off, so the swarm can prove its checkers fail. */
@@ -21,7 +22,7 @@ export interface ShardMapConfig {
 
 export interface ConclaveConfig {
   /** Membership (SWIM + Lifeguard) config, from the membership presets. */
-  membership: unknown
+  membership: MembershipConfig
   shard: ShardConfig
   global: GlobalConfig
   shardMap: ShardMapConfig
@@ -35,7 +36,7 @@ export function defaultShardMapConfig(): ShardMapConfig {
 
 export function lanConclaveConfig(): ConclaveConfig {
   return {
-    membership: undefined,
+    membership: lanConfig(),
     shard: lanShardConfig(),
     global: lanGlobalConfig(),
     shardMap: defaultShardMapConfig(),
@@ -45,6 +46,7 @@ export function lanConclaveConfig(): ConclaveConfig {
 /** WAN: timeouts ×5 (one-way latency ~50–150 ms; Raft's rule: election timeout ≥ 10× latency). */
 export function wanConclaveConfig(): ConclaveConfig {
   const c = lanConclaveConfig()
+  c.membership = wanConfig()
   c.shard = scaleShard(c.shard, 5)
   c.global = scaleGlobal(c.global, 5)
   c.shardMap.deadGraceMs = 30_000
@@ -54,6 +56,7 @@ export function wanConclaveConfig(): ConclaveConfig {
 /** Local (one machine, sub-ms latency): timeouts ÷2. */
 export function localConclaveConfig(): ConclaveConfig {
   const c = lanConclaveConfig()
+  c.membership = localConfig()
   c.shard = scaleShard(c.shard, 0.5)
   c.global = scaleGlobal(c.global, 0.5)
   c.shardMap.deadGraceMs = 2000

@@ -1,21 +1,48 @@
 /**
  * ConclaveMachine: one node, all three layers (membership, shard group, global group) behind
- * the sans-IO Machine contract. Safety lives in shard/ and global/; this file only routes.
+ * the sans-IO Machine contract. Safety lives in shard/ and global/; this file routes frames,
+ * bootstraps the shard map, and answers the public queries. Observers (not in any shard) learn
+ * the leaders from the leader of the shard they are attached to (shard-map.ts attachedShard).
  */
+import { type GlobalBreak, GlobalGroup } from '../global/global-group.js'
+import { decodeGlobalMessage } from '../global/global-wire.js'
+import { type ClaimSigner, type MemberMetaInput, Membership, type MemberView } from '../membership/index.js'
 import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
 import { emptyReady } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
+import { type ShardBreak, ShardGroup, type Sink } from '../shard/shard-group.js'
+import { decodeShardMessage, encodeShardMessage, type ShardMessage } from '../shard/shard-wire.js'
+import type { MembershipEvent, TraceEvent } from '../trace/events.js'
 import type { Rng } from '../util/rng.js'
-import type { ClaimSignerPort } from './claim-signer-port.js'
+import { RejectionCounter, WireError } from '../wire/errors.js'
 import type { ConclaveConfig } from './conclave-config.js'
-import type { MembershipPort } from './membership-port.js'
+import {
+  attachedShard,
+  bootstrapShardMap,
+  readShardMap,
+  type ShardMap,
+  shardMapOp,
+  shardOf,
+} from './shard-map.js'
+
+/** The membership contract the election layers use (the real `Membership` satisfies it). */
+export interface MembershipLike extends Machine<MembershipEvent> {
+  join(seeds: NodeId[], nowMs: number): void
+  leave(nowMs: number): void
+  setMeta(patch: Partial<MemberMetaInput>, nowMs: number): void
+  member(id: NodeId): MemberView | undefined
+  members(): Iterable<MemberView>
+  aliveCount(): number
+  health(): number
+  readonly rejections: RejectionCounter
+}
 
 export interface ConclaveInit {
   id: NodeId
   bootEpoch: number
   rng: Rng
-  signer: ClaimSignerPort
+  signer: ClaimSigner
   config: ConclaveConfig
+  /** Leader preference: higher wins, ties by id. Default 0. */
   priority?: number
   addrs?: string[]
   /** What persist ops wrote before a restart (keys under `shard/` and `global/`). */
@@ -23,8 +50,8 @@ export interface ConclaveInit {
   bootstrap: { init?: boolean; bootstrapExpect?: number; seeds: NodeId[] }
   /** Never votes, never in a shard; learns the leaders. */
   observer?: boolean
-  /** Build the membership layer (defaults to `new Membership(...)` once it exists). */
-  membershipFactory?: (init: ConclaveInit, nowMs: number) => MembershipPort
+  /** Tests only: replace the membership layer (e.g. a fixed member list). Default `new Membership(...)`. */
+  membershipFactory?: (init: ConclaveInit, nowMs: number) => MembershipLike
 }
 
 export type NodeRole =
@@ -51,35 +78,100 @@ export interface NodeStatus {
 
 export class ConclaveMachine implements Machine<TraceEvent> {
   readonly id: NodeId
-  readonly membership: MembershipPort
+  readonly membership: MembershipLike
+  /** Rejected shard/global frames by code (membership counts its own). */
+  readonly rejections = new RejectionCounter()
   private out = emptyReady<TraceEvent>()
+  private readonly sink: Sink
+  private readonly global: GlobalGroup
+  private shardGroup: ShardGroup | undefined
+  private map: ShardMap | undefined
+  /** Observers: the shard leader that last announced to us. */
+  private observedShardLeader: { shard: number; id: NodeId; term: number } | undefined
+  private nextAnnounceMs = 0
 
   constructor(
     readonly init: ConclaveInit,
     nowMs: number,
   ) {
     this.id = init.id
-    if (!init.membershipFactory)
-      throw new Error('ConclaveMachine: membershipFactory required until Membership lands')
-    this.membership = init.membershipFactory(init, nowMs)
+    this.sink = {
+      persist: (op) => this.out.persist.push(op),
+      send: (msg) => this.out.send.push(msg),
+      event: (e) => this.out.events.push(e),
+    }
+    this.membership = init.membershipFactory
+      ? init.membershipFactory(init, nowMs)
+      : new Membership(
+          {
+            id: init.id,
+            bootEpoch: init.bootEpoch,
+            rng: init.rng.fork(),
+            config: init.config.membership,
+            meta: {
+              priority: init.priority ?? 0,
+              addrs: init.addrs ?? [],
+              roles: init.observer ? ['observer'] : [],
+              shard: null,
+            },
+            signer: init.signer,
+          },
+          nowMs,
+        )
+    const brk = init.config.unsafe?.break
+    this.global = new GlobalGroup({
+      id: init.id,
+      config: init.config.global,
+      rng: init.rng.fork(),
+      sink: this.sink,
+      unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
+    })
+    const stored = readShardMap(init.stored.get('global/map'))
+    if (stored) this.adoptMap(stored, nowMs, false)
+    else if (init.bootstrap.init && !init.observer)
+      this.adoptMap(bootstrapShardMap([init.id], init.config.shardMap), nowMs, true)
+    if (init.bootstrap.seeds.length > 0) this.membership.join(init.bootstrap.seeds, nowMs)
+    this.maybeBootstrap(nowMs)
   }
+
+  // --- Machine ---------------------------------------------------------------------------
 
   tick(nowMs: number): void {
     this.membership.tick(nowMs)
+    this.maybeBootstrap(nowMs)
+    this.shardGroup?.tick(nowMs)
+    this.global.tick(nowMs)
+    this.announceToObservers(nowMs)
   }
 
   receive(from: NodeId, layer: Layer, bytes: Uint8Array, nowMs: number): void {
-    if (layer === 'membership') this.membership.receive(from, layer, bytes, nowMs)
+    if (layer === 'membership') {
+      this.membership.receive(from, layer, bytes, nowMs)
+      this.maybeBootstrap(nowMs)
+      return
+    }
+    try {
+      if (layer === 'shard') this.onShardFrame(from, decodeShardMessage(bytes), nowMs)
+      else this.global.receive(from, decodeGlobalMessage(bytes), nowMs)
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err
+      this.rejections.add(err.code)
+      this.sink.event({ kind: 'wire:reject', node: this.id, atMs: nowMs, from, code: err.code })
+    }
   }
 
   nextTickAtMs(): number {
-    return this.membership.nextTickAtMs()
+    let t = Math.min(this.membership.nextTickAtMs(), this.global.nextTickAtMs())
+    if (this.shardGroup) t = Math.min(t, this.shardGroup.nextTickAtMs())
+    if (this.shardGroup?.role === 'leader') t = Math.min(t, this.nextAnnounceMs)
+    return t
   }
 
   drain(): Ready<TraceEvent> {
     const m = this.membership.drain()
     const out = this.out
     this.out = emptyReady<TraceEvent>()
+    // Persist everything (both layers) before any send: the driver performs them in this order.
     return {
       persist: [...m.persist, ...out.persist],
       send: [...m.send, ...out.send],
@@ -91,53 +183,165 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.membership.notePause?.(durationMs, nowMs)
   }
 
+  // --- public API ------------------------------------------------------------------------
+
   /** True only while this node holds a valid GLOBAL lease. */
-  isLeader(_nowMs: number): boolean {
-    return false
+  isLeader(nowMs: number): boolean {
+    return this.global.hasLease(nowMs)
   }
 
+  /** The global leader this node knows. */
   leader(): { id: NodeId; term: number } | undefined {
-    return undefined
+    const id = this.global.knownLeader
+    return id === undefined ? undefined : { id, term: this.global.knownTerm }
   }
 
   shardLeader(): { shard: number; id: NodeId; term: number } | undefined {
-    return undefined
+    const sg = this.shardGroup
+    if (sg) return sg.leader === undefined ? undefined : { shard: sg.shard, id: sg.leader, term: sg.term }
+    return this.observedShardLeader
   }
 
-  /** The global term, only while isLeader(nowMs). */
+  /** Fencing token = global term, only while isLeader(nowMs). */
   fencingToken(nowMs: number): number | undefined {
-    return this.isLeader(nowMs) ? 0 : undefined
+    return this.isLeader(nowMs) ? this.global.leaderTerm() : undefined
   }
 
-  transferLeadership(_nowMs: number): boolean {
-    return false
+  /** Hand shard (and with it global) leadership to the best caught-up live voter. */
+  transferLeadership(nowMs: number): boolean {
+    return this.shardGroup?.transferLeadership(nowMs) ?? false
   }
 
+  /** Graceful leave: hand over any leadership first, then announce the leave. */
   leave(nowMs: number): void {
+    this.transferLeadership(nowMs)
     this.membership.leave(nowMs)
   }
 
-  status(_nowMs: number): NodeStatus {
-    let alive = 0
-    let suspect = 0
-    let dead = 0
-    let left = 0
-    for (const m of this.membership.members()) {
-      if (m.state === 'alive') alive++
-      else if (m.state === 'suspect') suspect++
-      else if (m.state === 'dead') dead++
-      else left++
-    }
+  status(nowMs: number): NodeStatus {
+    const counts = { alive: 0, suspect: 0, dead: 0, left: 0 }
+    for (const m of this.membership.members()) counts[m.state]++
+    const sg = this.shardGroup
+    const sl = this.shardLeader()
+    let role: NodeRole = 'observer'
+    if (this.isLeader(nowMs)) role = 'global-leader'
+    else if (sg) role = sg.role === 'leader' ? 'shard-leader' : sg.role === 'observer' ? 'observer' : sg.role
+    const lease = this.isLeader(nowMs) ? this.global.leaseLeftMs(nowMs) : (sg?.leaseLeftMs(nowMs) ?? 0)
     return {
       id: this.id,
-      role: 'observer',
-      shard: null,
-      globalLeader: null,
-      globalTerm: 0,
-      shardLeader: null,
-      shardTerm: 0,
-      leaseLeftMs: 0,
-      members: { alive, suspect, dead, left },
+      role,
+      shard: sg?.shard ?? null,
+      globalLeader: this.global.knownLeader ?? null,
+      globalTerm: this.global.knownTerm,
+      shardLeader: sl?.id ?? null,
+      shardTerm: sl?.term ?? 0,
+      leaseLeftMs: Math.round(lease),
+      members: counts,
+    }
+  }
+
+  /** The committed shard map this node follows (undefined before bootstrap). */
+  shardMap(): ShardMap | undefined {
+    return this.map
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private onShardFrame(from: NodeId, m: ShardMessage, nowMs: number): void {
+    if (m.type === 'announce') {
+      if (this.shardGroup) {
+        this.rejections.add('announce-to-voter')
+        return
+      }
+      const prev = this.observedShardLeader
+      if (!prev || prev.id !== from || prev.term !== m.term) {
+        this.observedShardLeader = { shard: m.shard, id: from, term: m.term }
+        this.sink.event({
+          kind: 'shard:leader',
+          node: this.id,
+          atMs: nowMs,
+          shard: m.shard,
+          term: m.term,
+          leader: from,
+        })
+      }
+      this.global.learn(m.announce, nowMs)
+      return
+    }
+    if (!this.shardGroup) {
+      this.rejections.add('not-in-shard')
+      return
+    }
+    this.shardGroup.receive(from, m, nowMs)
+  }
+
+  /** `bootstrapExpect: N`: once N non-observer members are alive, all compute the same map. */
+  private maybeBootstrap(nowMs: number): void {
+    const expect = this.init.bootstrap.bootstrapExpect
+    if (this.map || expect === undefined || this.init.observer) return
+    if (this.membership.aliveCount() < expect) return
+    const ids: NodeId[] = []
+    for (const m of this.membership.members()) {
+      if (m.state === 'alive' && !m.meta.roles.includes('observer')) ids.push(m.id)
+    }
+    if (ids.length < expect) return
+    ids.sort()
+    const chosen = ids.slice(0, expect)
+    if (!chosen.includes(this.id)) return // a late joiner: stays an observer
+    this.adoptMap(bootstrapShardMap(chosen, this.init.config.shardMap), nowMs, true)
+  }
+
+  private adoptMap(map: ShardMap, nowMs: number, persist: boolean): void {
+    this.map = map
+    if (persist) this.sink.persist(shardMapOp(map))
+    const shard = this.init.observer ? undefined : shardOf(map, this.id)
+    if (shard !== undefined && this.shardGroup?.shard !== shard) {
+      const brk = this.init.config.unsafe?.break
+      this.shardGroup = new ShardGroup(
+        {
+          id: this.id,
+          shard,
+          voters: map.shards.get(shard) ?? [],
+          config: this.init.config.shard,
+          rng: this.init.rng.fork(),
+          stored: this.init.stored,
+          sink: this.sink,
+          rejections: this.rejections,
+          unsafeBreak: brk === 'lease' || brk === 'persist' ? (brk as ShardBreak) : undefined,
+          hooks: {
+            announce: (t) => this.global.announce(t),
+            onAnnounce: (a, t) => this.global.learn(a, t),
+            onCommit: (entries, t) => this.global.onShardCommit(entries, t),
+            onRoleChange: (t) => this.global.onShardRoleChange(t),
+            isLive: (id) => this.membership.member(id)?.state === 'alive',
+            priorityOf: (id) =>
+              id === this.id ? (this.init.priority ?? 0) : (this.membership.member(id)?.meta.priority ?? 0),
+          },
+        },
+        nowMs,
+      )
+      this.membership.setMeta({ shard }, nowMs)
+    }
+    this.global.attach(this.shardGroup, map)
+  }
+
+  /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */
+  private announceToObservers(nowMs: number): void {
+    const sg = this.shardGroup
+    const map = this.map
+    if (!sg || !map || sg.role !== 'leader' || nowMs < this.nextAnnounceMs) return
+    this.nextAnnounceMs = nowMs + this.init.config.global.heartbeatIntervalMs
+    let bytes: Uint8Array | undefined
+    for (const m of this.membership.members()) {
+      if (m.id === this.id || m.state !== 'alive' || shardOf(map, m.id) !== undefined) continue
+      if (attachedShard(map, m.id) !== sg.shard) continue
+      bytes ??= encodeShardMessage({
+        type: 'announce',
+        shard: sg.shard,
+        term: sg.term,
+        announce: this.global.announce(nowMs),
+      })
+      this.sink.send({ to: m.id, layer: 'shard', type: 'announce', bytes })
     }
   }
 }

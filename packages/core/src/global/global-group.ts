@@ -1,0 +1,520 @@
+/**
+ * One node's part in the global group, where each SHARD is one voter and its shard leader
+ * speaks for it (DESIGN.md Global group). Raft-style election among shard leaders with PreVote,
+ * a global lease acked by a majority of shards, fencing token = global term.
+ *
+ * Guarantees (docs/protocol.md §Global):
+ *  - one vote per shard per global term: the vote is appended to the shard's control log and the
+ *    reply leaves only once it is committed there; the log never gets a second vote for a term it
+ *    already voted in, so every later shard leader honours it;
+ *  - at most one valid global lease at any true instant: a shard leader acks a heartbeat only while
+ *    it holds its shard lease, then withholds the shard's vote for electionTimeoutMinMs; a new shard
+ *    leader waits electionTimeoutMinMs before granting any global vote (it inherits the promise);
+ *  - fencing tokens increase: a shard rejects heartbeats of a term below the highest term it voted in.
+ */
+
+import type { ShardMap } from '../node/shard-map.js'
+import type { NodeId } from '../sans-io.js'
+import type { LogEntry } from '../shard/control-log.js'
+import { leaseUntilMs, quorumSize, quorumValue, randomElectionTimeoutMs } from '../shard/raft-rules.js'
+import type { ShardGroup, Sink } from '../shard/shard-group.js'
+import type { Announce } from '../shard/shard-wire.js'
+import type { Rng } from '../util/rng.js'
+import type { GlobalConfig } from './global-config.js'
+import { encodeGlobalMessage, type GlobalMessage } from './global-wire.js'
+
+export type GlobalBreak = 'vote-commit' | 'lease' | undefined
+export type GlobalRole = 'none' | 'precandidate' | 'candidate' | 'leader'
+
+export interface GlobalGroupInit {
+  id: NodeId
+  config: GlobalConfig
+  rng: Rng
+  sink: Sink
+  unsafeBreak?: GlobalBreak
+}
+
+const ROUNDS_KEPT_MAX = 64
+const PENDING_VOTES_MAX = 8
+
+export class GlobalGroup {
+  readonly id: NodeId
+  private readonly cfg: GlobalConfig
+  private readonly sink: Sink
+  private shardGroup: ShardGroup | undefined
+  private map: ShardMap | undefined
+
+  // What this node knows about the global leader.
+  private knownTermValue = 0
+  private knownLeaderValue: NodeId | undefined
+  private knownLeaseUntilMs = 0
+  private lastHeardGlobalMs = Number.NEGATIVE_INFINITY
+
+  // Candidate / leader state (only while this node is its shard's leader).
+  private roleValue: GlobalRole = 'none'
+  private term = 0
+  private readonly grants = new Set<number>()
+  private electionDeadlineMs = Number.POSITIVE_INFINITY
+  private selfVoteIndex: number | undefined
+  private readonly pendingVotes = new Map<number, { term: number; candidate: NodeId; candShard: number }>()
+  /** 'vote-commit' break only: the volatile stand-in for the log's vote record. */
+  private volatileVoteTerm = 0
+
+  private round = 0
+  private readonly roundSentMs = new Map<number, number>()
+  private readonly ackedRound = new Map<number, number>()
+  private readonly shardLeaders = new Map<number, { id: NodeId; round: number }>()
+  private nextHeartbeatMs = Number.POSITIVE_INFINITY
+  private leaseUntil = 0
+  private lastQuorumSentMs = 0
+  private lastQuorumRound = 0
+
+  constructor(private readonly init: GlobalGroupInit) {
+    this.id = init.id
+    this.cfg = init.config
+    this.sink = init.sink
+  }
+
+  attach(shardGroup: ShardGroup | undefined, map: ShardMap | undefined): void {
+    this.shardGroup = shardGroup
+    this.map = map
+  }
+
+  // --- queries ---------------------------------------------------------------------------
+
+  get role(): GlobalRole {
+    return this.roleValue
+  }
+  get knownTerm(): number {
+    return this.knownTermValue
+  }
+  get knownLeader(): NodeId | undefined {
+    return this.knownLeaderValue
+  }
+
+  hasLease(nowMs: number): boolean {
+    if (this.roleValue !== 'leader') return false
+    if (this.init.unsafeBreak === 'lease') return this.leaseUntil > 0
+    return nowMs < this.leaseUntil
+  }
+
+  leaseLeftMs(nowMs: number): number {
+    return this.hasLease(nowMs) ? Math.max(0, this.leaseUntil - nowMs) : 0
+  }
+
+  leaderTerm(): number {
+    return this.term
+  }
+
+  /** What a shard leader piggybacks on its heartbeats. */
+  announce(nowMs: number): Announce | undefined {
+    if (this.knownLeaderValue === undefined) return undefined
+    const leaseLeftMs =
+      this.roleValue === 'leader' ? this.leaseLeftMs(nowMs) : Math.max(0, this.knownLeaseUntilMs - nowMs)
+    return { globalLeader: this.knownLeaderValue, globalTerm: this.knownTermValue, leaseLeftMs }
+  }
+
+  /** A follower or observer heard an announcement (from its shard leader). */
+  learn(a: Announce | undefined, nowMs: number): void {
+    if (!a) return
+    this.know(a.globalTerm, a.globalLeader, nowMs + a.leaseLeftMs, nowMs)
+  }
+
+  nextTickAtMs(): number {
+    if (this.roleValue === 'leader') return this.nextHeartbeatMs
+    return this.electionDeadlineMs
+  }
+
+  // --- inputs ----------------------------------------------------------------------------
+
+  /** The node's shard role changed: only a shard leader takes part in the global group. */
+  onShardRoleChange(nowMs: number): void {
+    const sg = this.shardGroup
+    const isShardLeader = sg !== undefined && sg.role === 'leader'
+    if (!isShardLeader) {
+      if (this.roleValue !== 'none') this.stepDown(nowMs)
+      this.electionDeadlineMs = Number.POSITIVE_INFINITY
+      this.pendingVotes.clear()
+      return
+    }
+    if (this.roleValue === 'none' && this.electionDeadlineMs === Number.POSITIVE_INFINITY)
+      this.resetElectionTimer(nowMs)
+  }
+
+  tick(nowMs: number): void {
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader' || !this.map) return
+    if (this.roleValue === 'leader') {
+      // CheckQuorum, global flavour: no majority of shards acked a round in electionTimeoutMax.
+      if (nowMs - this.lastQuorumSentMs > this.cfg.electionTimeoutMaxMs) {
+        this.stepDown(nowMs)
+        return
+      }
+      if (nowMs >= this.nextHeartbeatMs) this.heartbeatRound(nowMs)
+      return
+    }
+    if (nowMs >= this.electionDeadlineMs && sg.hasLease(nowMs)) this.startPreVote(nowMs)
+  }
+
+  receive(from: NodeId, m: GlobalMessage, nowMs: number): void {
+    switch (m.type) {
+      case 'gprevote':
+        this.onPreVoteRequest(from, m, nowMs)
+        return
+      case 'gprevote-resp':
+        this.onPreVoteResponse(from, m, nowMs)
+        return
+      case 'gvote':
+        this.onVoteRequest(from, m, nowMs)
+        return
+      case 'gvote-resp':
+        this.onVoteResponse(from, m, nowMs)
+        return
+      case 'gheartbeat':
+        this.onHeartbeat(from, m, nowMs)
+        return
+      case 'gack':
+        this.onAck(from, m, nowMs)
+        return
+    }
+  }
+
+  /** Shard-log entries committed: send the global votes they carry (vote committed → reply). */
+  onShardCommit(entries: { index: number; entry: LogEntry }[], nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg) return
+    for (const { index, entry } of entries) {
+      if (entry.kind !== 'global-vote') continue
+      if (index === this.selfVoteIndex && this.roleValue === 'candidate' && entry.globalTerm === this.term) {
+        this.selfVoteIndex = undefined
+        this.voteCast(sg.shard, entry.globalTerm, this.id, nowMs)
+        this.grants.add(sg.shard)
+        this.checkVoteQuorum(nowMs)
+        continue
+      }
+      const pending = this.pendingVotes.get(index)
+      if (!pending || pending.term !== entry.globalTerm || pending.candidate !== entry.candidate) continue
+      this.pendingVotes.delete(index)
+      this.voteCast(sg.shard, entry.globalTerm, entry.candidate, nowMs)
+      this.sendTo(entry.candidate, {
+        type: 'gvote-resp',
+        term: entry.globalTerm,
+        shard: sg.shard,
+        granted: true,
+      })
+    }
+  }
+
+  // --- elections -------------------------------------------------------------------------
+
+  /** Highest global term this shard has voted in or is voting in (the log, or the break's memory). */
+  private votedTerm(): number {
+    const sg = this.shardGroup
+    if (!sg) return 0
+    if (this.init.unsafeBreak === 'vote-commit')
+      return Math.max(this.volatileVoteTerm, sg.log.globalVote().term)
+    let t = sg.log.globalVote().term
+    for (const p of this.pendingVotes.values()) t = Math.max(t, p.term)
+    return t
+  }
+
+  /**
+   * May this shard (we are its leader) grant a global (pre)vote for `term`? Needs: our shard
+   * lease; no live global leader heard within electionTimeoutMin (stickiness); our shard
+   * leadership older than electionTimeoutMin (inherit the predecessor's promise); a fresh map.
+   */
+  private mayGrant(term: number, mapVersion: number, nowMs: number): boolean {
+    const sg = this.shardGroup
+    if (!sg?.hasLease(nowMs) || !this.map) return false
+    if (term <= this.votedTerm() || term <= this.knownTermValue) return false
+    if (mapVersion < this.map.version) return false
+    if (this.roleValue === 'leader') return false
+    if (nowMs - this.lastHeardGlobalMs < this.cfg.electionTimeoutMinMs) return false
+    const inherited = this.init.unsafeBreak === 'vote-commit' ? 0 : this.cfg.electionTimeoutMinMs
+    return nowMs - sg.leaderSinceMs >= inherited
+  }
+
+  private startPreVote(nowMs: number): void {
+    const sg = this.shardGroup
+    const map = this.map
+    if (!sg || !map) return
+    this.roleValue = 'precandidate'
+    this.grants.clear()
+    this.resetElectionTimer(nowMs)
+    const term = Math.max(this.knownTermValue, this.votedTerm()) + 1
+    this.term = term
+    if (this.mayGrant(term, map.version, nowMs)) this.grants.add(sg.shard)
+    const m: GlobalMessage = { type: 'gprevote', term, candShard: sg.shard, mapVersion: map.version }
+    this.broadcast(m, sg.shard)
+    this.checkPreVoteQuorum(nowMs)
+  }
+
+  private checkPreVoteQuorum(nowMs: number): void {
+    if (
+      this.roleValue === 'precandidate' &&
+      this.map &&
+      this.grants.size >= quorumSize(this.map.shards.size)
+    ) {
+      this.becomeCandidate(nowMs)
+    }
+  }
+
+  private becomeCandidate(nowMs: number): void {
+    const sg = this.shardGroup
+    const map = this.map
+    if (!sg || !map) return
+    if (!this.mayGrant(this.term, map.version, nowMs)) {
+      this.roleValue = 'none'
+      return
+    }
+    this.roleValue = 'candidate'
+    this.grants.clear()
+    this.resetElectionTimer(nowMs)
+    // Our own shard votes for us like any other shard: committed in its log first.
+    if (this.init.unsafeBreak === 'vote-commit') {
+      this.volatileVoteTerm = this.term
+      this.voteCast(sg.shard, this.term, this.id, nowMs)
+      this.grants.add(sg.shard)
+    } else {
+      this.selfVoteIndex = sg.propose(
+        { kind: 'global-vote', globalTerm: this.term, candidate: this.id },
+        nowMs,
+      )
+    }
+    this.broadcast({ type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: map.version }, sg.shard)
+    this.checkVoteQuorum(nowMs)
+  }
+
+  private checkVoteQuorum(nowMs: number): void {
+    if (this.roleValue === 'candidate' && this.map && this.grants.size >= quorumSize(this.map.shards.size)) {
+      this.becomeLeader(nowMs)
+    }
+  }
+
+  private onPreVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gprevote' }, nowMs: number): void {
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader') return // only a shard leader speaks for its shard
+    const granted = this.mayGrant(m.term, m.mapVersion, nowMs)
+    this.sendTo(from, { type: 'gprevote-resp', term: m.term, shard: sg.shard, granted })
+  }
+
+  private onPreVoteResponse(
+    _from: NodeId,
+    m: GlobalMessage & { type: 'gprevote-resp' },
+    nowMs: number,
+  ): void {
+    if (this.roleValue !== 'precandidate' || m.term !== this.term || !m.granted) return
+    if (!this.map?.shards.has(m.shard)) return
+    this.grants.add(m.shard)
+    this.checkPreVoteQuorum(nowMs)
+  }
+
+  private onVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gvote' }, nowMs: number): void {
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader') return
+    if (!this.mayGrant(m.term, m.mapVersion, nowMs) || this.pendingVotes.size >= PENDING_VOTES_MAX) {
+      this.sendTo(from, {
+        type: 'gvote-resp',
+        term: Math.max(m.term, this.votedTerm()),
+        shard: sg.shard,
+        granted: false,
+      })
+      return
+    }
+    if (this.roleValue !== 'none') this.stepDown(nowMs) // a higher-term candidate supersedes ours
+    if (this.init.unsafeBreak === 'vote-commit') {
+      // TEST ONLY: the vote leaves without being recorded in the shard log.
+      this.volatileVoteTerm = m.term
+      this.voteCast(sg.shard, m.term, from, nowMs)
+      this.sendTo(from, { type: 'gvote-resp', term: m.term, shard: sg.shard, granted: true })
+      return
+    }
+    const index = sg.propose({ kind: 'global-vote', globalTerm: m.term, candidate: from }, nowMs)
+    if (index !== undefined)
+      this.pendingVotes.set(index, { term: m.term, candidate: from, candShard: m.candShard })
+  }
+
+  private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {
+    if (this.roleValue !== 'candidate' || m.term !== this.term || !m.granted) return
+    if (!this.map?.shards.has(m.shard)) return
+    this.grants.add(m.shard)
+    this.checkVoteQuorum(nowMs)
+  }
+
+  // --- leadership and lease --------------------------------------------------------------
+
+  private becomeLeader(nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg) return
+    this.roleValue = 'leader'
+    this.ackedRound.clear()
+    this.roundSentMs.clear()
+    this.leaseUntil = 0
+    this.lastQuorumSentMs = nowMs
+    this.lastQuorumRound = this.round
+    this.electionDeadlineMs = Number.POSITIVE_INFINITY
+    this.sink.event({ kind: 'global:leader', node: this.id, atMs: nowMs, term: this.term, leader: this.id })
+    this.know(this.term, this.id, nowMs, nowMs)
+    this.heartbeatRound(nowMs)
+  }
+
+  private heartbeatRound(nowMs: number): void {
+    const sg = this.shardGroup
+    const map = this.map
+    if (!sg || !map) return
+    this.round++
+    this.roundSentMs.set(this.round, nowMs)
+    if (this.roundSentMs.size > ROUNDS_KEPT_MAX) this.roundSentMs.delete(this.round - ROUNDS_KEPT_MAX)
+    this.nextHeartbeatMs = nowMs + this.cfg.heartbeatIntervalMs
+    if (sg.hasLease(nowMs)) this.ackedRound.set(sg.shard, this.round)
+    const m: GlobalMessage = {
+      type: 'gheartbeat',
+      term: this.term,
+      round: this.round,
+      leaderShard: sg.shard,
+      leaseLeftMs: this.leaseLeftMs(nowMs),
+    }
+    for (const [shard, voters] of map.shards) {
+      if (shard === sg.shard) continue
+      const known = this.shardLeaders.get(shard)
+      // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
+      if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
+      else for (const v of voters) this.sendTo(v, m)
+    }
+    this.extendLease(nowMs)
+  }
+
+  private onHeartbeat(from: NodeId, m: GlobalMessage & { type: 'gheartbeat' }, nowMs: number): void {
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader' || !sg.hasLease(nowMs)) return // only a leased shard leader may ack
+    if (
+      m.term < Math.max(this.knownTermValue, this.votedTerm()) ||
+      (m.term === this.term && this.roleValue === 'leader')
+    ) {
+      this.sendTo(from, {
+        type: 'gack',
+        term: Math.max(this.knownTermValue, this.votedTerm()),
+        round: m.round,
+        shard: sg.shard,
+        ok: false,
+      })
+      return
+    }
+    if (this.roleValue !== 'none' && m.term >= this.term) this.stepDown(nowMs)
+    this.lastHeardGlobalMs = nowMs
+    this.resetElectionTimer(nowMs)
+    this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
+    this.sendTo(from, { type: 'gack', term: m.term, round: m.round, shard: sg.shard, ok: true })
+  }
+
+  private onAck(from: NodeId, m: GlobalMessage & { type: 'gack' }, nowMs: number): void {
+    if (this.roleValue !== 'leader' || !this.map?.shards.has(m.shard)) return
+    if (!m.ok) {
+      if (m.term > this.term) this.stepDown(nowMs)
+      return
+    }
+    if (m.term !== this.term || m.round > this.round) return
+    this.shardLeaders.set(m.shard, { id: from, round: m.round })
+    if (m.round > (this.ackedRound.get(m.shard) ?? 0)) this.ackedRound.set(m.shard, m.round)
+    this.extendLease(nowMs)
+  }
+
+  private extendLease(nowMs: number): void {
+    const map = this.map
+    if (!map) return
+    const shards = [...map.shards.keys()]
+    const acked = quorumValue(
+      shards.map((s) => this.ackedRound.get(s) ?? 0),
+      shards.length,
+    )
+    const sentMs = this.roundSentMs.get(acked)
+    if (sentMs === undefined || acked <= this.lastQuorumRound) return
+    this.lastQuorumRound = acked
+    this.lastQuorumSentMs = sentMs
+    const until = leaseUntilMs(
+      sentMs,
+      this.cfg.electionTimeoutMinMs,
+      this.cfg.driftBound,
+      this.cfg.leaseMarginMs,
+    )
+    if (until <= this.leaseUntil) return
+    const fromMs = Math.max(sentMs, nowMs)
+    this.leaseUntil = until
+    const shard = this.shardGroup?.shard ?? 0
+    const untilMs = this.init.unsafeBreak === 'lease' ? until + 10 * this.cfg.electionTimeoutMaxMs : until
+    if (until > fromMs) {
+      this.sink.event({
+        kind: 'lease:hold',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'global',
+        shard,
+        term: this.term,
+        fromMs,
+        untilMs,
+      })
+    }
+    this.knownLeaseUntilMs = until
+  }
+
+  private stepDown(nowMs: number): void {
+    if (this.roleValue === 'leader' && this.hasLease(nowMs)) {
+      this.sink.event({
+        kind: 'lease:end',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'global',
+        shard: this.shardGroup?.shard ?? 0,
+        term: this.term,
+      })
+    }
+    this.roleValue = 'none'
+    this.leaseUntil = 0
+    this.selfVoteIndex = undefined
+    this.grants.clear()
+    this.nextHeartbeatMs = Number.POSITIVE_INFINITY
+    if (this.shardGroup?.role === 'leader') this.resetElectionTimer(nowMs)
+    else this.electionDeadlineMs = Number.POSITIVE_INFINITY
+  }
+
+  private know(term: number, leader: NodeId, leaseUntil: number, nowMs: number): void {
+    if (term < this.knownTermValue) return
+    const changed = term !== this.knownTermValue || leader !== this.knownLeaderValue
+    this.knownTermValue = term
+    this.knownLeaderValue = leader
+    this.knownLeaseUntilMs = leaseUntil
+    if (changed) this.sink.event({ kind: 'global:known', node: this.id, atMs: nowMs, term, leader })
+  }
+
+  private voteCast(shard: number, term: number, candidate: NodeId, nowMs: number): void {
+    this.sink.event({
+      kind: 'vote:cast',
+      node: this.id,
+      atMs: nowMs,
+      scope: 'global',
+      shard,
+      term,
+      candidate,
+    })
+    this.sink.event({ kind: 'global:vote', node: this.id, atMs: nowMs, shard, term, candidate })
+  }
+
+  private resetElectionTimer(nowMs: number): void {
+    this.electionDeadlineMs =
+      nowMs +
+      randomElectionTimeoutMs(this.init.rng, this.cfg.electionTimeoutMinMs, this.cfg.electionTimeoutMaxMs)
+  }
+
+  private broadcast(m: GlobalMessage, exceptShard: number): void {
+    const map = this.map
+    if (!map) return
+    for (const [shard, voters] of map.shards) {
+      if (shard === exceptShard) continue
+      for (const v of voters) this.sendTo(v, m)
+    }
+  }
+
+  private sendTo(to: NodeId, m: GlobalMessage): void {
+    this.sink.send({ to, layer: 'global', type: m.type, bytes: encodeGlobalMessage(m) })
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Wire codec of the global layer (shard leaders ↔ global candidates and leader). Bounded
+ * decoding, WireError only; every frame ≤ GLOBAL_FRAME_BYTES_MAX.
+ */
+import { Reader, Writer } from '../wire/codec.js'
+import { WireError } from '../wire/errors.js'
+
+export const GLOBAL_WIRE_VERSION = 1
+export const GLOBAL_FRAME_BYTES_MAX = 1200
+
+export type GlobalMessage =
+  | { type: 'gprevote'; term: number; candShard: number; mapVersion: number }
+  | { type: 'gprevote-resp'; term: number; shard: number; granted: boolean }
+  | { type: 'gvote'; term: number; candShard: number; mapVersion: number }
+  | { type: 'gvote-resp'; term: number; shard: number; granted: boolean }
+  /** Global leader → shard leaders; leaseLeftMs is the sender's remaining lease (for announcements). */
+  | { type: 'gheartbeat'; term: number; round: number; leaderShard: number; leaseLeftMs: number }
+  | { type: 'gack'; term: number; round: number; shard: number; ok: boolean }
+
+const TYPES = ['gprevote', 'gprevote-resp', 'gvote', 'gvote-resp', 'gheartbeat', 'gack'] as const
+
+export function encodeGlobalMessage(m: GlobalMessage): Uint8Array {
+  const w = new Writer(GLOBAL_FRAME_BYTES_MAX, 32)
+  w.u8(GLOBAL_WIRE_VERSION).u8(TYPES.indexOf(m.type)).varint(m.term)
+  switch (m.type) {
+    case 'gprevote':
+    case 'gvote':
+      w.varint(m.candShard).varint(m.mapVersion)
+      break
+    case 'gprevote-resp':
+    case 'gvote-resp':
+      w.varint(m.shard).bool(m.granted)
+      break
+    case 'gheartbeat':
+      w.varint(m.round)
+        .varint(m.leaderShard)
+        .varint(Math.max(0, Math.floor(m.leaseLeftMs)))
+      break
+    case 'gack':
+      w.varint(m.round).varint(m.shard).bool(m.ok)
+      break
+  }
+  return w.finish()
+}
+
+export function decodeGlobalMessage(bytes: Uint8Array): GlobalMessage {
+  if (bytes.length > GLOBAL_FRAME_BYTES_MAX)
+    throw new WireError('oversized', `global frame ${bytes.length} B`)
+  const r = new Reader(bytes)
+  const version = r.u8()
+  if (version !== GLOBAL_WIRE_VERSION) throw new WireError('bad-version', `global v${version}`)
+  const type = TYPES[r.u8()]
+  if (type === undefined) throw new WireError('unknown-type', 'global message type')
+  const term = r.varint()
+  let m: GlobalMessage
+  switch (type) {
+    case 'gprevote':
+    case 'gvote':
+      m = { type, term, candShard: r.varint(), mapVersion: r.varint() }
+      break
+    case 'gprevote-resp':
+    case 'gvote-resp':
+      m = { type, term, shard: r.varint(), granted: r.bool() }
+      break
+    case 'gheartbeat':
+      m = { type, term, round: r.varint(), leaderShard: r.varint(), leaseLeftMs: r.varint() }
+      break
+    case 'gack':
+      m = { type, term, round: r.varint(), shard: r.varint(), ok: r.bool() }
+      break
+  }
+  r.end()
+  return m
+}

@@ -1,0 +1,79 @@
+/**
+ * The shard map: which voters form which shard. The bootstrap map is a pure function of the
+ * sorted member list, so every node that sees the same members computes the same map
+ * (DESIGN.md Shape: one shard up to shardSizeMax nodes, else ≥ 3 shards, odd counts preferred).
+ */
+import type { NodeId, PersistOp } from '../sans-io.js'
+import { Reader, Writer } from '../wire/codec.js'
+import type { ShardMapConfig } from './conclave-config.js'
+
+export interface ShardMap {
+  /** Bumped by every committed change; candidates with an older map get no global vote. */
+  readonly version: number
+  /** shard id → sorted voters. */
+  readonly shards: ReadonlyMap<number, readonly NodeId[]>
+}
+
+export const SHARD_MAP_KEY = 'global/map'
+
+/** How many shards for n nodes: 1 up to sizeMax, else round(n/target) made odd and ≥ 3. */
+export function shardCountFor(n: number, cfg: ShardMapConfig): number {
+  if (n <= cfg.shardSizeMax) return 1
+  let k = Math.max(3, Math.round(n / cfg.shardSizeTarget))
+  if (k % 2 === 0) k = n / (k + 1) >= cfg.shardSizeMin ? k + 1 : k - 1
+  while (n / k > cfg.shardSizeMax) k += 2
+  return Math.max(3, k)
+}
+
+/** Deterministic bootstrap map: sort ids, deal them round-robin into shardCountFor(n) shards. */
+export function bootstrapShardMap(members: readonly NodeId[], cfg: ShardMapConfig): ShardMap {
+  const ids = [...new Set(members)].sort()
+  const k = shardCountFor(ids.length, cfg)
+  const shards = new Map<number, NodeId[]>()
+  for (let s = 0; s < k; s++) shards.set(s, [])
+  ids.forEach((id, i) => {
+    shards.get(i % k)?.push(id)
+  })
+  for (const v of shards.values()) v.sort()
+  return { version: 1, shards }
+}
+
+export function shardOf(map: ShardMap, id: NodeId): number | undefined {
+  for (const [s, voters] of map.shards) if (voters.includes(id)) return s
+  return undefined
+}
+
+/** An observer's attachment: the shard whose leader tells it who leads (a stable hash of its id). */
+export function attachedShard(map: ShardMap, id: NodeId): number | undefined {
+  const shards = [...map.shards.keys()].sort((a, b) => a - b)
+  if (shards.length === 0) return undefined
+  let h = 2166136261
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619) >>> 0
+  return shards[h % shards.length]
+}
+
+export function shardMapOp(map: ShardMap): PersistOp {
+  const w = new Writer(1 << 20).varint(map.version).varint(map.shards.size)
+  for (const [s, voters] of map.shards) {
+    w.varint(s).varint(voters.length)
+    for (const v of voters) w.string(v)
+  }
+  return { key: SHARD_MAP_KEY, value: w.finish() }
+}
+
+export function readShardMap(bytes: Uint8Array | undefined): ShardMap | undefined {
+  if (!bytes) return undefined
+  const r = new Reader(bytes)
+  const version = r.varint()
+  const n = r.varintMax(100_000, 'shards')
+  const shards = new Map<number, NodeId[]>()
+  for (let i = 0; i < n; i++) {
+    const s = r.varint()
+    const m = r.varintMax(64, 'voters')
+    const voters: NodeId[] = []
+    for (let j = 0; j < m; j++) voters.push(r.string(256))
+    shards.set(s, voters)
+  }
+  r.end()
+  return { version, shards }
+}

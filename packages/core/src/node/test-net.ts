@@ -1,0 +1,194 @@
+/**
+ * A tiny deterministic in-process network for election unit tests (no sleeps, no simulator
+ * dependency): fixed latency, per-node stores, crash/restart, partitions, and a static
+ * membership (everyone alive) so the election layers can be tested on their own.
+ */
+
+import type { MemberView } from '../membership/index.js'
+import { simSigner } from '../membership/index.js'
+import type { Layer, NodeId, Outbound } from '../sans-io.js'
+import { emptyReady } from '../sans-io.js'
+import type { TraceEvent } from '../trace/events.js'
+import { createRng } from '../util/rng.js'
+import { RejectionCounter } from '../wire/errors.js'
+import type { ConclaveConfig } from './conclave-config.js'
+import { type ConclaveInit, ConclaveMachine, type MembershipLike } from './conclave-machine.js'
+
+export function staticMembership(
+  id: NodeId,
+  all: () => readonly NodeId[],
+  priorities: Map<NodeId, number>,
+): MembershipLike {
+  const view = (m: NodeId): MemberView => ({
+    id: m,
+    state: 'alive',
+    incarnation: 0,
+    bootEpoch: 0,
+    meta: { priority: priorities.get(m) ?? 0, shard: null, roles: [], addrs: [], version: 0 },
+    stateSinceMs: 0,
+  })
+  return {
+    id,
+    tick() {},
+    receive() {},
+    nextTickAtMs: () => Number.POSITIVE_INFINITY,
+    drain: () => emptyReady(),
+    notePause() {},
+    join() {},
+    leave() {},
+    setMeta() {},
+    member: (m: NodeId) => (all().includes(m) ? view(m) : undefined),
+    members: () => all().map(view),
+    aliveCount: () => all().length,
+    health: () => 0,
+    rejections: new RejectionCounter(),
+  }
+}
+
+interface InFlight {
+  atMs: number
+  seq: number
+  from: NodeId
+  msg: Outbound
+}
+
+export interface TestNetOptions {
+  ids: NodeId[]
+  config: ConclaveConfig
+  seed?: number
+  latencyMs?: number
+  bootstrapExpect?: number
+  priorities?: Map<NodeId, number>
+  observers?: NodeId[]
+}
+
+export class TestNet {
+  nowMs = 0
+  readonly machines = new Map<NodeId, ConclaveMachine>()
+  readonly stores = new Map<NodeId, Map<string, Uint8Array>>()
+  readonly trace: (TraceEvent & { trueMs: number })[] = []
+  /** Every output in drain order, for persist-before-send checks. */
+  readonly log: { node: NodeId; what: 'persist' | 'send'; key?: string; type?: string }[] = []
+  readonly down = new Set<NodeId>()
+  /** Pairs `a|b` whose messages are dropped (both ways). */
+  readonly cut = new Set<string>()
+  private queue: InFlight[] = []
+  private seq = 0
+  private readonly rng
+  private bootEpochs = new Map<NodeId, number>()
+
+  constructor(readonly opts: TestNetOptions) {
+    this.rng = createRng(opts.seed ?? 1)
+    for (const id of opts.ids) this.start(id)
+  }
+
+  private start(id: NodeId): void {
+    const store = this.stores.get(id) ?? new Map<string, Uint8Array>()
+    this.stores.set(id, store)
+    const epoch = (this.bootEpochs.get(id) ?? 0) + 1
+    this.bootEpochs.set(id, epoch)
+    const priorities = this.opts.priorities ?? new Map()
+    const init: ConclaveInit = {
+      id,
+      bootEpoch: epoch,
+      rng: this.rng.fork(),
+      signer: simSigner(),
+      config: this.opts.config,
+      priority: priorities.get(id) ?? 0,
+      stored: new Map(store),
+      bootstrap: {
+        bootstrapExpect:
+          this.opts.bootstrapExpect ?? this.opts.ids.length - (this.opts.observers?.length ?? 0),
+        seeds: [],
+      },
+      observer: this.opts.observers?.includes(id) ?? false,
+      membershipFactory: () => staticMembership(id, () => this.opts.ids, priorities),
+    }
+    this.machines.set(id, new ConclaveMachine(init, this.nowMs))
+    this.flush(id)
+  }
+
+  machine(id: NodeId): ConclaveMachine {
+    const m = this.machines.get(id)
+    if (!m) throw new Error(`no machine ${id}`)
+    return m
+  }
+
+  crash(id: NodeId): void {
+    this.down.add(id)
+  }
+
+  restart(id: NodeId): void {
+    this.down.delete(id)
+    this.start(id)
+  }
+
+  partition(a: NodeId[], b: NodeId[]): void {
+    for (const x of a) for (const y of b) this.cut.add(`${x}|${y}`).add(`${y}|${x}`)
+  }
+
+  heal(): void {
+    this.cut.clear()
+  }
+
+  private flush(id: NodeId): void {
+    const m = this.machine(id)
+    const r = m.drain()
+    const store = this.stores.get(id)
+    for (const op of r.persist) {
+      store?.set(op.key, op.value)
+      this.log.push({ node: id, what: 'persist', key: op.key })
+    }
+    for (const s of r.send) {
+      this.log.push({ node: id, what: 'send', type: s.type })
+      this.queue.push({ atMs: this.nowMs + (this.opts.latencyMs ?? 2), seq: this.seq++, from: id, msg: s })
+    }
+    for (const e of r.events) this.trace.push({ ...e, trueMs: this.nowMs })
+  }
+
+  /** Advance time to untilMs, delivering messages and ticks in time order, 1 ms resolution. */
+  runUntil(untilMs: number): void {
+    while (this.nowMs < untilMs) {
+      this.nowMs++
+      this.queue.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq)
+      while (this.queue.length > 0 && (this.queue[0]?.atMs ?? Number.POSITIVE_INFINITY) <= this.nowMs) {
+        const f = this.queue.shift() as InFlight
+        if (this.down.has(f.msg.to) || this.down.has(f.from) || this.cut.has(`${f.from}|${f.msg.to}`))
+          continue
+        const to = this.machines.get(f.msg.to)
+        if (!to) continue
+        to.receive(f.from, f.msg.layer as Layer, f.msg.bytes, this.nowMs)
+        this.flush(f.msg.to)
+      }
+      for (const [id, m] of this.machines) {
+        if (this.down.has(id)) continue
+        if (m.nextTickAtMs() <= this.nowMs) {
+          m.tick(this.nowMs)
+          this.flush(id)
+        }
+      }
+    }
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.nowMs + ms)
+  }
+
+  live(): NodeId[] {
+    return this.opts.ids.filter((id) => !this.down.has(id))
+  }
+
+  globalLeaders(): NodeId[] {
+    return this.live().filter((id) => this.machine(id).isLeader(this.nowMs))
+  }
+
+  events<K extends TraceEvent['kind']>(kind: K): (Extract<TraceEvent, { kind: K }> & { trueMs: number })[] {
+    return this.trace.filter((e) => e.kind === kind) as (Extract<TraceEvent, { kind: K }> & {
+      trueMs: number
+    })[]
+  }
+}
+
+export function testIds(n: number): NodeId[] {
+  return Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`)
+}

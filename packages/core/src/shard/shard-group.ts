@@ -1,0 +1,694 @@
+/**
+ * One node's part in its shard group: Raft leader election (§5.2) with PreVote and CheckQuorum
+ * (thesis §9.6), vote withholding while a live leader is known (thesis §4.2.3), a leader lease
+ * counted from the send time of a majority-acked heartbeat round and discounted by the drift
+ * bound ρ, and the control log (control-log.ts) replicated as in Raft §5.3.
+ *
+ * Guarantees (given clock rates within 1 ± ρ and the driver's persist-before-send):
+ *  - at most one leader per term: (term, votedFor) is persisted before a vote leaves;
+ *  - at most one valid lease at any true instant (docs/protocol.md §Lease);
+ *  - a committed entry survives every later leader (Raft §5.4).
+ * Sans-IO: time comes in as nowMs, outputs go to the Sink, randomness from the injected Rng.
+ */
+import type { NodeId, Outbound, PersistOp } from '../sans-io.js'
+import type { ShardRole, TraceEvent } from '../trace/events.js'
+import { assert } from '../util/assert.js'
+import type { Rng } from '../util/rng.js'
+import type { RejectionCounter } from '../wire/errors.js'
+import { ControlLog, type LogEntry, type LogEntryBody } from './control-log.js'
+import {
+  isLogUpToDate,
+  isWithholdingVote,
+  leaseUntilMs,
+  quorumSize,
+  quorumValue,
+  randomElectionTimeoutMs,
+} from './raft-rules.js'
+import type { ShardConfig } from './shard-config.js'
+import { hardStateOp, logOp, readHardState, readLog } from './shard-store.js'
+import { type Announce, ENTRIES_PER_FRAME_MAX, encodeShardMessage, type ShardMessage } from './shard-wire.js'
+
+/** Where a group puts its outputs; the node drains them as one Ready. */
+export interface Sink {
+  persist(op: PersistOp): void
+  send(msg: Outbound): void
+  event(e: TraceEvent): void
+}
+
+export type ShardBreak = 'lease' | 'persist' | undefined
+
+export interface ShardHooks {
+  /** Global info to piggyback on heartbeats (shard leader only). */
+  announce(nowMs: number): Announce | undefined
+  /** A follower received the leader's announcement. */
+  onAnnounce(a: Announce | undefined, nowMs: number): void
+  /** Entries newly committed, in order. */
+  onCommit(entries: { index: number; entry: LogEntry }[], nowMs: number): void
+  /** Role or leadership changed (the node re-evaluates its global role). */
+  onRoleChange(nowMs: number): void
+  /** Membership view: is this peer alive, and its priority (for handover). */
+  isLive(id: NodeId): boolean
+  priorityOf(id: NodeId): number
+}
+
+export interface ShardGroupInit {
+  id: NodeId
+  shard: number
+  /** Initial voters when nothing is stored (the bootstrap shard map). */
+  voters: readonly NodeId[]
+  config: ShardConfig
+  rng: Rng
+  stored: ReadonlyMap<string, Uint8Array>
+  sink: Sink
+  hooks: ShardHooks
+  rejections: RejectionCounter
+  unsafeBreak?: ShardBreak
+}
+
+const ROUNDS_KEPT_MAX = 64
+
+export class ShardGroup {
+  readonly id: NodeId
+  readonly shard: number
+  private readonly cfg: ShardConfig
+  private readonly sink: Sink
+  private readonly hooks: ShardHooks
+
+  private termValue = 0
+  private votedFor: NodeId | undefined
+  private roleValue: ShardRole = 'follower'
+  private leaderId: NodeId | undefined
+  readonly log: ControlLog
+  private commitIndex = 0
+
+  private electionDeadlineMs = 0
+  private lastHeardLeaderMs: number
+  private readonly grants = new Set<NodeId>()
+
+  // Leader state (Raft Figure 2 "volatile state on leaders" plus lease rounds).
+  private readonly nextIndex = new Map<NodeId, number>()
+  private readonly matchIndex = new Map<NodeId, number>()
+  private readonly ackedRound = new Map<NodeId, number>()
+  private readonly roundSentMs = new Map<number, number>()
+  private round = 0
+  private nextHeartbeatMs = 0
+  private leaseUntil = 0
+  private lastQuorumSentMs = 0
+  private lastQuorumRound = 0
+  private leaderSinceMsValue = 0
+
+  constructor(
+    private readonly init: ShardGroupInit,
+    nowMs: number,
+  ) {
+    this.id = init.id
+    this.shard = init.shard
+    this.cfg = init.config
+    this.sink = init.sink
+    this.hooks = init.hooks
+    const hard = readHardState(init.stored.get('shard/hard'))
+    const stored = readLog(init.stored.get('shard/log'))
+    if (hard && hard.shard === init.shard) {
+      this.termValue = hard.term
+      this.votedFor = hard.votedFor
+    }
+    this.log =
+      stored && hard?.shard === init.shard
+        ? stored
+        : new ControlLog({
+            index: 0,
+            term: 0,
+            voters: [...init.voters].sort(),
+            globalVoteTerm: 0,
+            globalVoteCandidate: '',
+          })
+    this.commitIndex = this.log.snapshot.index
+    // A (re)started voter withholds votes for a full election timeout, as if it had just heard a
+    // leader: it may have acked a lease round before the crash and forgotten it (volatile).
+    this.lastHeardLeaderMs = init.unsafeBreak === 'persist' ? Number.NEGATIVE_INFINITY : nowMs
+    this.resetElectionTimer(nowMs)
+  }
+
+  // --- queries ---------------------------------------------------------------------------
+
+  get term(): number {
+    return this.termValue
+  }
+  get role(): ShardRole {
+    return this.roleValue
+  }
+  get leader(): NodeId | undefined {
+    return this.leaderId
+  }
+  get commit(): number {
+    return this.commitIndex
+  }
+  get leaderSinceMs(): number {
+    return this.leaderSinceMsValue
+  }
+  voters(): NodeId[] {
+    return this.log.voters()
+  }
+  isVoter(id: NodeId = this.id): boolean {
+    return this.log.voters().includes(id)
+  }
+
+  /** True while this node is leader and its lease holds (the 'lease' break ignores expiry). */
+  hasLease(nowMs: number): boolean {
+    if (this.roleValue !== 'leader') return false
+    if (this.init.unsafeBreak === 'lease') return this.leaseUntil > 0
+    return nowMs < this.leaseUntil
+  }
+
+  leaseLeftMs(nowMs: number): number {
+    return this.hasLease(nowMs) ? Math.max(0, this.leaseUntil - nowMs) : 0
+  }
+
+  nextTickAtMs(): number {
+    if (this.roleValue === 'leader') return this.nextHeartbeatMs
+    return this.isVoter() ? this.electionDeadlineMs : Number.POSITIVE_INFINITY
+  }
+
+  // --- inputs ----------------------------------------------------------------------------
+
+  tick(nowMs: number): void {
+    if (this.roleValue === 'leader') {
+      // CheckQuorum (thesis §6.2): no majority acked any round sent in the last electionTimeoutMax.
+      if (nowMs - this.lastQuorumSentMs > this.cfg.electionTimeoutMaxMs && this.voters().length > 1) {
+        this.becomeFollower(this.termValue, undefined, nowMs)
+        return
+      }
+      if (nowMs >= this.nextHeartbeatMs) {
+        this.heartbeatRound(nowMs)
+        this.maybeHandOver(nowMs)
+      }
+      return
+    }
+    if (this.isVoter() && nowMs >= this.electionDeadlineMs) this.startPreVote(nowMs)
+  }
+
+  receive(from: NodeId, m: ShardMessage, nowMs: number): void {
+    if (m.shard !== this.shard) {
+      this.init.rejections.add('wrong-shard')
+      return
+    }
+    switch (m.type) {
+      case 'prevote':
+        this.onPreVoteRequest(from, m, nowMs)
+        return
+      case 'prevote-resp':
+        this.onPreVoteResponse(from, m, nowMs)
+        return
+      case 'vote':
+        this.onVoteRequest(from, m, nowMs)
+        return
+      case 'vote-resp':
+        this.onVoteResponse(from, m, nowMs)
+        return
+      case 'append':
+        this.onAppendEntries(from, m, nowMs)
+        return
+      case 'append-resp':
+        this.onAppendResponse(from, m, nowMs)
+        return
+      case 'snapshot':
+        this.onInstallSnapshot(from, m, nowMs)
+        return
+      case 'timeout-now':
+        this.onTimeoutNow(from, m, nowMs)
+        return
+      case 'announce':
+        this.init.rejections.add('announce-to-voter')
+        return
+    }
+  }
+
+  /** Leader only: append an entry and replicate it now. Returns its index, or undefined if not leader. */
+  propose(entry: LogEntryBody, nowMs: number): number | undefined {
+    if (this.roleValue !== 'leader') return undefined
+    const index = this.log.append({ ...entry, term: this.termValue })
+    this.persistLog()
+    this.matchIndex.set(this.id, index)
+    this.heartbeatRound(nowMs)
+    this.advanceCommit(nowMs)
+    return index
+  }
+
+  /** Planned handover (thesis §3.10): TimeoutNow to the best caught-up live voter. */
+  transferLeadership(nowMs: number): boolean {
+    if (this.roleValue !== 'leader') return false
+    const target = this.handoverTarget(false)
+    if (!target) return false
+    this.sendTo(target, { type: 'timeout-now', shard: this.shard, term: this.termValue })
+    // Step down at once: the target's transfer votes bypass withholding, so our lease must end now.
+    this.becomeFollower(this.termValue, undefined, nowMs)
+    return true
+  }
+
+  // --- elections (Raft §5.2, PreVote thesis §9.6) ---------------------------------------
+
+  private startPreVote(nowMs: number): void {
+    this.setRole('precandidate', nowMs)
+    this.leaderId = undefined
+    this.grants.clear()
+    this.grants.add(this.id)
+    this.resetElectionTimer(nowMs)
+    const m: ShardMessage = {
+      type: 'prevote',
+      shard: this.shard,
+      term: this.termValue + 1,
+      lastIndex: this.log.lastIndex,
+      lastTerm: this.log.lastTerm,
+    }
+    for (const v of this.voters()) if (v !== this.id) this.sendTo(v, m)
+    this.checkPreVoteQuorum(nowMs)
+  }
+
+  private checkPreVoteQuorum(nowMs: number): void {
+    if (this.grants.size >= quorumSize(this.voters().length)) this.becomeCandidate(nowMs, false)
+  }
+
+  private becomeCandidate(nowMs: number, transfer: boolean): void {
+    this.termValue++
+    this.votedFor = this.id
+    this.persistHard()
+    this.leaderId = undefined
+    this.setRole('candidate', nowMs)
+    this.grants.clear()
+    this.grants.add(this.id)
+    this.resetElectionTimer(nowMs)
+    const m: ShardMessage = {
+      type: 'vote',
+      shard: this.shard,
+      term: this.termValue,
+      lastIndex: this.log.lastIndex,
+      lastTerm: this.log.lastTerm,
+      transfer,
+    }
+    for (const v of this.voters()) if (v !== this.id) this.sendTo(v, m)
+    if (this.grants.size >= quorumSize(this.voters().length)) this.becomeLeader(nowMs)
+  }
+
+  private onPreVoteRequest(from: NodeId, m: ShardMessage & { type: 'prevote' }, nowMs: number): void {
+    const granted =
+      m.term > this.termValue &&
+      this.isVoter(from) &&
+      !this.withholding(nowMs) &&
+      isLogUpToDate(m.lastTerm, m.lastIndex, this.log.lastTerm, this.log.lastIndex)
+    // A PreVote changes no state here (thesis §9.6); the reply echoes the asked term when granted.
+    this.sendTo(from, {
+      type: 'prevote-resp',
+      shard: this.shard,
+      term: granted ? m.term : this.termValue,
+      granted,
+    })
+  }
+
+  private onPreVoteResponse(from: NodeId, m: ShardMessage & { type: 'prevote-resp' }, nowMs: number): void {
+    if (!m.granted && m.term > this.termValue) {
+      this.becomeFollower(m.term, undefined, nowMs)
+      return
+    }
+    if (this.roleValue !== 'precandidate' || !m.granted || m.term !== this.termValue + 1) return
+    if (!this.isVoter(from)) return
+    this.grants.add(from)
+    this.checkPreVoteQuorum(nowMs)
+  }
+
+  private onVoteRequest(from: NodeId, m: ShardMessage & { type: 'vote' }, nowMs: number): void {
+    // Leader stickiness (thesis §4.2.3): ignore the request, do not even adopt its term, while a
+    // live leader was heard within the minimum election timeout. A transfer (TimeoutNow) bypasses.
+    if (m.term > this.termValue && this.withholding(nowMs) && !m.transfer) {
+      this.sendTo(from, { type: 'vote-resp', shard: this.shard, term: this.termValue, granted: false })
+      return
+    }
+    if (m.term > this.termValue) this.becomeFollower(m.term, undefined, nowMs)
+    const granted =
+      m.term === this.termValue &&
+      this.isVoter(from) &&
+      (this.votedFor === undefined || this.votedFor === from) &&
+      isLogUpToDate(m.lastTerm, m.lastIndex, this.log.lastTerm, this.log.lastIndex)
+    if (granted) {
+      this.votedFor = from
+      // Persist-before-send: the Ready carries this op before the reply (Raft Figure 2).
+      this.persistHard()
+      this.resetElectionTimer(nowMs)
+      this.sink.event({
+        kind: 'vote:cast',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'shard',
+        shard: this.shard,
+        term: m.term,
+        candidate: from,
+      })
+    }
+    this.sendTo(from, { type: 'vote-resp', shard: this.shard, term: this.termValue, granted })
+  }
+
+  private onVoteResponse(from: NodeId, m: ShardMessage & { type: 'vote-resp' }, nowMs: number): void {
+    if (m.term > this.termValue) {
+      this.becomeFollower(m.term, undefined, nowMs)
+      return
+    }
+    if (this.roleValue !== 'candidate' || m.term !== this.termValue || !m.granted || !this.isVoter(from))
+      return
+    this.grants.add(from)
+    if (this.grants.size >= quorumSize(this.voters().length)) this.becomeLeader(nowMs)
+  }
+
+  private onTimeoutNow(from: NodeId, m: ShardMessage & { type: 'timeout-now' }, nowMs: number): void {
+    if (m.term !== this.termValue || from !== this.leaderId || !this.isVoter()) {
+      this.init.rejections.add('stale-timeout-now')
+      return
+    }
+    this.becomeCandidate(nowMs, true)
+  }
+
+  // --- log replication and lease (Raft §5.3) ---------------------------------------------
+
+  private heartbeatRound(nowMs: number): void {
+    this.round++
+    this.roundSentMs.set(this.round, nowMs)
+    if (this.roundSentMs.size > ROUNDS_KEPT_MAX) this.roundSentMs.delete(this.round - ROUNDS_KEPT_MAX)
+    this.ackedRound.set(this.id, this.round)
+    this.nextHeartbeatMs = nowMs + this.cfg.heartbeatIntervalMs
+    const announce = this.hooks.announce(nowMs)
+    for (const v of this.voters()) if (v !== this.id) this.sendAppend(v, announce)
+    this.extendLease(nowMs)
+  }
+
+  private sendAppend(peer: NodeId, announce: Announce | undefined): void {
+    const next = this.nextIndex.get(peer) ?? this.log.lastIndex + 1
+    if (next <= this.log.snapshot.index) {
+      this.sendTo(peer, {
+        type: 'snapshot',
+        shard: this.shard,
+        term: this.termValue,
+        round: this.round,
+        snapshot: this.log.snapshot,
+      })
+      return
+    }
+    const prevIndex = next - 1
+    const prevTerm = this.log.termAt(prevIndex)
+    assert(prevTerm !== undefined, () => `prevTerm at ${prevIndex}`)
+    this.sendTo(peer, {
+      type: 'append',
+      shard: this.shard,
+      term: this.termValue,
+      round: this.round,
+      prevIndex,
+      prevTerm,
+      commit: this.commitIndex,
+      entries: this.log.slice(next, Math.min(this.cfg.appendEntriesMax, ENTRIES_PER_FRAME_MAX)),
+      announce,
+    })
+  }
+
+  private onAppendEntries(from: NodeId, m: ShardMessage & { type: 'append' }, nowMs: number): void {
+    if (!this.acceptLeader(from, m.term, nowMs)) {
+      this.sendTo(from, {
+        type: 'append-resp',
+        shard: this.shard,
+        term: this.termValue,
+        round: m.round,
+        success: false,
+        matchIndex: 0,
+      })
+      return
+    }
+    this.hooks.onAnnounce(m.announce, nowMs)
+    let prevIndex = m.prevIndex
+    let entries = m.entries
+    if (prevIndex < this.log.snapshot.index) {
+      // Entries up to our snapshot are committed and identical; skip them.
+      const skip = this.log.snapshot.index - prevIndex
+      if (skip > entries.length) {
+        this.replyAppend(from, m.round, true, this.log.snapshot.index)
+        return
+      }
+      entries = entries.slice(skip)
+      prevIndex = this.log.snapshot.index
+    } else if (this.log.termAt(prevIndex) !== m.prevTerm) {
+      this.replyAppend(from, m.round, false, Math.min(this.log.lastIndex, prevIndex - 1))
+      return
+    }
+    let changed = false
+    entries.forEach((e, i) => {
+      const index = prevIndex + 1 + i
+      const have = this.log.termAt(index)
+      if (have === e.term) return
+      if (have !== undefined) this.log.truncateFrom(index, this.commitIndex)
+      this.log.append(e)
+      changed = true
+    })
+    if (changed) this.persistLog()
+    const lastNew = prevIndex + entries.length
+    if (m.commit > this.commitIndex) this.commitTo(Math.min(m.commit, lastNew), nowMs)
+    this.replyAppend(from, m.round, true, lastNew)
+  }
+
+  private onInstallSnapshot(from: NodeId, m: ShardMessage & { type: 'snapshot' }, nowMs: number): void {
+    if (!this.acceptLeader(from, m.term, nowMs)) {
+      this.replyAppend(from, m.round, false, 0)
+      return
+    }
+    if (m.snapshot.index > this.commitIndex) {
+      this.log.install(m.snapshot)
+      this.commitIndex = m.snapshot.index
+      this.persistLog()
+    }
+    this.replyAppend(from, m.round, true, this.log.snapshot.index)
+  }
+
+  /** Common AppendEntries/InstallSnapshot prologue: term check, follow the leader, reset timers. */
+  private acceptLeader(from: NodeId, term: number, nowMs: number): boolean {
+    if (term < this.termValue) return false
+    if (term > this.termValue || this.roleValue !== 'follower' || this.leaderId !== from) {
+      assert(
+        !(term === this.termValue && this.roleValue === 'leader'),
+        () => `two leaders in shard ${this.shard} term ${term}: ${this.id}, ${from}`,
+      )
+      this.becomeFollower(term, from, nowMs)
+    }
+    this.lastHeardLeaderMs = nowMs
+    this.resetElectionTimer(nowMs)
+    return true
+  }
+
+  private replyAppend(to: NodeId, round: number, success: boolean, matchIndex: number): void {
+    this.sendTo(to, {
+      type: 'append-resp',
+      shard: this.shard,
+      term: this.termValue,
+      round,
+      success,
+      matchIndex,
+    })
+  }
+
+  private onAppendResponse(from: NodeId, m: ShardMessage & { type: 'append-resp' }, nowMs: number): void {
+    if (m.term > this.termValue) {
+      this.becomeFollower(m.term, undefined, nowMs)
+      return
+    }
+    if (this.roleValue !== 'leader' || m.term !== this.termValue || !this.isVoter(from)) return
+    // Any reply at our term means the voter accepted this round's leadership: count it for the lease.
+    if (m.round > (this.ackedRound.get(from) ?? 0) && m.round <= this.round)
+      this.ackedRound.set(from, m.round)
+    this.extendLease(nowMs)
+    if (m.success) {
+      if (m.matchIndex > (this.matchIndex.get(from) ?? 0))
+        this.matchIndex.set(from, Math.min(m.matchIndex, this.log.lastIndex))
+      this.nextIndex.set(from, (this.matchIndex.get(from) ?? 0) + 1)
+      this.advanceCommit(nowMs)
+      if ((this.nextIndex.get(from) ?? 0) <= this.log.lastIndex)
+        this.sendAppend(from, this.hooks.announce(nowMs))
+    } else {
+      const next = Math.max(1, Math.min((this.nextIndex.get(from) ?? 1) - 1, m.matchIndex + 1))
+      this.nextIndex.set(from, next)
+      this.sendAppend(from, this.hooks.announce(nowMs))
+    }
+  }
+
+  private extendLease(nowMs: number): void {
+    const voters = this.voters()
+    const acked = quorumValue(
+      voters.map((v) => this.ackedRound.get(v) ?? 0),
+      voters.length,
+    )
+    const sentMs = this.roundSentMs.get(acked)
+    if (sentMs === undefined || acked <= this.lastQuorumRound) return
+    this.lastQuorumRound = acked
+    this.lastQuorumSentMs = sentMs
+    const until = leaseUntilMs(
+      sentMs,
+      this.cfg.electionTimeoutMinMs,
+      this.cfg.driftBound,
+      this.cfg.leaseMarginMs,
+    )
+    if (until <= this.leaseUntil) return
+    const fromMs = Math.max(sentMs, nowMs)
+    this.leaseUntil = until
+    // TEST ONLY 'lease' break: claim far past expiry.
+    const untilMs = this.init.unsafeBreak === 'lease' ? until + 10 * this.cfg.electionTimeoutMaxMs : until
+    if (until > fromMs) {
+      this.sink.event({
+        kind: 'lease:hold',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'shard',
+        shard: this.shard,
+        term: this.termValue,
+        fromMs,
+        untilMs,
+      })
+    }
+    this.hooks.onRoleChange(nowMs)
+  }
+
+  private advanceCommit(nowMs: number): void {
+    const voters = this.voters()
+    this.matchIndex.set(this.id, this.log.lastIndex)
+    const n = quorumValue(
+      voters.map((v) => this.matchIndex.get(v) ?? 0),
+      voters.length,
+    )
+    // Raft §5.4.2: only entries of the current term are committed by counting replicas.
+    if (n > this.commitIndex && this.log.termAt(n) === this.termValue) this.commitTo(n, nowMs)
+  }
+
+  private commitTo(index: number, nowMs: number): void {
+    if (index <= this.commitIndex) return
+    const committed: { index: number; entry: LogEntry }[] = []
+    for (let i = Math.max(this.commitIndex + 1, this.log.snapshot.index + 1); i <= index; i++) {
+      const entry = this.log.entryAt(i)
+      if (entry) committed.push({ index: i, entry })
+    }
+    this.commitIndex = index
+    if (this.log.compact(this.commitIndex, this.cfg.logEntriesMax)) this.persistLog()
+    this.hooks.onCommit(committed, nowMs)
+  }
+
+  // --- roles -----------------------------------------------------------------------------
+
+  private becomeLeader(nowMs: number): void {
+    this.setRole('leader', nowMs)
+    this.leaderId = this.id
+    this.leaderSinceMsValue = nowMs
+    this.nextIndex.clear()
+    this.matchIndex.clear()
+    this.ackedRound.clear()
+    this.roundSentMs.clear()
+    this.leaseUntil = 0
+    this.lastQuorumSentMs = nowMs
+    this.lastQuorumRound = this.round
+    for (const v of this.voters()) this.nextIndex.set(v, this.log.lastIndex + 1)
+    this.sink.event({
+      kind: 'shard:leader',
+      node: this.id,
+      atMs: nowMs,
+      shard: this.shard,
+      term: this.termValue,
+      leader: this.id,
+    })
+    // Raft §8 / thesis §6.4: a new leader commits a no-op of its term first.
+    this.log.append({ term: this.termValue, kind: 'noop' })
+    this.persistLog()
+    this.heartbeatRound(nowMs)
+    this.advanceCommit(nowMs)
+    this.hooks.onRoleChange(nowMs)
+  }
+
+  private becomeFollower(term: number, leader: NodeId | undefined, nowMs: number): void {
+    const wasLeader = this.roleValue === 'leader'
+    if (wasLeader && this.hasLease(nowMs)) {
+      this.sink.event({
+        kind: 'lease:end',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'shard',
+        shard: this.shard,
+        term: this.termValue,
+      })
+    }
+    this.leaseUntil = 0
+    if (term > this.termValue) {
+      this.termValue = term
+      this.votedFor = undefined
+      this.persistHard()
+    }
+    const newLeader = leader !== undefined && leader !== this.leaderId
+    this.leaderId = leader
+    this.setRole('follower', nowMs)
+    if (newLeader) {
+      this.sink.event({ kind: 'shard:leader', node: this.id, atMs: nowMs, shard: this.shard, term, leader })
+    }
+    this.resetElectionTimer(nowMs)
+    if (wasLeader || newLeader) this.hooks.onRoleChange(nowMs)
+  }
+
+  private setRole(role: ShardRole, nowMs: number): void {
+    if (this.roleValue === role && role !== 'candidate') return
+    this.roleValue = role
+    this.sink.event({
+      kind: 'shard:role',
+      node: this.id,
+      atMs: nowMs,
+      shard: this.shard,
+      term: this.termValue,
+      role,
+    })
+  }
+
+  private withholding(nowMs: number): boolean {
+    if (this.roleValue === 'leader') return true
+    return isWithholdingVote(nowMs - this.lastHeardLeaderMs, this.cfg.electionTimeoutMinMs)
+  }
+
+  private resetElectionTimer(nowMs: number): void {
+    this.electionDeadlineMs =
+      nowMs +
+      randomElectionTimeoutMs(this.init.rng, this.cfg.electionTimeoutMinMs, this.cfg.electionTimeoutMaxMs)
+  }
+
+  // --- priority handover (DESIGN.md Priority) -----------------------------------------------
+
+  /** Best caught-up live voter; with `higherOnly`, only one of strictly higher priority than ours. */
+  private handoverTarget(higherOnly: boolean): NodeId | undefined {
+    let best: NodeId | undefined
+    let bestPriority = higherOnly ? this.hooks.priorityOf(this.id) : Number.NEGATIVE_INFINITY
+    for (const v of this.voters()) {
+      if (v === this.id || !this.hooks.isLive(v)) continue
+      if ((this.matchIndex.get(v) ?? 0) < this.log.lastIndex) continue
+      const p = this.hooks.priorityOf(v)
+      if (p > bestPriority || (p === bestPriority && best !== undefined && v < best)) {
+        best = v
+        bestPriority = p
+      }
+    }
+    return best
+  }
+
+  private maybeHandOver(nowMs: number): void {
+    // Settle first, so a handover never chases an election still in progress.
+    if (nowMs - this.leaderSinceMsValue < this.cfg.electionTimeoutMaxMs) return
+    if (this.handoverTarget(true) !== undefined) this.transferLeadership(nowMs)
+  }
+
+  // --- output ----------------------------------------------------------------------------
+
+  private persistHard(): void {
+    if (this.init.unsafeBreak === 'persist') return // TEST ONLY: votes leave without being durable
+    this.sink.persist(hardStateOp({ shard: this.shard, term: this.termValue, votedFor: this.votedFor }))
+  }
+
+  private persistLog(): void {
+    this.sink.persist(logOp(this.log))
+  }
+
+  private sendTo(to: NodeId, m: ShardMessage): void {
+    this.sink.send({ to, layer: 'shard', type: m.type, bytes: encodeShardMessage(m) })
+  }
+}

@@ -86,27 +86,27 @@ export class NodeMetrics {
     const t = s.transport
     if (t) {
       metric('conclave_messages_sent_total', 'counter', 'frames handed to the network, by layer/type')
-      for (const [k, v] of t.stats.sentMsgs) lines.push(`conclave_messages_sent_totaltype="${k}"$v`)
+      for (const [k, v] of t.stats.sentMsgs) lines.push(`conclave_messages_sent_total{type="${k}"} ${v}`)
       metric('conclave_bytes_sent_total', 'counter', 'framed bytes handed to the network, by layer/type')
-      for (const [k, v] of t.stats.sentBytes) lines.push(`conclave_bytes_sent_totaltype="${k}"$v`)
+      for (const [k, v] of t.stats.sentBytes) lines.push(`conclave_bytes_sent_total{type="${k}"} ${v}`)
       metric('conclave_messages_received_total', 'counter', 'frames received, by layer')
-      for (const [k, v] of t.stats.recvMsgs) lines.push(`conclave_messages_received_totallayer="${k}"$v`)
+      for (const [k, v] of t.stats.recvMsgs) lines.push(`conclave_messages_received_total{layer="${k}"} ${v}`)
       metric('conclave_bytes_received_total', 'counter', 'frame bytes received, by layer')
-      for (const [k, v] of t.stats.recvBytes) lines.push(`conclave_bytes_received_totallayer="${k}"$v`)
+      for (const [k, v] of t.stats.recvBytes) lines.push(`conclave_bytes_received_total{layer="${k}"} ${v}`)
       metric('conclave_frames_dropped_total', 'counter', 'outbound frames dropped before leaving, by reason')
-      for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_totalreason="${k}"$v`)
+      for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_total{reason="${k}"} ${v}`)
     }
     metric('conclave_rejected_frames_total', 'counter', 'malformed frames rejected, by where and code')
     for (const [k, v] of Object.entries(t?.rejections.snapshot() ?? {}))
-      lines.push(`conclave_rejected_frames_totalwhere="transport",code="${k}"$v`)
+      lines.push(`conclave_rejected_frames_total{where="transport",code="${k}"} ${v}`)
     for (const [k, v] of this.machineRejections)
-      lines.push(`conclave_rejected_frames_totalwhere="protocol",code="${k}"$v`)
+      lines.push(`conclave_rejected_frames_total{where="protocol",code="${k}"} ${v}`)
     const mem = process.memoryUsage()
     metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')
-    lines.push(`conclave_process_resident_bytes $mem.rss`)
+    lines.push(`conclave_process_resident_bytes ${mem.rss}`)
     const cpu = process.cpuUsage()
     metric('conclave_process_cpu_seconds_total', 'counter', 'user+system CPU of this process')
-    lines.push(`conclave_process_cpu_seconds_total $(cpu.user + cpu.system) / 1e6`)
-    return `$lines.join('\n')\n`
+    lines.push(`conclave_process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`)
+    return `${lines.join('\n')}\n`
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * Real processes on 127.0.0.1: each node is a `conclave start` OS process with its own libp2p
+ * node, key and data dir. These tests exercise the runtime (streams, framing, fsynced store,
+ * driver, signals, admin HTTP) end to end. They run the FlatRaft engine, whose election is
+ * complete today; the same harness runs `--engine conclave` (see conclave-cluster.test.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LocalCluster } from './harness/local-cluster.js'
+
+const N = 5
+let cluster: LocalCluster
+let dir: string
+
+describe('a 5-process cluster on loopback (flat-raft engine)', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'conclave-rt-'))
+    cluster = new LocalCluster({
+      nodes: N,
+      dir,
+      basePort: 21000 + (process.pid % 500) * 10,
+      adminBasePort: 26000 + (process.pid % 500) * 10,
+      engine: 'flat-raft',
+    })
+    await cluster.start()
+    await cluster.waitFor(() => cluster.nodes.every((n) => n.ready), 60_000, 'all nodes started')
+  }, 90_000)
+
+  afterAll(async () => {
+    await cluster?.stopAll()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('elects exactly one leader, known by every node', async () => {
+    const agreed = await cluster.waitFor(() => cluster.agreedLeader(), 20_000, 'one agreed leader')
+    const statuses = await Promise.all(cluster.nodes.map((_, i) => cluster.status(i)))
+    expect(statuses.filter((s) => s.isLeader === true).map((s) => s.id)).toEqual([agreed.id])
+    const leaderStatus = statuses.find((s) => s.id === agreed.id)
+    expect(leaderStatus?.fencingToken).toBe(agreed.term)
+  })
+
+  it('kill -9 of the leader: a new leader in a higher term, known by all survivors', async () => {
+    const old = await cluster.waitFor(() => cluster.agreedLeader(), 20_000, 'a leader')
+    await cluster.kill(cluster.indexOf(old.id), 'SIGKILL')
+    const next = await cluster.waitFor(
+      () => {
+        const a = cluster.agreedLeader()
+        return a && a.id !== old.id && a.term > old.term ? a : undefined
+      },
+      20_000,
+      'a new leader after the kill',
+    )
+    expect(cluster.live()).toHaveLength(N - 1)
+    expect(next.term).toBeGreaterThan(old.term)
+  })
+
+  it('the killed node restarts from its data dir: same id, rejoins as follower, no term regression', async () => {
+    const dead = cluster.nodes.find((n) => !n.alive)
+    expect(dead).toBeDefined()
+    const i = dead?.index as number
+    const before = cluster.agreedLeader()
+    cluster.spawnNode(i)
+    await cluster.waitFor(() => cluster.nodes[i]?.ready, 30_000, 'restart')
+    const rejoined = await cluster.waitFor(
+      () => {
+        const a = cluster.agreedLeader()
+        return a && cluster.nodes[i]?.leader?.id === a.id ? a : undefined
+      },
+      20_000,
+      'the restarted node to know the leader',
+    )
+    const s = await cluster.status(i)
+    expect(s.id).toBe(cluster.ids[i])
+    expect(s.isLeader).toBe(false)
+    expect(rejoined.term).toBeGreaterThanOrEqual(before?.term ?? 0)
+    expect(Number((s.leader as { term: number }).term)).toBeGreaterThanOrEqual(before?.term ?? 0)
+  })
+
+  it('SIGTERM is a graceful leave: exit code 0, and the others elect a new leader', async () => {
+    const old = await cluster.waitFor(() => cluster.agreedLeader(), 20_000, 'a leader')
+    const i = cluster.indexOf(old.id)
+    const exit = cluster.nodes[i]?.exit
+    await cluster.kill(i, 'SIGTERM')
+    expect(await exit).toBe(0)
+    await cluster.waitFor(
+      () => {
+        const a = cluster.agreedLeader()
+        return a && a.id !== old.id ? a : undefined
+      },
+      20_000,
+      'a new leader after the leave',
+    )
+  })
+
+  it('serves Prometheus metrics with the leader gauge, term, messages and rejections', async () => {
+    const a = await cluster.waitFor(() => cluster.agreedLeader(), 20_000, 'a leader')
+    const i = cluster.indexOf(a.id)
+    const text = await (await fetch(`http://127.0.0.1:${cluster.adminPort(i)}/metrics`)).text()
+    expect(text).toContain('conclave_is_leader 1')
+    expect(text).toContain(`conclave_global_term ${a.term}`)
+    expect(text).toMatch(/conclave_messages_sent_total\{type="global\/[a-z-]+"\} [1-9]/)
+    expect(text).toContain('conclave_failover_seconds_count')
+  })
+})

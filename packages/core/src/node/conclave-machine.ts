@@ -234,7 +234,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       globalLeader: this.global.knownLeader ?? null,
       globalTerm: this.global.knownTerm,
       shardLeader: sl?.id ?? null,
-      shardTerm: sl?.term ?? 0,
+      shardTerm: sg ? sg.term : (sl?.term ?? 0),
       leaseLeftMs: Math.round(lease),
       members: counts,
     }

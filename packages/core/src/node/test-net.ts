@@ -69,6 +69,16 @@ export class TestNet {
   readonly trace: (TraceEvent & { trueMs: number })[] = []
   /** Every output in drain order, for persist-before-send checks. */
   readonly log: { node: NodeId; what: 'persist' | 'send'; key?: string; type?: string }[] = []
+  /** One record per drain: what the driver persisted (store snapshot after), sent and emitted. */
+  readonly drains: {
+    node: NodeId
+    trueMs: number
+    persistKeys: string[]
+    sends: Outbound[]
+    events: TraceEvent[]
+  }[] = []
+  /** Called after every drain is applied (tests check invariants online). */
+  onDrain: ((node: NodeId, events: TraceEvent[]) => void) | undefined
   readonly down = new Set<NodeId>()
   /** Pairs `a|b` whose messages are dropped (both ways). */
   readonly cut = new Set<string>()
@@ -144,6 +154,16 @@ export class TestNet {
       this.queue.push({ atMs: this.nowMs + (this.opts.latencyMs ?? 2), seq: this.seq++, from: id, msg: s })
     }
     for (const e of r.events) this.trace.push({ ...e, trueMs: this.nowMs })
+    if (r.persist.length + r.send.length + r.events.length > 0) {
+      this.drains.push({
+        node: id,
+        trueMs: this.nowMs,
+        persistKeys: r.persist.map((p) => p.key),
+        sends: r.send,
+        events: r.events,
+      })
+      this.onDrain?.(id, r.events)
+    }
   }
 
   /** Advance time to untilMs, delivering messages and ticks in time order, 1 ms resolution. */

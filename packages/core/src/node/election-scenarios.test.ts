@@ -1,0 +1,271 @@
+/**
+ * Scripted election scenarios on the in-test network (no sleeps, virtual time). Each scenario
+ * also runs the lease-overlap check, and the break-switch tests show the checks can fail.
+ */
+import { describe, expect, it } from 'vitest'
+import type { NodeId } from '../sans-io.js'
+import { readHardState, readLog } from '../shard/shard-store.js'
+import type { TraceEvent } from '../trace/events.js'
+import { type ConclaveConfig, lanConclaveConfig, type UnsafeBreak } from './conclave-config.js'
+import { TestNet, testIds } from './test-net.js'
+
+type Traced = TraceEvent & { trueMs: number }
+
+/** Invariant 2 on a shared clock: lease:hold intervals of different nodes never overlap per scope/shard. */
+function leaseOverlaps(trace: readonly Traced[]): string[] {
+  const intervals = new Map<string, { node: NodeId; from: number; until: number }[]>()
+  const open = new Map<string, { node: NodeId; from: number; until: number }>()
+  for (const e of trace) {
+    if (e.kind === 'lease:hold') {
+      const key = e.scope === 'global' ? 'global' : `shard-${e.shard}`
+      const k = `${key}|${e.node}`
+      const cur = open.get(k)
+      if (cur && cur.until >= e.fromMs) cur.until = Math.max(cur.until, e.untilMs)
+      else {
+        const iv = { node: e.node, from: e.fromMs, until: e.untilMs }
+        open.set(k, iv)
+        const list = intervals.get(key) ?? []
+        list.push(iv)
+        intervals.set(key, list)
+      }
+    } else if (e.kind === 'lease:end') {
+      const key = e.scope === 'global' ? 'global' : `shard-${e.shard}`
+      const cur = open.get(`${key}|${e.node}`)
+      if (cur) cur.until = Math.min(cur.until, e.atMs)
+    }
+  }
+  const out: string[] = []
+  for (const [key, list] of intervals) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i]
+        const b = list[j]
+        if (a && b && a.node !== b.node && a.from < b.until && b.from < a.until) {
+          out.push(`${key}: ${a.node} [${a.from},${a.until}] overlaps ${b.node} [${b.from},${b.until}]`)
+        }
+      }
+    }
+  }
+  return out
+}
+
+function config(brk?: UnsafeBreak): ConclaveConfig {
+  const c = lanConclaveConfig()
+  if (brk) c.unsafe = { break: brk }
+  return c
+}
+
+function shardLeaderOf(net: TestNet, shard: number): NodeId | undefined {
+  return net.live().find((id) => {
+    const s = net.machine(id).status(net.nowMs)
+    return s.shard === shard && (s.role === 'shard-leader' || s.role === 'global-leader')
+  })
+}
+
+describe('shard group', () => {
+  it('PreVote: a partitioned follower that rejoins does not disrupt the leader', () => {
+    const net = new TestNet({ ids: testIds(5), config: config() })
+    net.runFor(1500)
+    const leader = shardLeaderOf(net, 0) as NodeId
+    const term = net.machine(leader).status(net.nowMs).shardTerm
+    const loner = net.live().find((id) => id !== leader) as NodeId
+    net.partition(
+      [loner],
+      net.live().filter((id) => id !== loner),
+    )
+    net.runFor(3000)
+    // The loner kept pre-voting but never raised its term (no majority of pre-votes).
+    expect(net.machine(loner).status(net.nowMs).shardTerm).toBe(term)
+    net.heal()
+    net.runFor(1000)
+    expect(shardLeaderOf(net, 0)).toBe(leader)
+    expect(net.machine(leader).status(net.nowMs).shardTerm).toBe(term)
+    expect(leaseOverlaps(net.trace)).toEqual([])
+  })
+
+  it('CheckQuorum: an isolated leader steps down and its lease ends; the majority elects anew', () => {
+    const net = new TestNet({ ids: testIds(5), config: config() })
+    net.runFor(1500)
+    const leader = shardLeaderOf(net, 0) as NodeId
+    expect(net.machine(leader).isLeader(net.nowMs)).toBe(true)
+    const cutAt = net.nowMs
+    net.partition(
+      [leader],
+      net.live().filter((id) => id !== leader),
+    )
+    net.runFor(1000)
+    expect(net.machine(leader).isLeader(net.nowMs)).toBe(false)
+    expect(['follower', 'precandidate']).toContain(net.machine(leader).status(net.nowMs).role)
+    // Its last lease ended within one lease period of the partition.
+    const holds = net.events('lease:hold').filter((e) => e.node === leader && e.scope === 'shard')
+    const lastUntil = Math.max(...holds.map((e) => e.untilMs))
+    expect(lastUntil).toBeLessThanOrEqual(cutAt + config().shard.electionTimeoutMinMs)
+    const next = shardLeaderOf(net, 0)
+    expect(next).toBeDefined()
+    expect(next).not.toBe(leader)
+    expect(net.globalLeaders()).toEqual([next])
+    expect(leaseOverlaps(net.trace)).toEqual([])
+  })
+
+  it('persist-before-send: every granted vote is in the same Ready as its durable (term, votedFor)', () => {
+    const violations = votePersistViolations(config())
+    expect(violations.checked).toBeGreaterThan(0)
+    expect(violations.bad).toEqual([])
+  })
+
+  it("the persist check fails under the 'persist' break", () => {
+    expect(votePersistViolations(config('persist')).bad.length).toBeGreaterThan(0)
+  })
+
+  it('a restarted voter keeps its vote (term, votedFor) from the store', () => {
+    const net = new TestNet({ ids: testIds(3), config: config() })
+    net.runFor(1000)
+    const voter = net.live().find((id) => net.machine(id).status(net.nowMs).role === 'follower') as NodeId
+    const before = readHardState(net.stores.get(voter)?.get('shard/hard'))
+    expect(before?.votedFor).toBeDefined()
+    net.crash(voter)
+    net.restart(voter)
+    expect(net.machine(voter).status(net.nowMs).shardTerm).toBe(before?.term)
+    expect(readHardState(net.stores.get(voter)?.get('shard/hard'))).toEqual(before)
+    net.runFor(500)
+    expect(net.machine(voter).shardLeader()?.term).toBe(before?.term)
+  })
+})
+
+function votePersistViolations(c: ConclaveConfig): { checked: number; bad: string[] } {
+  const net = new TestNet({ ids: testIds(5), config: c, seed: 7 })
+  const bad: string[] = []
+  let checked = 0
+  net.onDrain = (node, events) => {
+    for (const e of events) {
+      if (e.kind !== 'vote:cast' || e.scope !== 'shard') continue
+      checked++
+      const d = net.drains[net.drains.length - 1]
+      const hard = readHardState(net.stores.get(node)?.get('shard/hard'))
+      if (!d?.persistKeys.includes('shard/hard') || hard?.votedFor !== e.candidate || hard.term !== e.term) {
+        bad.push(`${node} voted ${e.candidate} in term ${e.term} without persisting it`)
+      }
+    }
+  }
+  net.runFor(1000)
+  for (let i = 0; i < 3; i++) {
+    const leader = shardLeaderOf(net, 0)
+    if (leader) net.crash(leader)
+    net.runFor(1500)
+    if (leader) net.restart(leader)
+    net.runFor(500)
+  }
+  return { checked, bad }
+}
+
+describe('global group', () => {
+  it('15 nodes / 3 shards: failover of the global leader, fencing tokens strictly increase', () => {
+    const net = new TestNet({ ids: testIds(15), config: config(), seed: 3 })
+    net.runFor(2000)
+    const tokens: number[] = []
+    for (let round = 0; round < 4; round++) {
+      const leaders = net.globalLeaders()
+      expect(leaders).toHaveLength(1)
+      const leader = leaders[0] as NodeId
+      tokens.push(net.machine(leader).fencingToken(net.nowMs) as number)
+      net.crash(leader)
+      net.runFor(2500)
+      for (const id of net.live()) expect(net.machine(id).leader()?.id).not.toBe(leader)
+    }
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1] as number)
+    const terms = net.events('global:leader').map((e) => e.term)
+    for (let i = 1; i < terms.length; i++) expect(terms[i]).toBeGreaterThan(terms[i - 1] as number)
+    expect(leaseOverlaps(net.trace)).toEqual([])
+  })
+
+  it('each global vote is committed in a majority of its shard before it leaves', () => {
+    const r = globalVoteCommitCheck(config())
+    expect(r.checked).toBeGreaterThan(0)
+    expect(r.bad).toEqual([])
+  })
+
+  it("the vote-commit check fails under the 'vote-commit' break", () => {
+    expect(globalVoteCommitCheck(config('vote-commit')).bad.length).toBeGreaterThan(0)
+  })
+
+  it('observers learn the global leader from their attached shard leader', () => {
+    const ids = testIds(17)
+    const observers = ids.slice(15)
+    const net = new TestNet({ ids, config: config(), observers, seed: 5 })
+    net.runFor(2500)
+    const leaders = net.globalLeaders()
+    expect(leaders).toHaveLength(1)
+    for (const o of observers) {
+      expect(net.machine(o).status(net.nowMs).role).toBe('observer')
+      expect(net.machine(o).leader()?.id).toBe(leaders[0])
+      expect(net.machine(o).shardLeader()).toBeDefined()
+    }
+  })
+
+  it('a minority side holds no global lease after one lease period; the majority side elects', () => {
+    const net = new TestNet({ ids: testIds(15), config: config(), seed: 11 })
+    net.runFor(2000)
+    const leader = net.globalLeaders()[0] as NodeId
+    const map = net.machine(leader).shardMap()
+    const leaderShard = net.machine(leader).status(net.nowMs).shard as number
+    const minority = [...(map?.shards.get(leaderShard) ?? [])]
+    net.partition(
+      minority,
+      net.live().filter((id) => !minority.includes(id)),
+    )
+    net.runFor(config().global.electionTimeoutMinMs)
+    for (const id of minority) expect(net.machine(id).isLeader(net.nowMs)).toBe(false)
+    net.runFor(2000)
+    const after = net.globalLeaders()
+    expect(after).toHaveLength(1)
+    expect(minority).not.toContain(after[0])
+    expect(leaseOverlaps(net.trace)).toEqual([])
+  })
+
+  it("the lease check fails under the 'lease' break", () => {
+    const net = new TestNet({ ids: testIds(15), config: config('lease'), seed: 11 })
+    net.runFor(2000)
+    const leader = net.globalLeaders()[0] as NodeId
+    const leaderShard = net.machine(leader).status(net.nowMs).shard as number
+    const minority = [...(net.machine(leader).shardMap()?.shards.get(leaderShard) ?? [])]
+    net.partition(
+      minority,
+      net.live().filter((id) => !minority.includes(id)),
+    )
+    net.runFor(2500)
+    expect(leaseOverlaps(net.trace).length).toBeGreaterThan(0)
+  })
+})
+
+function globalVoteCommitCheck(c: ConclaveConfig): { checked: number; bad: string[] } {
+  const net = new TestNet({ ids: testIds(15), config: c, seed: 9 })
+  const bad: string[] = []
+  let checked = 0
+  net.onDrain = (node, events) => {
+    for (const e of events) {
+      if (e.kind !== 'global:vote') continue
+      checked++
+      const voters = net.machine(node).shardMap()?.shards.get(e.shard) ?? []
+      const holding = voters.filter(
+        (v) =>
+          readLog(net.stores.get(v)?.get('shard/log'))
+            ?.allEntries()
+            .some(
+              (x) => x.kind === 'global-vote' && x.globalTerm === e.term && x.candidate === e.candidate,
+            ) || (readLog(net.stores.get(v)?.get('shard/log'))?.snapshot.globalVoteTerm ?? 0) >= e.term,
+      )
+      if (holding.length < Math.floor(voters.length / 2) + 1) {
+        bad.push(
+          `shard ${e.shard} vote for ${e.candidate} in ${e.term} left with ${holding.length}/${voters.length} copies`,
+        )
+      }
+    }
+  }
+  net.runFor(2000)
+  for (let i = 0; i < 3; i++) {
+    const leader = net.globalLeaders()[0]
+    if (leader) net.crash(leader)
+    net.runFor(2000)
+  }
+  return { checked, bad }
+}

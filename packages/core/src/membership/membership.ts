@@ -1,26 +1,143 @@
 /**
- * SWIM + Lifeguard membership (API skeleton; behaviour lands in the following commits).
+ * SWIM + Lifeguard membership as a sans-IO state machine.
+ *
+ * Guarantees (given the config's bounds):
+ * - Failure detection (SWIM §3): each node probes its K ring successors round-robin, one per
+ *   probe interval; a missing ack leads to indirect probes through k helpers (with Lifeguard
+ *   nacks), then to a suspicion. A suspicion is sent straight to the suspect (buddy system) and to
+ *   its other monitors, which probe it at once and confirm; the Lifeguard timeout shrinks with
+ *   each independent confirmation, and on expiry the member is declared dead and gossiped.
+ * - Only a member can claim it is alive or has left: those claims are signed (claim.ts) and every
+ *   receiver verifies them before believing them. A failed verification is a counted
+ *   `bad-signature` rejection.
+ * - Precedence (SWIM §4.2 with boot epochs): updates are ordered by (bootEpoch, incarnation);
+ *   at equal order alive < suspect < dead < left. A member declared dead or left comes back only
+ *   with a higher incarnation or a new boot epoch (invariant 7).
+ * - A node that hears itself suspected or declared dead refutes with a higher incarnation
+ *   (SWIM §4.2); local health (Lifeguard §4.1) stretches its own timeouts when it is the slow one.
+ * - Dissemination: updates ride on pings and acks and on fast gossip rounds, λ·log(N) sends each;
+ *   anti-entropy digests repair what gossip missed; a joiner gets pages from its seed.
+ * - Bounded: every frame ≤ frameBytesMax, the update queue, relays, members and pages are capped.
+ *   Bad input is a counted rejection (and a rate-limited `wire:reject` event), never a throw.
  */
-import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
+import type { Layer, Machine, NodeId, Outbound, Ready } from '../sans-io.js'
 import { emptyReady } from '../sans-io.js'
-import type { MembershipEvent } from '../trace/events.js'
-import { RejectionCounter } from '../wire/errors.js'
-import { validateConfig } from './config.js'
+import type { MemberState, MembershipEvent } from '../trace/events.js'
+import { assert } from '../util/assert.js'
+import type { Rng } from '../util/rng.js'
+import { Writer } from '../wire/codec.js'
+import { RejectionCounter, WireError } from '../wire/errors.js'
+import { BroadcastQueue } from './broadcast-queue.js'
+import { type Claim, type ClaimSigner, verifyClaim, writeClaimBody } from './claim.js'
+import { type MembershipConfig, validateConfig } from './config.js'
+import { Digest, fingerprint } from './digest.js'
+import { LocalHealth } from './local-health.js'
+import {
+  appendEntries,
+  beginFrame,
+  decodeFrame,
+  type Entry,
+  encodeEntry,
+  type Frame,
+  type FrameHead,
+} from './messages.js'
+import { idHash, Ring } from './ring.js'
+import { Suspicion, suspicionMinMs } from './suspicion.js'
 import type { MemberMeta, MemberMetaInput, MembershipInit, MemberView } from './types.js'
+
+/** A row of the member table; handed out read-only as MemberView. */
+interface Member {
+  readonly id: NodeId
+  state: MemberState
+  incarnation: number
+  bootEpoch: number
+  meta: MemberMeta
+  stateSinceMs: number
+  /** The newest signed claim seen (alive or left). */
+  claim: Claim
+  readonly hash: number
+  /** Current digest fingerprint, to subtract on change. */
+  fp: number
+}
+
+interface Probe {
+  readonly target: NodeId
+  readonly seq: number
+  phase: 'direct' | 'indirect'
+  deadlineMs: number
+  helpers: NodeId[]
+  nacks: number
+}
+
+interface Relay {
+  readonly requester: NodeId
+  readonly requestSeq: number
+  nackAtMs: number
+  readonly expiresAtMs: number
+}
+
+/** Digest rank: suspicion is local and transient, so suspect hashes as alive. */
+function digestRank(s: MemberState): number {
+  return s === 'alive' || s === 'suspect' ? 0 : s === 'dead' ? 1 : 2
+}
+
+function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number {
+  return aBoot !== bBoot ? aBoot - bBoot : aInc - bInc
+}
+
+type Source = 'direct' | 'gossip' | 'sync'
 
 export class Membership implements Machine<MembershipEvent> {
   readonly id: NodeId
   readonly rejections = new RejectionCounter()
-  private out = emptyReady<MembershipEvent>()
-  private readonly self: { -readonly [K in keyof MemberView]: MemberView[K] }
 
-  constructor(
-    private readonly init: MembershipInit,
-    nowMs: number,
-  ) {
+  private readonly cfg: MembershipConfig
+  private readonly rng: Rng
+  private readonly signer: ClaimSigner
+  private readonly table = new Map<NodeId, Member>()
+  private readonly self: Member
+  private readonly ring = new Ring()
+  private readonly digest: Digest
+  private readonly queue: BroadcastQueue
+  private readonly suspicions = new Map<NodeId, Suspicion>()
+  /** When this node next re-sends its own suspicion to each suspect it accused (buddy system). */
+  private readonly notifyAtMs = new Map<NodeId, number>()
+  private readonly relays = new Map<number, Relay>()
+  private readonly healthScore: LocalHealth
+  private out = emptyReady<MembershipEvent>()
+
+  private seq = 0
+  private probe: Probe | undefined
+  private probeCursor = 0
+  /** Subjects to probe out of turn (a suspicion of them arrived): confirm or refute fast. */
+  private readonly urgent = new Set<NodeId>()
+  private nextProbeAtMs: number
+  private nextGossipAtMs = Number.POSITIVE_INFINITY
+  private nextAeAtMs: number
+  private aeFast = false
+  private aeChanged = false
+  private nextReclaimAtMs: number
+  private joining: { seeds: NodeId[]; attempt: number; nextAtMs: number } | undefined
+  private lastTickMs: number
+  private lastRejectEventMs = Number.NEGATIVE_INFINITY
+
+  constructor(init: MembershipInit, nowMs: number) {
     validateConfig(init.config)
     this.id = init.id
-    const meta: MemberMeta = { priority: 0, shard: null, roles: [], addrs: [], version: 0, ...init.meta }
+    this.cfg = init.config
+    this.rng = init.rng
+    this.signer = init.signer
+    this.digest = new Digest(this.cfg.aeBuckets)
+    this.queue = new BroadcastQueue(this.cfg.broadcastQueueMax)
+    this.healthScore = new LocalHealth(this.cfg.healthMax)
+    const meta: MemberMeta = {
+      priority: init.meta?.priority ?? 0,
+      shard: init.meta?.shard ?? null,
+      roles: [...(init.meta?.roles ?? [])],
+      addrs: [...(init.meta?.addrs ?? [])],
+      version: 0,
+    }
+    const claim = this.signClaim(init.bootEpoch, 0, false, meta)
     this.self = {
       id: init.id,
       state: 'alive',
@@ -28,35 +145,803 @@ export class Membership implements Machine<MembershipEvent> {
       bootEpoch: init.bootEpoch,
       meta,
       stateSinceMs: nowMs,
+      claim,
+      hash: idHash(init.id),
+      fp: 0,
+    }
+    this.insert(this.self)
+    // Spread first rounds so a cluster started at once does not probe in lockstep.
+    this.nextProbeAtMs = nowMs + this.rng.int(this.cfg.probeIntervalMs)
+    this.nextAeAtMs = nowMs + this.cfg.aeIntervalMs / 2 + this.rng.int(this.cfg.aeIntervalMs)
+    this.nextReclaimAtMs = nowMs + this.cfg.aeIntervalMs
+    this.lastTickMs = nowMs
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Joins through `seeds` (tried in turn until one answers). No seeds: this node starts alone. */
+  join(seeds: NodeId[], nowMs: number): void {
+    const others = seeds.filter((s) => s !== this.id)
+    if (this.self.state === 'left') this.reclaimSelf(nowMs)
+    this.enqueue(this.id, { kind: 'claim', claim: this.self.claim }, nowMs)
+    if (others.length === 0) return
+    this.joining = { seeds: others, attempt: 0, nextAtMs: nowMs }
+  }
+
+  /** Graceful leave: a signed `left` claim at a new incarnation, gossiped; then this node goes quiet. */
+  leave(nowMs: number): void {
+    if (this.self.state === 'left') return
+    this.bumpSelf(nowMs, true)
+    this.setState(this.self, 'left', nowMs, this.id)
+    this.probe = undefined
+    this.joining = undefined
+    this.suspicions.clear()
+    this.notifyAtMs.clear()
+    // Tell the monitors directly too: they would otherwise start suspecting at once.
+    const entry = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    for (const to of this.monitorsOf(this.self))
+      this.sendFrame(to, { type: 'gossip' }, 'leave', [entry], false)
+  }
+
+  /** Changes this node's metadata: a new signed claim at a new incarnation, gossiped. */
+  setMeta(patch: Partial<MemberMetaInput>, nowMs: number): void {
+    if (this.self.state === 'left') return
+    const m = this.self.meta
+    this.self.meta = {
+      priority: patch.priority ?? m.priority,
+      shard: patch.shard !== undefined ? patch.shard : m.shard,
+      roles: [...(patch.roles ?? m.roles)],
+      addrs: [...(patch.addrs ?? m.addrs)],
+      version: m.version + 1,
+    }
+    this.bumpSelf(nowMs, false)
+  }
+
+  /** Lifeguard: this process stalled for durationMs. Raises health and forgives what the stall hid. */
+  notePause(durationMs: number, nowMs: number): void {
+    if (durationMs <= 0) return
+    this.lastTickMs = Math.max(this.lastTickMs, nowMs)
+    // One step, plus one per doubling of the stall in probe intervals (a 2 s stall at 200 ms: +4).
+    this.raiseHealth(1 + Math.floor(Math.log2(1 + durationMs / this.cfg.probeIntervalMs)), nowMs)
+    // Acks and refutations may have been waiting in our own inbox: give them time to land.
+    for (const s of this.suspicions.values()) s.postpone(durationMs)
+    if (this.probe) {
+      this.probe.deadlineMs = nowMs + this.healthScore.scale(this.cfg.probeTimeoutMs)
+    }
+    this.relays.clear()
+  }
+
+  member(id: NodeId): MemberView | undefined {
+    return this.table.get(id)
+  }
+
+  members(): Iterable<MemberView> {
+    return this.table.values()
+  }
+
+  /** Members believed up (alive or suspect), this node included. */
+  aliveCount(): number {
+    return this.ring.size
+  }
+
+  /** Lifeguard local health score, 0 = healthy, up to healthMax. */
+  health(): number {
+    return this.healthScore.score
+  }
+
+  // ---------------------------------------------------------------- Machine
+
+  tick(nowMs: number): void {
+    const due = this.nextTickAtMs()
+    if (nowMs - due > this.cfg.stallDetectMs && nowMs - this.lastTickMs > this.cfg.stallDetectMs) {
+      this.notePause(nowMs - Math.max(due, this.lastTickMs), nowMs)
+    }
+    this.lastTickMs = nowMs
+    if (this.self.state !== 'left') {
+      this.tickJoin(nowMs)
+      this.tickProbe(nowMs)
+      this.tickRelays(nowMs)
+      this.tickSuspicions(nowMs)
+      this.tickAntiEntropy(nowMs)
+      if (nowMs >= this.nextReclaimAtMs) this.reclaimTombstones(nowMs)
+    }
+    this.tickGossip(nowMs)
+  }
+
+  receive(from: NodeId, layer: Layer, bytes: Uint8Array, nowMs: number): void {
+    if (layer !== 'membership' || from === this.id) {
+      this.reject(from, 'bad-value', nowMs)
+      return
+    }
+    let frame: Frame
+    try {
+      frame = decodeFrame(bytes, this.cfg.frameBytesMax)
+    } catch (err) {
+      if (err instanceof WireError) {
+        this.reject(from, err.code, nowMs)
+        return
+      }
+      throw err
+    }
+    if (this.self.state === 'left') return
+    switch (frame.type) {
+      case 'ping':
+        this.applyEntries(frame.entries, from, 'gossip', nowMs)
+        this.sendFrame(from, { type: 'ack', seq: frame.seq }, 'ack', [], true)
+        break
+      case 'ack':
+        this.applyEntries(frame.entries, from, 'gossip', nowMs)
+        this.onAck(from, frame.seq, nowMs)
+        break
+      case 'ping-req':
+        this.onPingReq(from, frame.seq, frame.target, nowMs)
+        break
+      case 'nack':
+        if (this.probe?.seq === frame.seq && this.probe.phase === 'indirect') this.probe.nacks++
+        break
+      case 'gossip':
+        this.applyEntries(frame.entries, from, 'gossip', nowMs)
+        break
+      case 'join':
+        this.applyEntries(frame.entries, from, 'gossip', nowMs)
+        this.sendSync(from, this.joinPageIds(), [])
+        break
+      case 'sync':
+        if (this.applyEntries(frame.entries, from, 'sync', nowMs) > 0) this.aeChanged = true
+        if (this.joining) this.onJoined(nowMs)
+        if (frame.buckets.length > 0) this.sendSync(from, this.bucketIds(frame.buckets), [])
+        break
+      case 'digest':
+        this.onDigest(from, frame.hashes, nowMs)
+        break
     }
   }
 
-  join(_seeds: NodeId[], _nowMs: number): void {}
-  leave(_nowMs: number): void {}
-  setMeta(patch: Partial<MemberMetaInput>, _nowMs: number): void {
-    this.self.meta = { ...this.self.meta, ...patch, version: this.self.meta.version + 1 }
-  }
-  notePause(_durationMs: number, _nowMs: number): void {}
-  member(id: NodeId): MemberView | undefined {
-    return id === this.id ? this.self : undefined
-  }
-  *members(): Iterable<MemberView> {
-    yield this.self
-  }
-  aliveCount(): number {
-    return 1
-  }
-  health(): number {
-    return 0
-  }
-  tick(_nowMs: number): void {}
-  receive(_from: NodeId, _layer: Layer, _bytes: Uint8Array, _nowMs: number): void {}
   nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
+    let t = this.nextGossipAtMs
+    if (this.self.state === 'left') return t
+    t = Math.min(t, this.nextProbeAtMs, this.nextAeAtMs, this.nextReclaimAtMs)
+    if (this.probe) t = Math.min(t, this.probe.deadlineMs)
+    if (this.joining) t = Math.min(t, this.joining.nextAtMs)
+    for (const s of this.suspicions.values()) t = Math.min(t, s.deadlineMs)
+    for (const at of this.notifyAtMs.values()) t = Math.min(t, at)
+    for (const r of this.relays.values()) t = Math.min(t, r.nackAtMs, r.expiresAtMs)
+    return t
   }
+
   drain(): Ready<MembershipEvent> {
     const r = this.out
     this.out = emptyReady()
     return r
+  }
+
+  // ---------------------------------------------------------------- probing (SWIM §3.1)
+
+  private tickProbe(nowMs: number): void {
+    const p = this.probe
+    if (p && nowMs >= p.deadlineMs) {
+      if (p.phase === 'direct') this.onProbeTimeout(p, nowMs)
+      else this.onIndirectTimeout(p, nowMs)
+    }
+    if (this.urgent.size > 0 && !this.probe) {
+      const target = this.urgent.values().next().value as NodeId
+      this.urgent.delete(target)
+      const m = this.table.get(target)
+      if (m && (m.state === 'alive' || m.state === 'suspect')) this.startProbe(target, nowMs)
+    }
+    if (nowMs >= this.nextProbeAtMs) {
+      this.nextProbeAtMs = nowMs + this.healthScore.scale(this.cfg.probeIntervalMs)
+      if (this.probe) return // the previous round (stretched by health) is still running
+      const subjects = this.subjectsOf()
+      if (subjects.length === 0) return
+      const target = subjects[this.probeCursor++ % subjects.length] as NodeId
+      this.startProbe(target, nowMs)
+    }
+  }
+
+  private startProbe(target: NodeId, nowMs: number): void {
+    const seq = ++this.seq
+    this.probe = {
+      target,
+      seq,
+      phase: 'direct',
+      deadlineMs: nowMs + this.healthScore.scale(this.cfg.probeTimeoutMs),
+      helpers: [],
+      nacks: 0,
+    }
+    this.sendFrame(target, { type: 'ping', seq }, 'ping', [], true)
+  }
+
+  private onProbeTimeout(p: Probe, nowMs: number): void {
+    // SWIM §3.1: ask k helpers; Lifeguard §4.3: they nack if they get no answer either. Also
+    // re-ping directly, in case only the first ping or its ack was lost.
+    const exclude = new Set<NodeId>([this.id, p.target])
+    for (let i = 0; i < this.cfg.indirectProbes; i++) {
+      const h = this.ring.random(this.rng, exclude)
+      if (h === undefined) break
+      exclude.add(h)
+      p.helpers.push(h)
+      this.sendFrame(h, { type: 'ping-req', seq: p.seq, target: p.target }, 'ping-req', [], false)
+    }
+    this.sendFrame(p.target, { type: 'ping', seq: p.seq }, 'ping', [], true)
+    p.phase = 'indirect'
+    p.deadlineMs = nowMs + this.healthScore.scale(this.cfg.indirectTimeoutMs)
+  }
+
+  private onIndirectTimeout(p: Probe, nowMs: number): void {
+    this.probe = undefined
+    // Lifeguard §4.1: a failed probe, and expected nacks that did not come, hint that we are slow.
+    this.raiseHealth(p.nacks < p.helpers.length ? 2 : 1, nowMs)
+    const m = this.table.get(p.target)
+    if (!m || (m.state !== 'alive' && m.state !== 'suspect')) return
+    this.accuse(m, nowMs)
+  }
+
+  private onAck(from: NodeId, seq: number, nowMs: number): void {
+    const relay = this.relays.get(seq)
+    if (relay) {
+      this.relays.delete(seq)
+      this.sendFrame(relay.requester, { type: 'ack', seq: relay.requestSeq }, 'ack', [], true)
+      return
+    }
+    const p = this.probe
+    if (!p || p.seq !== seq || (from !== p.target && !p.helpers.includes(from))) return
+    this.probe = undefined
+    if (this.healthScore.apply(-1)) this.emitHealth(nowMs)
+  }
+
+  private onPingReq(from: NodeId, requestSeq: number, target: NodeId, nowMs: number): void {
+    if (target === this.id) {
+      this.sendFrame(from, { type: 'ack', seq: requestSeq }, 'ack', [], true)
+      return
+    }
+    if (this.relays.size >= this.cfg.relaysMax) {
+      this.rejections.add('relays-full')
+      return
+    }
+    const seq = ++this.seq
+    const timeoutMs = this.cfg.indirectTimeoutMs
+    this.relays.set(seq, {
+      requester: from,
+      requestSeq,
+      nackAtMs: nowMs + timeoutMs * this.cfg.nackFraction,
+      expiresAtMs: nowMs + timeoutMs,
+    })
+    this.sendFrame(target, { type: 'ping', seq }, 'ping', [], true)
+  }
+
+  private tickRelays(nowMs: number): void {
+    for (const [seq, r] of this.relays) {
+      if (nowMs >= r.expiresAtMs) this.relays.delete(seq)
+      else if (nowMs >= r.nackAtMs) {
+        r.nackAtMs = Number.POSITIVE_INFINITY
+        this.sendFrame(r.requester, { type: 'nack', seq: r.requestSeq }, 'nack', [], false)
+      }
+    }
+  }
+
+  /** The K ring successors this node monitors. */
+  private subjectsOf(): NodeId[] {
+    return this.ring.successors(this.id, this.self.hash, this.cfg.monitorSubjects)
+  }
+
+  /** The K ring predecessors that monitor m (never this node... unless it is one). */
+  private monitorsOf(m: Member): NodeId[] {
+    return this.ring.predecessors(m.id, m.hash, this.cfg.monitorSubjects)
+  }
+
+  // ---------------------------------------------------------------- suspicion (Lifeguard §4.2)
+
+  /** This node's own probe of m failed: suspect it, or confirm an existing suspicion. */
+  private accuse(m: Member, nowMs: number): void {
+    const entry: Entry = {
+      kind: 'suspect',
+      id: m.id,
+      bootEpoch: m.bootEpoch,
+      incarnation: m.incarnation,
+      accuser: this.id,
+    }
+    this.applySuspect(entry, this.id, nowMs)
+    if (!this.suspicions.has(m.id)) return
+    this.notifyAtMs.set(m.id, nowMs + this.cfg.suspectNotifyIntervalMs)
+    const bytes = encodeEntry(entry, this.cfg.frameBytesMax)
+    // Buddy system: the suspect hears at once and can refute; the other monitors probe and confirm.
+    this.sendFrame(m.id, { type: 'gossip' }, 'suspect', [bytes], false)
+    for (const to of this.monitorsOf(m)) {
+      if (to !== this.id) this.sendFrame(to, { type: 'gossip' }, 'suspect', [bytes], false)
+    }
+  }
+
+  private tickSuspicions(nowMs: number): void {
+    for (const [id, s] of this.suspicions) {
+      const m = this.table.get(id)
+      if (m?.state !== 'suspect') {
+        this.suspicions.delete(id)
+        this.notifyAtMs.delete(id)
+        continue
+      }
+      if (nowMs >= s.deadlineMs) {
+        this.declareDead(m, nowMs)
+        continue
+      }
+      const at = this.notifyAtMs.get(id)
+      if (at !== undefined && nowMs >= at) {
+        this.notifyAtMs.set(id, nowMs + this.cfg.suspectNotifyIntervalMs)
+        const bytes = this.suspectEntryBytes(m)
+        this.sendFrame(m.id, { type: 'gossip' }, 'suspect', [bytes], false)
+      }
+    }
+  }
+
+  private declareDead(m: Member, nowMs: number): void {
+    const entry: Entry = { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation }
+    this.applyDead(entry, this.id, nowMs)
+    this.enqueue(m.id, entry, nowMs)
+  }
+
+  private suspectEntryBytes(m: Member): Uint8Array {
+    return encodeEntry(
+      { kind: 'suspect', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation, accuser: this.id },
+      this.cfg.frameBytesMax,
+    )
+  }
+
+  // ---------------------------------------------------------------- applying news
+
+  /** Applies entries in order; returns how many changed this node's table. */
+  private applyEntries(entries: readonly Entry[], from: NodeId, source: Source, nowMs: number): number {
+    let changed = 0
+    for (const e of entries) {
+      let did = false
+      switch (e.kind) {
+        case 'claim':
+          did = this.applyClaim(e.claim, from, nowMs)
+          break
+        case 'suspect':
+          did = this.applySuspect(e, from, nowMs)
+          break
+        case 'dead':
+          did = this.applyDead(e, from, nowMs)
+          break
+      }
+      if (did) {
+        changed++
+        // Infection-style: pass on what was news (SWIM §4.1). State learned by anti-entropy is
+        // not re-gossiped (it is old news to most), and suspicions travel only to the monitors.
+        if (source === 'gossip' && e.kind !== 'suspect')
+          this.enqueue(e.kind === 'claim' ? e.claim.id : e.id, e, nowMs)
+      }
+    }
+    return changed
+  }
+
+  private applyClaim(c: Claim, from: NodeId, nowMs: number): boolean {
+    if (c.id === this.id) {
+      // Only we sign our claims; an older one of ours is stale news, nothing to do.
+      return false
+    }
+    const m = this.table.get(c.id)
+    if (!m) {
+      if (c.left) return false // never knew it; nothing to forget
+      if (this.table.size >= this.cfg.membersMax) {
+        this.rejections.add('members-full')
+        return false
+      }
+      if (!this.verify(c, from, nowMs)) return false
+      const fresh: Member = {
+        id: c.id,
+        state: 'alive',
+        incarnation: c.incarnation,
+        bootEpoch: c.bootEpoch,
+        meta: c.meta,
+        stateSinceMs: nowMs,
+        claim: c,
+        hash: idHash(c.id),
+        fp: 0,
+      }
+      this.insert(fresh)
+      this.emit({
+        kind: 'member:join',
+        node: this.id,
+        atMs: nowMs,
+        member: c.id,
+        incarnation: c.incarnation,
+        bootEpoch: c.bootEpoch,
+      })
+      return true
+    }
+    const cmp = order(c.bootEpoch, c.incarnation, m.bootEpoch, m.incarnation)
+    if (cmp < 0) return false
+    if (cmp === 0) {
+      // Same incarnation: only a leave adds anything (alive needs a higher one: invariant 7).
+      if (!c.left || m.state === 'left') return false
+      if (!this.verify(c, from, nowMs)) return false
+      this.update(m, c, 'left', from, nowMs)
+      return true
+    }
+    if (!this.verify(c, from, nowMs)) return false
+    this.update(m, c, c.left ? 'left' : 'alive', from, nowMs)
+    return true
+  }
+
+  private applySuspect(
+    s: { id: NodeId; bootEpoch: number; incarnation: number; accuser: NodeId },
+    from: NodeId,
+    nowMs: number,
+  ): boolean {
+    if (s.id === this.id) {
+      this.onAccused(s.bootEpoch, s.incarnation, [from, s.accuser], nowMs)
+      return false
+    }
+    const m = this.table.get(s.id)
+    // Only a suspicion of the incarnation we know counts; a newer one means we lack its claim
+    // (anti-entropy brings it), an older one was refuted already.
+    if (!m || order(s.bootEpoch, s.incarnation, m.bootEpoch, m.incarnation) !== 0) return false
+    if (m.state === 'suspect') {
+      const sus = this.suspicions.get(m.id)
+      return sus ? sus.confirm(s.accuser) : false
+    }
+    if (m.state !== 'alive') return false
+    const n = Math.max(this.ring.size, 1)
+    const minMs = suspicionMinMs(this.cfg.suspicionMinMult, n, this.cfg.probeIntervalMs)
+    const expected = Math.max(0, Math.min(this.cfg.monitorSubjects, n - 1) - 1)
+    this.suspicions.set(
+      m.id,
+      new Suspicion(nowMs, minMs, minMs * this.cfg.suspicionMaxMult, expected, s.accuser),
+    )
+    this.setState(m, 'suspect', nowMs, from)
+    // If we monitor it, probe it now: our ack confirms nothing, our failure confirms quickly.
+    if (s.accuser !== this.id && this.subjectsOf().includes(m.id)) {
+      if (this.urgent.size < this.cfg.monitorSubjects) this.urgent.add(m.id)
+    }
+    return true
+  }
+
+  private applyDead(
+    d: { id: NodeId; bootEpoch: number; incarnation: number },
+    from: NodeId,
+    nowMs: number,
+  ): boolean {
+    if (d.id === this.id) {
+      this.onAccused(d.bootEpoch, d.incarnation, [from], nowMs)
+      return false
+    }
+    const m = this.table.get(d.id)
+    if (!m) return false
+    const cmp = order(d.bootEpoch, d.incarnation, m.bootEpoch, m.incarnation)
+    if (cmp < 0) return false
+    if (cmp === 0 && (m.state === 'dead' || m.state === 'left')) return false
+    const wasUp = m.state === 'alive' || m.state === 'suspect'
+    this.reindex(m, () => {
+      m.bootEpoch = d.bootEpoch
+      m.incarnation = d.incarnation
+    })
+    if (wasUp || m.state === 'left') this.setState(m, 'dead', nowMs, from)
+    return true
+  }
+
+  /** Someone says we are suspect or dead: refute with a higher incarnation (SWIM §4.2). */
+  private onAccused(bootEpoch: number, incarnation: number, tell: NodeId[], nowMs: number): void {
+    if (this.self.state === 'left') return
+    if (bootEpoch !== this.self.bootEpoch || incarnation < this.self.incarnation) {
+      // About an older life or incarnation: make sure the teller learns the current claim.
+      const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+      const first = tell[0]
+      if (first) this.sendFrame(first, { type: 'gossip' }, 'refute', [bytes], false)
+      return
+    }
+    this.self.incarnation = Math.max(this.self.incarnation, incarnation)
+    this.bumpSelf(nowMs, false)
+    this.emit({ kind: 'member:refute', node: this.id, atMs: nowMs, incarnation: this.self.incarnation })
+    this.raiseHealth(1, nowMs)
+    const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    const to = new Set<NodeId>([...tell, ...this.monitorsOf(this.self)])
+    to.delete(this.id)
+    for (const t of to) this.sendFrame(t, { type: 'gossip' }, 'refute', [bytes], false)
+  }
+
+  private verify(c: Claim, from: NodeId, nowMs: number): boolean {
+    if (verifyClaim(this.signer, c)) return true
+    this.reject(from, 'bad-signature', nowMs)
+    return false
+  }
+
+  // ---------------------------------------------------------------- table upkeep
+
+  private insert(m: Member): void {
+    m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
+    this.table.set(m.id, m)
+    this.digest.add(m.id, m.hash, m.fp)
+    if (m.state === 'alive' || m.state === 'suspect') this.ring.add(m.id, m.hash)
+  }
+
+  /** Runs `change` on m keeping the digest and ring consistent. */
+  private reindex(m: Member, change: () => void): void {
+    this.digest.remove(m.id, m.hash, m.fp)
+    change()
+    m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
+    this.digest.add(m.id, m.hash, m.fp)
+    if (m.state === 'alive' || m.state === 'suspect') this.ring.add(m.id, m.hash)
+    else this.ring.remove(m.id, m.hash)
+  }
+
+  private update(m: Member, c: Claim, state: MemberState, via: NodeId, nowMs: number): void {
+    this.reindex(m, () => {
+      m.bootEpoch = c.bootEpoch
+      m.incarnation = c.incarnation
+      m.meta = c.meta
+      m.claim = c
+    })
+    if (m.state !== state) this.setState(m, state, nowMs, via)
+  }
+
+  private setState(m: Member, state: MemberState, nowMs: number, via: NodeId): void {
+    this.reindex(m, () => {
+      m.state = state
+    })
+    m.stateSinceMs = nowMs
+    if (state !== 'suspect') {
+      this.suspicions.delete(m.id)
+      this.notifyAtMs.delete(m.id)
+    }
+    this.emit({
+      kind: 'member:state',
+      node: this.id,
+      atMs: nowMs,
+      member: m.id,
+      state,
+      incarnation: m.incarnation,
+      via,
+      bootEpoch: m.bootEpoch,
+    })
+  }
+
+  /** New incarnation for ourselves, signed and gossiped. */
+  private bumpSelf(nowMs: number, left: boolean): void {
+    const s = this.self
+    const claim = this.signClaim(s.bootEpoch, s.incarnation + 1, left, s.meta)
+    this.reindex(s, () => {
+      s.incarnation = claim.incarnation
+      s.claim = claim
+    })
+    this.enqueue(this.id, { kind: 'claim', claim }, nowMs)
+  }
+
+  /** join() after leave(): come back at a higher incarnation. */
+  private reclaimSelf(nowMs: number): void {
+    this.bumpSelf(nowMs, false)
+    this.setState(this.self, 'alive', nowMs, this.id)
+    this.nextProbeAtMs = nowMs
+  }
+
+  private signClaim(bootEpoch: number, incarnation: number, left: boolean, meta: MemberMeta): Claim {
+    const w = new Writer(this.cfg.frameBytesMax / 2)
+    writeClaimBody(w, { id: this.id, bootEpoch, incarnation, left, meta })
+    const body = w.finish()
+    const sig = this.signer.sign(body)
+    return { id: this.id, bootEpoch, incarnation, left, meta, body, sig }
+  }
+
+  private reclaimTombstones(nowMs: number): void {
+    this.nextReclaimAtMs = nowMs + this.cfg.aeIntervalMs
+    for (const m of this.table.values()) {
+      if (
+        (m.state === 'dead' || m.state === 'left') &&
+        nowMs - m.stateSinceMs >= this.cfg.tombstoneRetentionMs
+      ) {
+        this.digest.remove(m.id, m.hash, m.fp)
+        this.table.delete(m.id)
+      }
+    }
+  }
+
+  private raiseHealth(delta: number, nowMs: number): void {
+    if (this.healthScore.apply(delta)) this.emitHealth(nowMs)
+  }
+
+  private emitHealth(nowMs: number): void {
+    this.emit({ kind: 'health:change', node: this.id, atMs: nowMs, score: this.healthScore.score })
+  }
+
+  // ---------------------------------------------------------------- dissemination (SWIM §4.1)
+
+  private enqueue(key: NodeId, e: Entry, nowMs: number): void {
+    const bytes = encodeEntry(e, this.cfg.frameBytesMax)
+    if (bytes.length > this.entryBytesMax()) {
+      this.rejections.add('entry-too-big')
+      return
+    }
+    if (this.queue.size === 0) this.nextGossipAtMs = nowMs // news on an idle node goes out at once
+    this.queue.enqueue(key, bytes)
+  }
+
+  /** Largest entry any frame can carry: a gossip or plain sync frame's room. */
+  private entryBytesMax(): number {
+    return this.cfg.frameBytesMax - 4
+  }
+
+  private retransmitLimit(): number {
+    return this.cfg.retransmitMult * Math.ceil(Math.log10(this.ring.size + 1))
+  }
+
+  private tickGossip(nowMs: number): void {
+    if (nowMs < this.nextGossipAtMs) return
+    if (this.queue.size === 0) {
+      this.nextGossipAtMs = Number.POSITIVE_INFINITY
+      return
+    }
+    this.nextGossipAtMs = nowMs + this.cfg.gossipIntervalMs
+    const exclude = new Set<NodeId>([this.id])
+    const room = this.cfg.frameBytesMax - 3 // version, type, entry count
+    for (let i = 0; i < this.cfg.gossipFanout && this.queue.size > 0; i++) {
+      const to = this.ring.random(this.rng, exclude)
+      if (to === undefined) break
+      exclude.add(to)
+      const entries = this.queue.take(room, 64, this.retransmitLimit())
+      if (entries.length > 0) this.sendFrame(to, { type: 'gossip' }, 'gossip', entries, false)
+    }
+    // A node that left still flushes its leave to a few members before going quiet.
+    if (exclude.size === 1 && this.self.state === 'left') this.nextGossipAtMs = Number.POSITIVE_INFINITY
+  }
+
+  /**
+   * Encodes and queues one frame: `required` entries first, then (if piggyback) a buddy notice
+   * when `to` is suspect or dead in our view, then queued updates, all within frameBytesMax.
+   */
+  private sendFrame(
+    to: NodeId,
+    head: FrameHead,
+    type: string,
+    required: Uint8Array[],
+    piggyback: boolean,
+  ): void {
+    const w = beginFrame(head, this.cfg.frameBytesMax)
+    const carries = head.type !== 'ping-req' && head.type !== 'nack' && head.type !== 'digest'
+    if (carries) {
+      let entries = required
+      if (piggyback) {
+        entries = [...required]
+        const m = this.table.get(to)
+        if (m && m.state !== 'alive' && m.state !== 'left' && m.id !== this.id) {
+          // Tell a member what we believe of it, so it can refute (memberlist: "notify the suspect").
+          entries.push(
+            m.state === 'suspect'
+              ? this.suspectEntryBytes(m)
+              : encodeEntry(
+                  { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation },
+                  this.cfg.frameBytesMax,
+                ),
+          )
+        }
+        let used = 0
+        for (const e of entries) used += e.length
+        const room = w.remaining() - 1 - used
+        if (room > 16 && this.queue.size > 0) {
+          entries.push(...this.queue.take(room, 64, this.retransmitLimit()))
+        }
+      }
+      const n = appendEntries(w, entries)
+      assert(n >= required.length, () => `required entries do not fit a frame (${required.length}, ${n} fit)`)
+    }
+    this.out.send.push({ to, layer: 'membership', type, bytes: w.finish() } satisfies Outbound)
+  }
+
+  // ---------------------------------------------------------------- join and anti-entropy
+
+  private tickJoin(nowMs: number): void {
+    const j = this.joining
+    if (!j || nowMs < j.nextAtMs) return
+    const seed = j.seeds[j.attempt % j.seeds.length] as NodeId
+    j.attempt++
+    j.nextAtMs = nowMs + this.cfg.joinRetryMs
+    const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    this.sendFrame(seed, { type: 'join' }, 'join', [bytes], false)
+  }
+
+  private onJoined(nowMs: number): void {
+    this.joining = undefined
+    this.aeFast = true
+    this.nextAeAtMs = Math.min(this.nextAeAtMs, nowMs + this.cfg.aeFastIntervalMs)
+    this.nextProbeAtMs = Math.min(this.nextProbeAtMs, nowMs + this.rng.int(this.cfg.probeIntervalMs))
+  }
+
+  private tickAntiEntropy(nowMs: number): void {
+    if (nowMs < this.nextAeAtMs) return
+    this.aeFast = this.aeChanged
+    this.aeChanged = false
+    const base = this.aeFast ? this.cfg.aeFastIntervalMs : this.cfg.aeIntervalMs
+    this.nextAeAtMs = nowMs + base / 2 + this.rng.int(base)
+    const peer = this.ring.random(this.rng, this.id)
+    if (peer === undefined) return
+    this.sendFrame(peer, { type: 'digest', hashes: Array.from(this.digest.hashes) }, 'digest', [], false)
+  }
+
+  private onDigest(from: NodeId, hashes: readonly number[], nowMs: number): void {
+    if (hashes.length !== this.cfg.aeBuckets) {
+      this.reject(from, 'digest-buckets', nowMs)
+      return
+    }
+    const buckets = this.digest.mismatched(hashes)
+    if (buckets.length === 0) return
+    this.aeChanged = true
+    this.sendSync(from, this.bucketIds(buckets), buckets)
+  }
+
+  /** Member ids in the given buckets, in bucket order. */
+  private *bucketIds(buckets: readonly number[]): Generator<NodeId> {
+    for (const b of buckets) yield* this.digest.membersOf(b)
+  }
+
+  /** A seed's first pages for a joiner: ourselves, then live members from a random ring offset. */
+  private *joinPageIds(): Generator<NodeId> {
+    yield this.id
+    const n = this.ring.size
+    const start = this.rng.int(Math.max(1, n))
+    for (let i = 0; i < n; i++) {
+      const id = this.ring.at(start + i)
+      if (id !== undefined && id !== this.id) yield id
+    }
+  }
+
+  /**
+   * Sends up to syncPagesMax sync frames holding our entries for `ids`. The first frame carries
+   * `askBuckets` (the peer should answer with its entries of those buckets: push-pull).
+   */
+  private sendSync(to: NodeId, ids: Iterable<NodeId>, askBuckets: readonly number[]): void {
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    let pages = 0
+    // Head size of a sync page without buckets: version, type, bucket count (0), entry count.
+    const roomPlain = this.cfg.frameBytesMax - 4
+    let room =
+      askBuckets.length > 0
+        ? beginFrame({ type: 'sync', buckets: askBuckets }, this.cfg.frameBytesMax).remaining() - 1
+        : roomPlain
+    const flush = () => {
+      if (pending.length === 0 && !(pages === 0 && askBuckets.length > 0)) return
+      const head: FrameHead = { type: 'sync', buckets: pages === 0 ? askBuckets : [] }
+      this.sendFrame(to, head, 'sync', pending, false)
+      pages++
+      pending = []
+      pendingBytes = 0
+      room = roomPlain
+    }
+    for (const id of ids) {
+      if (pages >= this.cfg.syncPagesMax) break
+      const m = this.table.get(id)
+      if (!m) continue
+      const bytes = this.entryOf(m)
+      if (bytes.length > roomPlain) continue // cannot be sent in any frame (see entryBytesMax)
+      if (pendingBytes + bytes.length > room || pending.length >= 100) flush()
+      if (pages >= this.cfg.syncPagesMax) break
+      pending.push(bytes)
+      pendingBytes += bytes.length
+    }
+    if (pages < this.cfg.syncPagesMax) flush()
+  }
+
+  /** What we know of m as one entry: its claim while up or left, a dead notice once dead. */
+  private entryOf(m: Member): Uint8Array {
+    if (m.state === 'dead') {
+      return encodeEntry(
+        { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation },
+        this.cfg.frameBytesMax,
+      )
+    }
+    return encodeEntry({ kind: 'claim', claim: m.claim }, this.cfg.frameBytesMax)
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  private emit(e: MembershipEvent): void {
+    this.out.events.push(e)
+  }
+
+  /** Counts a rejection; at most one `wire:reject` event per rejectEventIntervalMs. */
+  private reject(from: NodeId, code: string, nowMs: number): void {
+    this.rejections.add(code)
+    if (nowMs - this.lastRejectEventMs < this.cfg.rejectEventIntervalMs) return
+    this.lastRejectEventMs = nowMs
+    this.emit({ kind: 'wire:reject', node: this.id, atMs: nowMs, from, code })
   }
 }

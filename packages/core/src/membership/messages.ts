@@ -24,7 +24,13 @@ export const BUCKETS_MAX = 1024
 
 export type Entry =
   | { readonly kind: 'claim'; readonly claim: Claim }
-  | { readonly kind: 'suspect'; readonly id: NodeId; readonly bootEpoch: number; readonly incarnation: number; readonly accuser: NodeId }
+  | {
+      readonly kind: 'suspect'
+      readonly id: NodeId
+      readonly bootEpoch: number
+      readonly incarnation: number
+      readonly accuser: NodeId
+    }
   | { readonly kind: 'dead'; readonly id: NodeId; readonly bootEpoch: number; readonly incarnation: number }
 
 export type Frame =
@@ -192,7 +198,8 @@ export function encodeFrame(f: Frame, frameBytesMax: number): Uint8Array {
 
 /** Decodes one frame; throws WireError on any malformed, oversized or unknown input. */
 export function decodeFrame(bytes: Uint8Array, frameBytesMax: number): Frame {
-  if (bytes.length > frameBytesMax) throw new WireError('oversized', `frame ${bytes.length} B > ${frameBytesMax} B`)
+  if (bytes.length > frameBytesMax)
+    throw new WireError('oversized', `frame ${bytes.length} B > ${frameBytesMax} B`)
   const r = new Reader(bytes)
   const version = r.u8()
   if (version !== WIRE_VERSION) throw new WireError('bad-version', `membership wire version ${version}`)

@@ -10,7 +10,12 @@
  */
 import type { NodeId } from '../sans-io.js'
 
-export function suspicionTimeoutMs(minMs: number, maxMs: number, confirmations: number, expected: number): number {
+export function suspicionTimeoutMs(
+  minMs: number,
+  maxMs: number,
+  confirmations: number,
+  expected: number,
+): number {
   if (expected < 1 || confirmations >= expected) return minMs
   const frac = Math.log(confirmations + 1) / Math.log(expected + 1)
   return Math.max(minMs, Math.floor(maxMs - (maxMs - minMs) * frac))
@@ -46,7 +51,8 @@ export class Suspicion {
   confirm(accuser: NodeId): boolean {
     if (this.accusers.has(accuser) || this.accusers.size > this.expected) return false
     this.accusers.add(accuser)
-    this.deadlineMs = this.startMs + suspicionTimeoutMs(this.minMs, this.maxMs, this.confirmations, this.expected)
+    this.deadlineMs =
+      this.startMs + suspicionTimeoutMs(this.minMs, this.maxMs, this.confirmations, this.expected)
     return true
   }
 

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest'
+import type { NodeId } from '../sans-io.js'
+import { createRng } from '../util/rng.js'
+import { Writer } from '../wire/codec.js'
+import { type Claim, simSigner, writeClaimBody } from './claim.js'
+import { lanConfig } from './config.js'
+import { Membership } from './membership.js'
+import { encodeFrame } from './messages.js'
+import { cluster, type TestNet, testIds } from './test-net.js'
+
+const FRAME = lanConfig().frameBytesMax
+
+describe('membership: join and steady state', () => {
+  it('a cluster joining through one seed converges: everyone sees everyone alive', () => {
+    const net = cluster(8, 3000)
+    for (const m of net.nodes.values()) {
+      expect(m.aliveCount()).toBe(8)
+      for (const v of m.members()) expect(v.state).toBe('alive')
+    }
+    expect(net.find('member:state', (e) => e.state !== 'alive')).toEqual([])
+  })
+
+  it('probe/ack: a healthy cluster probes about once per interval per node and suspects no one', () => {
+    const net = cluster(10, 2000)
+    const before = net.sent.length
+    net.run(12_000)
+    const pings = net.sent.slice(before).filter((s) => s.type === 'ping').length
+    // 10 nodes × 10 s / 200 ms = 500 probe rounds (health may stretch a few).
+    expect(pings).toBeGreaterThan(400)
+    expect(pings).toBeLessThanOrEqual(510)
+    expect(net.sent.slice(before).filter((s) => s.type === 'ack').length).toBe(pings)
+    expect(net.find('member:state', (e) => e.state !== 'alive')).toEqual([])
+    for (const m of net.nodes.values()) expect(m.health()).toBe(0)
+  })
+
+  it('every frame stays within the byte budget, joins included', () => {
+    const net = cluster(40, 6000)
+    for (const m of net.nodes.values()) expect(m.aliveCount()).toBe(40)
+    expect(Math.max(...net.sent.map((s) => s.bytes))).toBeLessThanOrEqual(FRAME)
+  })
+})
+
+describe('membership: failure detection', () => {
+  it('crash: a monitor suspects quickly, confirmations shorten the timeout, everyone learns dead', () => {
+    const net = cluster(8, 3000)
+    const victim = testIds(8)[3] as NodeId
+    const crashAt = net.nowMs
+    net.crash(victim)
+    net.run(crashAt + 3000)
+    const suspects = net.find('member:state', (e) => e.member === victim && e.state === 'suspect')
+    expect(suspects.length).toBeGreaterThan(0)
+    const firstSuspect = (suspects[0]?.atMs ?? 0) - crashAt
+    // ≤ one probe interval to the next probe + probe timeout + indirect timeout (+ latency).
+    expect(firstSuspect).toBeLessThanOrEqual(200 + 50 + 100 + 10)
+    const deads = net.find('member:state', (e) => e.member === victim && e.state === 'dead')
+    const firstDead = (deads[0]?.atMs ?? Number.POSITIVE_INFINITY) - crashAt
+    // With N = 8: min = 1·max(1, log10 8)·200 = 200 ms, max = 800 ms. The other monitors confirm,
+    // so the first declaration comes near min, well before the unconfirmed max.
+    expect(firstDead - firstSuspect).toBeLessThan(500)
+    for (const [id, m] of net.nodes) if (id !== victim) expect(m.member(victim)?.state).toBe('dead')
+    expect(firstDead).toBeLessThan(1000)
+  })
+
+  it('indirect probe: a broken direct link does not cause a suspicion', () => {
+    const net = cluster(8, 3000)
+    const [a, b] = testIds(8) as [NodeId, NodeId]
+    net.drop = (m) => (m.from === a && m.to === b) || (m.from === b && m.to === a)
+    const before = net.sent.length
+    net.run(net.nowMs + 10_000)
+    // Whoever of a and b monitors the other must have used helpers.
+    const monitors = [...net.node(a).members()].length
+    expect(monitors).toBe(8)
+    const pingReqs = net.sent
+      .slice(before)
+      .filter((s) => s.type === 'ping-req' && (s.from === a || s.from === b))
+    const probesAcross = net.sent
+      .slice(before)
+      .filter((s) => s.type === 'ping' && ((s.from === a && s.to === b) || (s.from === b && s.to === a)))
+    if (probesAcross.length > 0) expect(pingReqs.length).toBeGreaterThan(0)
+    expect(net.find('member:state', (e) => e.state === 'suspect' || e.state === 'dead')).toEqual([])
+  })
+
+  it('suspicion → refutation: a node that misses probes refutes and is never declared dead', () => {
+    const net = cluster(8, 3000)
+    const victim = testIds(8)[5] as NodeId
+    const start = net.nowMs
+    // For one second nobody's probes of the victim get through; suspicion notices still do.
+    net.drop = (m) =>
+      net.nowMs < start + 1000 &&
+      (m.to === victim || m.from === victim) &&
+      (m.type === 'ping' || m.type === 'ack')
+    net.run(start + 5000)
+    expect(
+      net.find('member:state', (e) => e.member === victim && e.state === 'suspect').length,
+    ).toBeGreaterThan(0)
+    const refutes = net.find('member:refute', (e) => e.node === victim)
+    expect(refutes.length).toBeGreaterThan(0)
+    expect(net.find('member:state', (e) => e.state === 'dead')).toEqual([])
+    const inc = net.node(victim).member(victim)?.incarnation ?? 0
+    expect(inc).toBeGreaterThan(0)
+    for (const m of net.nodes.values()) {
+      expect(m.member(victim)?.state).toBe('alive')
+      expect(m.member(victim)?.incarnation).toBe(inc)
+    }
+  })
+
+  it('a 2 s pause of one node declares no healthy node dead, and raises its local health', () => {
+    const net = cluster(8, 3000)
+    const sleeper = testIds(8)[2] as NodeId
+    net.pause(sleeper, 2000)
+    const healthSeen: number[] = []
+    net.run(net.nowMs + 2001)
+    healthSeen.push(net.node(sleeper).health())
+    net.run(net.nowMs + 8000)
+    expect(healthSeen[0]).toBeGreaterThan(0)
+    expect(net.find('member:state', (e) => e.state === 'dead' && e.member !== sleeper)).toEqual([])
+    // The sleeper (declared dead while it slept) came back by refuting at a higher incarnation.
+    for (const m of net.nodes.values()) expect(m.member(sleeper)?.state).toBe('alive')
+    expect(net.node(sleeper).health()).toBe(0) // decayed by successful probes
+  })
+})
+
+describe('membership: leave, rejoin, metadata', () => {
+  it('leave: everyone sees left, nobody suspects the leaver', () => {
+    const net = cluster(8, 3000)
+    const leaver = testIds(8)[4] as NodeId
+    net.node(leaver).leave(net.nowMs)
+    net.flush(leaver)
+    net.run(net.nowMs + 3000)
+    for (const [id, m] of net.nodes) if (id !== leaver) expect(m.member(leaver)?.state).toBe('left')
+    expect(
+      net.find('member:state', (e) => e.member === leaver && (e.state === 'suspect' || e.state === 'dead')),
+    ).toEqual([])
+  })
+
+  it('rejoin: a dead member returns only with a new boot epoch; a stale claim cannot revive it', () => {
+    const net = cluster(6, 3000)
+    const ids = testIds(6)
+    const victim = ids[1] as NodeId
+    const old = net.node(victim)
+    const staleClaim = (old.member(victim) as { claim?: Claim }).claim
+    net.crash(victim)
+    net.run(net.nowMs + 3000)
+    const watcher = net.node(ids[0] as NodeId)
+    expect(watcher.member(victim)?.state).toBe('dead')
+    // Replay the victim's old alive claim (same boot, same incarnation): no resurrection.
+    if (!staleClaim) throw new Error('claim missing')
+    watcher.receive(
+      ids[2] as NodeId,
+      'membership',
+      encodeFrame({ type: 'gossip', entries: [{ kind: 'claim', claim: staleClaim }] }, FRAME),
+      net.nowMs,
+    )
+    expect(watcher.member(victim)?.state).toBe('dead')
+    // Restart with a new boot epoch: back, everywhere.
+    const reborn = net.add(victim, 2)
+    reborn.join([ids[0] as NodeId], net.nowMs)
+    net.run(net.nowMs + 3000)
+    for (const m of net.nodes.values()) {
+      expect(m.member(victim)?.state).toBe('alive')
+      expect(m.member(victim)?.bootEpoch).toBe(2)
+    }
+    assertInvariant7(net)
+  })
+
+  it('meta update propagates to every member with a higher version', () => {
+    const net = cluster(8, 3000)
+    const id = testIds(8)[6] as NodeId
+    net.node(id).setMeta({ priority: 7, shard: 2, roles: ['voter'] }, net.nowMs)
+    net.flush(id)
+    net.run(net.nowMs + 1000)
+    for (const m of net.nodes.values()) {
+      const v = m.member(id)
+      expect(v?.meta.priority).toBe(7)
+      expect(v?.meta.shard).toBe(2)
+      expect(v?.meta.roles).toEqual(['voter'])
+      expect(v?.meta.version).toBe(1)
+    }
+  })
+})
+
+describe('membership: bad input', () => {
+  it('a tampered claim is a counted bad-signature rejection and changes nothing', () => {
+    const net = cluster(4, 2000)
+    const [a, b] = testIds(4) as [NodeId, NodeId]
+    const m = net.node(a)
+    const w = new Writer(FRAME)
+    const meta = { priority: 99, shard: null, roles: [], addrs: [], version: 5 }
+    writeClaimBody(w, { id: b, bootEpoch: 1, incarnation: 50, left: false, meta })
+    const body = w.finish()
+    const sig = simSigner().sign(body)
+    const forged: Claim = {
+      id: b,
+      bootEpoch: 1,
+      incarnation: 50,
+      left: false,
+      meta,
+      body,
+      sig: sig.map((x) => x ^ 1),
+    }
+    m.receive(
+      '12D3KooWmallory',
+      'membership',
+      encodeFrame({ type: 'gossip', entries: [{ kind: 'claim', claim: forged }] }, FRAME),
+      net.nowMs,
+    )
+    expect(m.rejections.get('bad-signature')).toBe(1)
+    expect(m.member(b)?.meta.priority).toBe(0)
+    const ev = m.drain().events.filter((e) => e.kind === 'wire:reject')
+    expect(ev).toHaveLength(1)
+  })
+
+  it('malformed frames are counted, never thrown; the reject event is rate-limited', () => {
+    const m = new Membership(
+      { id: 'x', bootEpoch: 1, rng: createRng(1), config: lanConfig(), signer: simSigner() },
+      0,
+    )
+    m.receive('y', 'membership', new Uint8Array([9, 1]), 10)
+    m.receive('y', 'membership', new Uint8Array([1, 200]), 11)
+    m.receive('y', 'membership', new Uint8Array([1, 1]), 12)
+    m.receive('y', 'membership', new Uint8Array(2000), 13)
+    expect(m.rejections.get('bad-version')).toBe(1)
+    expect(m.rejections.get('unknown-type')).toBe(1)
+    expect(m.rejections.get('truncated')).toBe(1)
+    expect(m.rejections.get('oversized')).toBe(1)
+    expect(m.drain().events.filter((e) => e.kind === 'wire:reject')).toHaveLength(1)
+    m.receive('y', 'membership', new Uint8Array([9]), 2000)
+    expect(m.drain().events.filter((e) => e.kind === 'wire:reject')).toHaveLength(1)
+  })
+})
+
+describe('membership: loss', () => {
+  it('5% random loss for 60 s in a 16-node cluster: no member declared dead', () => {
+    const net = cluster(16, 3000)
+    const rng = createRng(42)
+    net.drop = () => rng.float() < 0.05
+    net.run(net.nowMs + 60_000)
+    expect(net.find('member:state', (e) => e.state === 'dead')).toEqual([])
+    for (const m of net.nodes.values()) expect(m.aliveCount()).toBe(16)
+  })
+})
+
+/** Invariant 7 over the recorded events: after dead/left at (b, i), alive only at a greater (b, i). */
+function assertInvariant7(net: TestNet): void {
+  const last = new Map<string, { state: string; boot: number; inc: number }>()
+  for (const r of net.events) {
+    const e = r.event
+    if (e.kind !== 'member:state' && e.kind !== 'member:join') continue
+    const key = `${e.node}/${e.member}`
+    const boot = e.bootEpoch ?? 0
+    const state = e.kind === 'member:join' ? 'alive' : e.state
+    const prev = last.get(key)
+    if (prev && (prev.state === 'dead' || prev.state === 'left') && state === 'alive') {
+      const newer = boot > prev.boot || (boot === prev.boot && e.incarnation > prev.inc)
+      expect(
+        newer,
+        `${key} came back at (${boot}, ${e.incarnation}) after ${prev.state} at (${prev.boot}, ${prev.inc})`,
+      ).toBe(true)
+    }
+    last.set(key, { state, boot, inc: e.incarnation })
+  }
+}

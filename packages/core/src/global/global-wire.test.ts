@@ -1,0 +1,56 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { WireError } from '../wire/errors.js'
+import {
+  decodeGlobalMessage,
+  encodeGlobalMessage,
+  GLOBAL_FRAME_BYTES_MAX,
+  type GlobalMessage,
+} from './global-wire.js'
+
+const u = fc.nat({ max: 2 ** 40 })
+const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
+  fc.record({ type: fc.constant('gprevote' as const), term: u, candShard: u, mapVersion: u }),
+  fc.record({ type: fc.constant('gprevote-resp' as const), term: u, shard: u, granted: fc.boolean() }),
+  fc.record({ type: fc.constant('gvote' as const), term: u, candShard: u, mapVersion: u }),
+  fc.record({ type: fc.constant('gvote-resp' as const), term: u, shard: u, granted: fc.boolean() }),
+  fc.record({ type: fc.constant('gheartbeat' as const), term: u, round: u, leaderShard: u, leaseLeftMs: u }),
+  fc.record({ type: fc.constant('gack' as const), term: u, round: u, shard: u, ok: fc.boolean() }),
+)
+
+function decodesOrWireError(b: Uint8Array): void {
+  try {
+    decodeGlobalMessage(b)
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err
+  }
+}
+
+describe('global wire codec', () => {
+  it('round-trips every message within 1200 B', () => {
+    fc.assert(
+      fc.property(globalMessage, (m) => {
+        const bytes = encodeGlobalMessage(m)
+        expect(bytes.length).toBeLessThanOrEqual(GLOBAL_FRAME_BYTES_MAX)
+        expect(decodeGlobalMessage(bytes)).toEqual(m)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('random bytes: decodes or throws a WireError (10,000 cases)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), decodesOrWireError), { numRuns: 10_000 })
+  })
+
+  it('mutated frames: decodes or throws a WireError (10,000 cases)', () => {
+    fc.assert(
+      fc.property(globalMessage, fc.nat(), fc.nat({ max: 255 }), fc.nat(), (m, at, v, cut) => {
+        const bytes = encodeGlobalMessage(m)
+        bytes[at % bytes.length] = v
+        decodesOrWireError(bytes)
+        decodesOrWireError(bytes.subarray(0, cut % (bytes.length + 1)))
+      }),
+      { numRuns: 10_000 },
+    )
+  })
+})

@@ -141,7 +141,8 @@ export class TestNet {
     this.cut.clear()
   }
 
-  private flush(id: NodeId): void {
+  /** Drain a machine after a direct API call (transferLeadership, leave). */
+  flush(id: NodeId): void {
     const m = this.machine(id)
     const r = m.drain()
     const store = this.stores.get(id)

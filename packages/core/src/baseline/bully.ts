@@ -91,6 +91,8 @@ export class Bully implements Machine<TraceEvent> {
   private epoch = 0
   private phase: Phase = 'follower'
   private leaderId: NodeId | undefined
+  /** The epoch the current leader announced (may be below `epoch`, the highest seen). */
+  private leaderEpoch = 0
   /** The deadline of the current phase: leader silence, answer wait, coordinator wait, or next heartbeat. */
   private deadlineMs: number
 
@@ -123,11 +125,11 @@ export class Bully implements Machine<TraceEvent> {
   }
 
   leader(): { id: NodeId; term: number } | undefined {
-    return this.leaderId === undefined ? undefined : { id: this.leaderId, term: this.epoch }
+    return this.leaderId === undefined ? undefined : { id: this.leaderId, term: this.leaderEpoch }
   }
 
   fencingToken(nowMs: number): number | undefined {
-    return this.isLeader(nowMs) ? this.epoch : undefined
+    return this.isLeader(nowMs) ? this.leaderEpoch : undefined
   }
 
   tick(nowMs: number): void {
@@ -229,8 +231,9 @@ export class Bully implements Machine<TraceEvent> {
     }
     this.phase = 'follower'
     this.deadlineMs = nowMs + this.leaderTimeoutMs()
-    if (this.leaderId !== from) {
+    if (this.leaderId !== from || this.leaderEpoch !== epoch) {
       this.leaderId = from
+      this.leaderEpoch = epoch
       this.events.push({ kind: 'global:known', node: this.id, atMs: nowMs, term: epoch, leader: from })
     }
   }
@@ -240,6 +243,7 @@ export class Bully implements Machine<TraceEvent> {
     this.persistEpoch()
     this.phase = 'leader'
     this.leaderId = this.id
+    this.leaderEpoch = this.epoch
     this.events.push({ kind: 'global:leader', node: this.id, atMs: nowMs, term: this.epoch, leader: this.id })
     this.events.push({ kind: 'global:known', node: this.id, atMs: nowMs, term: this.epoch, leader: this.id })
     this.broadcast('bully-coordinator')
@@ -255,17 +259,14 @@ export class Bully implements Machine<TraceEvent> {
   }
 
   private broadcast(type: BaselineType): void {
-    const bytes = encodeBaseline({ type, term: this.epoch, flag: false })
+    const bytes = encodeBaseline({ type, term: this.leaderEpoch, flag: false })
     for (const to of this.others) this.send.push({ to, layer: 'global', type, bytes })
   }
 
   private sendTo(to: NodeId, type: BaselineType): void {
-    this.send.push({
-      to,
-      layer: 'global',
-      type,
-      bytes: encodeBaseline({ type, term: this.epoch, flag: false }),
-    })
+    // A leader speaks with the epoch it announced; anyone else with the highest it has seen.
+    const term = this.phase === 'leader' ? this.leaderEpoch : this.epoch
+    this.send.push({ to, layer: 'global', type, bytes: encodeBaseline({ type, term, flag: false }) })
   }
 
   private reject(from: NodeId, code: string, nowMs: number): void {

@@ -5,6 +5,7 @@
  * `faultsEndMs + convergeBoundMs`. A run that ends before that deadline without agreement is a
  * liveness failure too (the harness runs the liveness phase at least that long).
  */
+import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
 import { replay } from './leader-knowledge.js'
 import type { ElectionCheckContext, ElectionViolation } from './violation.js'
@@ -15,6 +16,7 @@ export function agreementAfter(
   ctx: Pick<ElectionCheckContext, 'faults'>,
   fromMs: number,
   minTerm = 0,
+  ignore?: ReadonlySet<NodeId>,
 ): number | undefined {
   const ok = (b: { term: number } | undefined) => b !== undefined && b.term >= minTerm
   let at: number | undefined
@@ -33,7 +35,7 @@ export function agreementAfter(
       return true
     }
     return false
-  })
+  }, ignore)
   if (at === undefined && ok(k.agreed())) at = fromMs // held before fromMs, nothing after
   return at
 }

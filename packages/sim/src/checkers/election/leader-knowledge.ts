@@ -16,6 +16,9 @@ export interface Belief {
 }
 
 export class LeaderKnowledge {
+  /** Nodes left out of the agreement entirely (e.g. the far side of a partition, a paused node). */
+  constructor(private readonly ignore: ReadonlySet<NodeId> = new Set()) {}
+
   private readonly live = new Set<NodeId>()
   private readonly belief = new Map<NodeId, Belief>()
   /** Live nodes per `term/leader`; entries at 0 are deleted, so the map stays tiny. */
@@ -34,7 +37,7 @@ export class LeaderKnowledge {
   }
 
   fault(f: FaultRecord): void {
-    if (f.node === undefined) return
+    if (f.node === undefined || this.ignore.has(f.node)) return
     if (f.kind === 'add' || f.kind === 'restart') {
       this.forget(f.node)
       this.live.add(f.node)
@@ -48,8 +51,8 @@ export class LeaderKnowledge {
     const e = record.event
     if (e.kind !== 'global:known' && e.kind !== 'global:leader') return
     if (!this.live.has(e.node)) return
-    const prev = this.belief.get(e.node)
-    if (prev !== undefined && prev.term > e.term) return // an older announcement arriving late
+    // The latest announcement wins, even with a lower term: the node itself decided to believe
+    // it (Bully's epochs are not monotone across leaders; Conclave never goes back).
     this.forget(e.node)
     const b = { leader: e.leader, term: e.term }
     this.belief.set(e.node, b)
@@ -86,8 +89,9 @@ export function replay(
   trace: readonly TraceRecord[],
   faults: readonly FaultRecord[],
   visit: (k: LeaderKnowledge, trueMs: number) => boolean | undefined,
+  ignore?: ReadonlySet<NodeId>,
 ): LeaderKnowledge {
-  const k = new LeaderKnowledge()
+  const k = new LeaderKnowledge(ignore)
   let f = 0
   for (const record of trace) {
     for (; f < faults.length && (faults[f]?.trueMs ?? 0) < record.trueMs; f++) {

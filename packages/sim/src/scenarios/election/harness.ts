@@ -1,0 +1,185 @@
+/**
+ * The election harness: one simulated cluster of any election algorithm (subjects.ts), with the
+ * modelled external resource and the isLeader probes that invariants 2, 3 and 5 need, and the
+ * bookkeeping for failover figures.
+ *
+ * Every `probeIntervalMs` (default 20 ms) of true time, each running, unpaused node is asked
+ * isLeader(localNow); each that says yes writes to the fencing resource with
+ * fencingToken(localNow). A paused process cannot act, so it is not asked.
+ *
+ * Failover episodes are recorded when a scenario injects a fault that removes a leader; their
+ * durations come from the trace afterwards (from the fault until every live node outside the
+ * episode's `ignore` set knows one live leader of a newer term), never from the harness's own
+ * polling, which only decides how long to wait.
+ */
+import type { NodeId, Rng, TraceEvent } from '@conclave/core'
+import { createRng } from '@conclave/core'
+import type { Traffic } from '../../accounting.js'
+import { FencingResource } from '../../checkers/election/fencing-resource.js'
+import type { LeaderProbe } from '../../checkers/election/violation.js'
+import { lanNetwork, type NetworkModel } from '../../network-model.js'
+import { Simulation } from '../../simulation.js'
+import type { ElectionSubject, SubjectKind } from './subjects.js'
+
+/** The trace kinds the election checkers and figures read; the rest is hashed, not kept. */
+const KEPT_KINDS: ReadonlySet<TraceEvent['kind']> = new Set([
+  'shard:role',
+  'shard:leader',
+  'lease:hold',
+  'lease:end',
+  'global:vote',
+  'global:leader',
+  'global:known',
+])
+
+export interface ElectionRunInit {
+  readonly subject: SubjectKind
+  readonly ids: readonly NodeId[]
+  readonly seed: number
+  readonly network?: NetworkModel
+  /** Each node's clock drift is uniform in ±driftPpmMax. Default 100 ppm (a good quartz). */
+  readonly driftPpmMax?: number
+  /** Each node's clock offset is uniform in [0, offsetMsMax]. Default 1000 ms. */
+  readonly offsetMsMax?: number
+  readonly probeIntervalMs?: number
+}
+
+export interface Episode {
+  readonly kind: 'global' | 'shard'
+  readonly what: string
+  readonly startMs: number
+  /** The new leader must have a term of at least this. */
+  readonly minTerm: number
+  /** Nodes left out of "every live node knows it" (partitioned away, paused). */
+  readonly ignore: ReadonlySet<NodeId>
+  /** Shard episodes: the shard and its live voters at the fault. */
+  readonly shard?: number
+  readonly members?: readonly NodeId[]
+  /** Election-layer (shard + global) messages sent from the fault until agreement was seen. */
+  electionMsgs?: number
+}
+
+export class ElectionRun {
+  readonly sim: Simulation
+  readonly resource = new FencingResource()
+  readonly probes: LeaderProbe[] = []
+  readonly episodes: Episode[] = []
+  /** The harness's own stream (fault choices), separate from the nodes' and the network's. */
+  readonly rng: Rng
+  readonly ids: NodeId[]
+  readonly wallStartMs = performance.now()
+  private readonly probeIntervalMs: number
+
+  constructor(readonly init: ElectionRunInit) {
+    this.rng = createRng(init.seed ^ 0x6a09e667)
+    this.ids = [...init.ids]
+    this.probeIntervalMs = init.probeIntervalMs ?? 20
+    this.sim = new Simulation({
+      seed: init.seed,
+      network: init.network ?? lanNetwork(),
+      keepTrace: (e) => KEPT_KINDS.has(e.kind),
+    })
+    const driftPpmMax = init.driftPpmMax ?? 100
+    const offsetMsMax = init.offsetMsMax ?? 1000
+    for (const id of this.ids) {
+      const driftPpm = (this.rng.float() * 2 - 1) * driftPpmMax
+      const offsetMs = this.rng.float() * offsetMsMax
+      this.sim.addNode(id, init.subject.factory(id), { driftPpm, offsetMs })
+    }
+    this.sim.schedule(this.probeIntervalMs, () => this.probe())
+  }
+
+  /** The running machine of a node, or undefined while it is crashed. */
+  subject(id: NodeId): ElectionSubject | undefined {
+    return this.sim.machine<ElectionSubject>(id)
+  }
+
+  isActive(id: NodeId): boolean {
+    return this.sim.isUp(id) && !this.sim.isPaused(id)
+  }
+
+  activeIds(): NodeId[] {
+    return this.ids.filter((id) => this.isActive(id))
+  }
+
+  /** The node that acts as global leader now (isLeader true), the highest term if several. */
+  actingLeader(): { id: NodeId; term: number } | undefined {
+    let best: { id: NodeId; term: number } | undefined
+    for (const id of this.activeIds()) {
+      const m = this.subject(id)
+      const now = this.sim.localNow(id)
+      if (m === undefined || !m.isLeader(now)) continue
+      const term = m.fencingToken(now) ?? 0
+      if (best === undefined || term > best.term) best = { id, term }
+    }
+    return best
+  }
+
+  /** Every active node outside `ignore` names the same leader (term ≥ minTerm), which acts as leader. */
+  agreedLeader(minTerm = 0, ignore: ReadonlySet<NodeId> = new Set()): { id: NodeId; term: number } | undefined {
+    let agreed: { id: NodeId; term: number } | undefined
+    for (const id of this.ids) {
+      if (ignore.has(id) || !this.isActive(id)) continue
+      const l = this.subject(id)?.leader()
+      if (l === undefined || l.term < minTerm) return undefined
+      if (agreed === undefined) agreed = l
+      else if (agreed.id !== l.id || agreed.term !== l.term) return undefined
+    }
+    if (agreed === undefined || !this.isActive(agreed.id)) return undefined
+    return this.subject(agreed.id)?.isLeader(this.sim.localNow(agreed.id)) ? agreed : undefined
+  }
+
+  /** Run in steps of stepMs until agreedLeader holds or maxMs pass; the true time it held, or undefined. */
+  runUntilAgreed(maxMs: number, minTerm = 0, ignore: ReadonlySet<NodeId> = new Set(), stepMs = 10): number | undefined {
+    const endMs = this.sim.nowMs + maxMs
+    while (this.sim.nowMs < endMs) {
+      if (this.agreedLeader(minTerm, ignore) !== undefined) return this.sim.nowMs
+      this.sim.runFor(Math.min(stepMs, endMs - this.sim.nowMs))
+    }
+    return this.agreedLeader(minTerm, ignore) !== undefined ? this.sim.nowMs : undefined
+  }
+
+  /** Start a failover episode now; call `endEpisode` once agreement is seen, for message counts. */
+  beginEpisode(e: Omit<Episode, 'startMs' | 'electionMsgs'>): { episode: Episode; before: number } {
+    const episode: Episode = { ...e, startMs: this.sim.nowMs }
+    this.episodes.push(episode)
+    return { episode, before: this.electionMsgsSent() }
+  }
+
+  endEpisode(handle: { episode: Episode; before: number }): void {
+    handle.episode.electionMsgs = this.electionMsgsSent() - handle.before
+  }
+
+  /** Messages sent on the election layers (shard, global) so far, all nodes. */
+  electionMsgsSent(): number {
+    let n = 0
+    for (const [key, t] of this.sim.accounting.byType()) {
+      if (key.startsWith('shard/') || key.startsWith('global/')) n += t.sentMsgs
+    }
+    return n
+  }
+
+  trafficSnapshot(): Map<NodeId, Traffic> {
+    return this.sim.accounting.snapshot()
+  }
+
+  wallSeconds(): number {
+    return (performance.now() - this.wallStartMs) / 1000
+  }
+
+  private probe(): void {
+    const leaders: NodeId[] = []
+    const t = this.sim.nowMs
+    for (const id of this.ids) {
+      if (!this.isActive(id)) continue
+      const m = this.subject(id)
+      const now = this.sim.localNow(id)
+      if (m === undefined || !m.isLeader(now)) continue
+      leaders.push(id)
+      const token = m.fencingToken(now)
+      if (token !== undefined) this.resource.write(id, token, t)
+    }
+    if (leaders.length > 0) this.probes.push({ trueMs: t, leaders })
+    this.sim.schedule(t + this.probeIntervalMs, () => this.probe())
+  }
+}

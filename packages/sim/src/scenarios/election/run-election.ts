@@ -1,0 +1,147 @@
+/**
+ * One election run end to end: build the cluster, wait for the first leader, let it settle,
+ * play the scenario, stop all faults, give the cluster a bounded liveness phase, then run every
+ * election checker and compute the figures. The result is JSON-able and replays exactly from
+ * (algo, nodes, seed, scenario, unsafeBreak) at the same commit.
+ */
+import type { NodeId } from '@conclave/core'
+import { countDisruptions } from '../../checkers/election/disruptions.js'
+import { checkElection } from '../../checkers/election/index.js'
+import { shardMapAt } from '../../checkers/election/shard-map-at.js'
+import type { ElectionViolation } from '../../checkers/election/violation.js'
+import { idsFor } from '../../peer-ids.js'
+import { max, mean, percentile } from '../../stats.js'
+import { globalFailovers, perNodeRates, shardFailovers } from './figures.js'
+import { ElectionRun } from './harness.js'
+import type { Scenario, ScenarioOptions } from './scenarios.js'
+import type { Algo, SubjectKind, SubjectOptions } from './subjects.js'
+
+export interface ElectionRunOptions {
+  readonly algo: Algo
+  readonly nodes: number
+  readonly seed: number
+  readonly scenario: Scenario
+  readonly makeSubject: (opts: SubjectOptions) => SubjectKind
+  readonly unsafeBreak?: SubjectOptions['unsafeBreak']
+  readonly repeats?: number
+  /** Longest wait for the first leader, ms. Default 30_000. */
+  readonly warmupMaxMs?: number
+  /** Invariant 6 bound: after faults stop, a leader known to all within this, ms. Default 10_000. */
+  readonly convergeBoundMs?: number
+}
+
+export interface ElectionReport {
+  algo: Algo
+  nodes: number
+  shards: number
+  seed: number
+  scenario: string
+  unsafeBreak: string | null
+  traceHash: string
+  firstLeaderMs: number | null
+  globalFailovers: number
+  globalFailoverP50Ms: number | null
+  globalFailoverP99Ms: number | null
+  globalFailoverMaxMs: number | null
+  globalFailoversUnrecovered: number
+  shardFailovers: number
+  shardFailoverP50Ms: number | null
+  shardFailoverP99Ms: number | null
+  shardFailoversUnrecovered: number
+  electionMsgsPerFailover: number | null
+  msgsPerNodePerSecMean: number | null
+  msgsPerNodePerSecMax: number | null
+  leaderChanges: number
+  disruptions: number
+  fencedWritesAccepted: number
+  fencedWritesRefused: number
+  violations: number
+  violationsByRule: Record<string, number>
+  firstViolations: Array<{ invariant: number; rule: string; trueMs: number; message: string }>
+  livenessOk: boolean
+  simSeconds: number
+  wallSeconds: number
+  simSecondsPerWallSecond: number
+}
+
+const round = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 10) / 10)
+
+export function runElection(opts: ElectionRunOptions): ElectionReport {
+  const ids: NodeId[] = idsFor(opts.nodes, opts.seed)
+  const subject = opts.makeSubject({ ids, ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}) })
+  const init = opts.scenario.init?.(subject.timing.driftBound) ?? {}
+  const run = new ElectionRun({ subject, ids, seed: opts.seed, ...init })
+  const sopts: ScenarioOptions = { repeats: opts.repeats ?? 5, waitMaxMs: 10_000 }
+  const convergeBoundMs = opts.convergeBoundMs ?? 10_000
+
+  const firstLeaderMs = run.runUntilAgreed(opts.warmupMaxMs ?? 30_000)
+  run.sim.runFor(1000)
+  const t0 = run.sim.nowMs
+  const before = run.trafficSnapshot()
+  opts.scenario.run(run, sopts)
+  // Stop every fault: heal, restart the crashed; then the liveness phase.
+  run.sim.heal()
+  for (const id of ids) if (!run.sim.isUp(id)) run.sim.restart(id)
+  const faultsEndMs = run.sim.nowMs
+  run.runUntilAgreed(convergeBoundMs)
+  run.sim.runFor(500)
+  const t1 = run.sim.nowMs
+  const after = run.trafficSnapshot()
+
+  const trace = run.sim.trace
+  const faults = run.sim.faults
+  const violations: ElectionViolation[] = checkElection(trace, {
+    faults,
+    trueTimeOf: (id, localMs) => run.sim.trueTimeOf(id, localMs),
+    endMs: t1,
+    leasePeriodMs: subject.timing.leasePeriodMs,
+    driftBound: subject.timing.driftBound,
+    faultsEndMs,
+    convergeBoundMs,
+    probes: run.probes,
+    fenceWrites: run.resource.log,
+  })
+  const g = globalFailovers(trace, faults, run.episodes)
+  const s = shardFailovers(trace, faults, run.episodes)
+  const rates = perNodeRates(before, after, (t1 - t0) / 1000)
+  const measured = run.episodes.filter((e) => e.electionMsgs !== undefined)
+  const d = countDisruptions(trace, faults, 2 * subject.timing.leasePeriodMs)
+  const byRule: Record<string, number> = {}
+  for (const v of violations) byRule[`${v.invariant}:${v.rule}`] = (byRule[`${v.invariant}:${v.rule}`] ?? 0) + 1
+  const wallSeconds = run.wallSeconds()
+  return {
+    algo: opts.algo,
+    nodes: opts.nodes,
+    shards: shardMapAt(trace, t1).size,
+    seed: opts.seed,
+    scenario: opts.scenario.name,
+    unsafeBreak: opts.unsafeBreak ?? null,
+    traceHash: run.sim.traceHash(),
+    firstLeaderMs: round(firstLeaderMs),
+    globalFailovers: g.samplesMs.length,
+    globalFailoverP50Ms: round(percentile(g.samplesMs, 50)),
+    globalFailoverP99Ms: round(percentile(g.samplesMs, 99)),
+    globalFailoverMaxMs: round(max(g.samplesMs)),
+    globalFailoversUnrecovered: g.unrecovered,
+    shardFailovers: s.samplesMs.length,
+    shardFailoverP50Ms: round(percentile(s.samplesMs, 50)),
+    shardFailoverP99Ms: round(percentile(s.samplesMs, 99)),
+    shardFailoversUnrecovered: s.unrecovered,
+    electionMsgsPerFailover: round(mean(measured.map((e) => e.electionMsgs ?? 0))),
+    msgsPerNodePerSecMean: round(mean(rates)),
+    msgsPerNodePerSecMax: round(max(rates)),
+    leaderChanges: d.leaderChanges,
+    disruptions: d.disruptions,
+    fencedWritesAccepted: run.resource.accepted,
+    fencedWritesRefused: run.resource.refused,
+    violations: violations.length,
+    violationsByRule: byRule,
+    firstViolations: violations
+      .slice(0, 5)
+      .map((v) => ({ invariant: v.invariant, rule: v.rule, trueMs: round(v.trueMs) ?? 0, message: v.message })),
+    livenessOk: !violations.some((v) => v.invariant === 6),
+    simSeconds: round(run.sim.nowMs / 1000) ?? 0,
+    wallSeconds: round(wallSeconds) ?? 0,
+    simSecondsPerWallSecond: round(run.sim.nowMs / 1000 / Math.max(wallSeconds, 1e-3)) ?? 0,
+  }
+}

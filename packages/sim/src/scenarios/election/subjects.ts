@@ -1,0 +1,62 @@
+/**
+ * The algorithms the election harness can run, behind one query surface. Conclave and the two
+ * baselines (flat Raft, Bully) all emit `global:leader` / `global:known`, and all answer
+ * isLeader / leader / fencingToken, so the same scenarios, checkers and figures apply to each.
+ */
+import { Bully, bullyConfig, FlatRaft, flatRaftConfig, type Machine, type NodeId } from '@conclave/core'
+import type { MachineFactory } from '../../simulation.js'
+
+/** What the harness asks of every elected-leader machine (ConclaveMachine's public API subset). */
+export interface ElectionSubject extends Machine {
+  isLeader(nowMs: number): boolean
+  leader(): { id: NodeId; term: number } | undefined
+  fencingToken(nowMs: number): number | undefined
+  shardLeader?(): { shard: number; id: NodeId; term: number } | undefined
+  leave?(nowMs: number): void
+}
+
+export type Algo = 'conclave' | 'raft' | 'bully'
+
+export interface SubjectOptions {
+  /** Every node of the run (baselines need the full voter list up front). */
+  readonly ids: readonly NodeId[]
+  /** Test-only safety switch for Conclave (`config.unsafe.break`). */
+  readonly unsafeBreak?: 'vote-commit' | 'lease' | 'persist'
+}
+
+/** The figures a subject's timing implies, for the checkers' bounds. */
+export interface SubjectTiming {
+  /** One lease period (invariant 5 window), ms. */
+  readonly leasePeriodMs: number
+  readonly driftBound: number
+}
+
+export interface SubjectKind {
+  readonly algo: Algo
+  factory(id: NodeId): MachineFactory
+  readonly timing: SubjectTiming
+  /** Baselines have fixed membership: no joins of new ids, leave = crash. */
+  readonly fixedMembership: boolean
+}
+
+export function raftSubject(opts: SubjectOptions): SubjectKind {
+  const config = flatRaftConfig()
+  return {
+    algo: 'raft',
+    fixedMembership: true,
+    timing: { leasePeriodMs: config.electionTimeoutMinMs, driftBound: 0.01 },
+    factory: (id) => (ctx) =>
+      new FlatRaft({ id, voters: opts.ids, rng: ctx.rng, config, stored: ctx.stored }, ctx.nowMs),
+  }
+}
+
+export function bullySubject(opts: SubjectOptions): SubjectKind {
+  const config = bullyConfig()
+  const peers = opts.ids.map((id) => ({ id, priority: 0 }))
+  return {
+    algo: 'bully',
+    fixedMembership: true,
+    timing: { leasePeriodMs: config.leaderTimeoutMinMs, driftBound: 0.01 },
+    factory: (id) => (ctx) => new Bully({ id, peers, rng: ctx.rng, config, stored: ctx.stored }, ctx.nowMs),
+  }
+}

@@ -14,6 +14,7 @@ import { loadOrCreatePrivateKey } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 
 export const CONCLAVE_BIN = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url))
+const BUILD_SCRIPT = new URL('../../bin/build.mjs', import.meta.url).href
 
 export interface LocalClusterInit {
   nodes: number
@@ -48,12 +49,16 @@ export class LocalCluster {
   readonly nodes: NodeReport[] = []
   private readonly procs: (ChildProcess | undefined)[] = []
   private listeners = new Set<() => void>()
+  private bundle = CONCLAVE_BIN
 
   constructor(readonly init: LocalClusterInit) {}
 
   /** Create the keys (so every peer id is known up front) and spawn every node. */
   async start(): Promise<void> {
     mkdirSync(this.init.dir, { recursive: true })
+    // Build the bundle once here, so N processes do not race to rebuild it.
+    const { ensureBuilt } = (await import(BUILD_SCRIPT)) as { ensureBuilt(): Promise<string> }
+    this.bundle = await ensureBuilt()
     for (let i = 0; i < this.init.nodes; i++) {
       const key = await loadOrCreatePrivateKey(this.dataDir(i))
       this.ids.push(peerIdFromPrivateKey(key).toString())
@@ -96,7 +101,7 @@ export class LocalCluster {
   }
 
   spawnNode(i: number): void {
-    const child = spawn(process.execPath, [CONCLAVE_BIN, ...this.args(i)], {
+    const child = spawn(process.execPath, [this.bundle, ...this.args(i)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     this.procs[i] = child

@@ -1,0 +1,159 @@
+/**
+ * Live mode: the inspector joins the mesh as an observer peer (createConclave with
+ * `observer: true`: a member that learns the leaders, never votes, never sits in a shard) and
+ * feeds the SAME TraceModel a replay uses, so live and replayed views are one code path:
+ *   - every trace event of its own machine (its membership view: joins, suspicions, deaths; the
+ *     global leader it learns), stamped with the wall clock as trueMs;
+ *   - leader announcements on TOPIC_LEADER ({ leader, term, isSelf, shard } from each node that
+ *     saw a change) → `global:known` (and `global:leader` when isSelf) for the announcing node;
+ *   - periodic status on TOPIC_STATUS (a NodeStatus JSON) → shard role/leader, known global
+ *     leader and lease records for the publishing node.
+ * Malformed pubsub payloads are counted in `rejected`, never thrown.
+ */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { toTraceRecord } from '../model/parse-trace-line.js'
+import type { TraceModel } from '../model/trace-model.js'
+import type { ShardRole, TraceRecord } from '../model/trace-record.js'
+
+export interface LiveObserverInit {
+  readonly bootstrap: string[]
+  /** Where the observer keeps its key (default: a fresh temp dir, so each run is a new peer). */
+  readonly dataDir?: string
+  readonly listen?: string[]
+}
+
+export interface LiveObserver {
+  readonly id: string
+  readonly rejected: { count: number }
+  stop(): Promise<void>
+}
+
+const ROLES: readonly string[] = ['follower', 'precandidate', 'candidate', 'leader', 'observer']
+
+/** NodeStatus (packages/core node/conclave-machine.ts) → the records it implies about its node. */
+export function statusToRecords(from: string, status: Record<string, unknown>, nowMs: number): TraceRecord[] {
+  const base = { node: from, atMs: nowMs, trueMs: nowMs }
+  const out: TraceRecord[] = []
+  const shard = typeof status.shard === 'number' ? status.shard : null
+  const shardTerm = typeof status.shardTerm === 'number' ? status.shardTerm : 0
+  const role =
+    typeof status.role === 'string' && ROLES.includes(status.role) ? (status.role as ShardRole) : null
+  if (role) out.push({ ...base, kind: 'shard:role', shard: shard ?? -1, term: shardTerm, role })
+  if (shard !== null && typeof status.shardLeader === 'string') {
+    out.push({ ...base, kind: 'shard:leader', shard, term: shardTerm, leader: status.shardLeader })
+  }
+  const globalTerm = typeof status.globalTerm === 'number' ? status.globalTerm : 0
+  if (typeof status.globalLeader === 'string') {
+    out.push({ ...base, kind: 'global:known', term: globalTerm, leader: status.globalLeader })
+  }
+  const lease = typeof status.leaseLeftMs === 'number' ? status.leaseLeftMs : 0
+  if (lease > 0) {
+    const scope = status.globalLeader === from ? 'global' : 'shard'
+    out.push({
+      ...base,
+      kind: 'lease:hold',
+      scope,
+      shard: shard ?? -1,
+      term: scope === 'global' ? globalTerm : shardTerm,
+      fromMs: nowMs,
+      untilMs: nowMs + lease,
+    })
+  }
+  return out
+}
+
+/** A leader announcement ({ leader, term, isSelf, shard }) from `from` → what it says about `from`. */
+export function announcementToRecords(
+  from: string,
+  a: Record<string, unknown>,
+  nowMs: number,
+): TraceRecord[] {
+  if (typeof a.leader !== 'string' || typeof a.term !== 'number') return []
+  const base = { node: from, atMs: nowMs, trueMs: nowMs }
+  const out: TraceRecord[] = []
+  if (a.isSelf === true) out.push({ ...base, kind: 'global:leader', term: a.term, leader: a.leader })
+  out.push({ ...base, kind: 'global:known', term: a.term, leader: a.leader })
+  return out
+}
+
+interface PubSubMessage {
+  topic: string
+  data: Uint8Array
+  from?: { toString(): string }
+}
+
+export async function startLiveObserver(model: TraceModel, init: LiveObserverInit): Promise<LiveObserver> {
+  const core = await import('@conclave/core')
+  const dataDir = init.dataDir ?? (await mkdtemp(join(tmpdir(), 'conclave-inspector-')))
+  const node = await core.createConclave({
+    bootstrap: init.bootstrap,
+    dataDir,
+    observer: true,
+    listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+  })
+  const rejected = { count: 0 }
+  const append = (records: TraceRecord[]) => {
+    for (const r of records) model.append(r)
+  }
+  model.append({
+    kind: 'node:meta',
+    node: node.id,
+    trueMs: Date.now(),
+    observer: true,
+    addrs: node.libp2p.getMultiaddrs().map(String),
+  })
+  node.addEventListener('trace', (e) => {
+    try {
+      model.append(toTraceRecord({ ...e.detail, trueMs: Date.now() }, 0))
+    } catch {
+      rejected.count++
+    }
+  })
+  const pubsub = (node.libp2p.services as Record<string, unknown>).pubsub as
+    | {
+        subscribe(topic: string): void
+        addEventListener(type: 'message', cb: (e: CustomEvent<PubSubMessage>) => void): void
+      }
+    | undefined
+  if (pubsub) {
+    pubsub.subscribe(core.TOPIC_STATUS)
+    pubsub.subscribe(core.TOPIC_LEADER)
+    pubsub.addEventListener('message', (e) => {
+      const msg = e.detail
+      if (msg.topic !== core.TOPIC_STATUS && msg.topic !== core.TOPIC_LEADER) return
+      const from = msg.from?.toString()
+      let body: unknown
+      try {
+        body = JSON.parse(new TextDecoder().decode(msg.data))
+      } catch {
+        rejected.count++
+        return
+      }
+      if (typeof body !== 'object' || body === null) {
+        rejected.count++
+        return
+      }
+      const b = body as Record<string, unknown>
+      const sender = from ?? (typeof b.id === 'string' ? b.id : null)
+      if (!sender) {
+        rejected.count++
+        return
+      }
+      const now = Date.now()
+      append(
+        msg.topic === core.TOPIC_STATUS
+          ? statusToRecords(sender, b, now)
+          : announcementToRecords(sender, b, now),
+      )
+    })
+  }
+  return {
+    id: node.id,
+    rejected,
+    stop: async () => {
+      await node.stop()
+    },
+  }
+}

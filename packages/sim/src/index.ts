@@ -11,6 +11,8 @@ export {
 } from './network-model.js'
 export { type ClockInit, NodeClock } from './node-clock.js'
 export { base58btc, idsFor } from './peer-ids.js'
+export * from './scenarios/election/index.js'
+export * from './scenarios/membership/index.js'
 export {
   type MachineFactory,
   type NodeContext,

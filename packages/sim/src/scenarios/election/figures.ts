@@ -48,14 +48,21 @@ export function shardFailovers(
   for (const e of episodes) {
     if (e.kind !== 'shard' || e.shard === undefined || e.members === undefined) continue
     const crashedLater = new Set(
-      faults.filter((f) => f.kind === 'crash' && f.trueMs > e.startMs && f.node !== undefined).map((f) => f.node),
+      faults
+        .filter((f) => f.kind === 'crash' && f.trueMs > e.startMs && f.node !== undefined)
+        .map((f) => f.node),
     )
     const waiting = new Set(e.members.filter((m) => !crashedLater.has(m)))
     if (waiting.size === 0) continue
     let doneMs: number | undefined
     for (const { trueMs, event: ev } of trace) {
       if (trueMs < e.startMs) continue
-      if (ev.kind === 'shard:leader' && ev.shard === e.shard && ev.term >= e.minTerm && waiting.delete(ev.node)) {
+      if (
+        ev.kind === 'shard:leader' &&
+        ev.shard === e.shard &&
+        ev.term >= e.minTerm &&
+        waiting.delete(ev.node)
+      ) {
         if (waiting.size === 0) {
           doneMs = trueMs
           break

@@ -16,6 +16,7 @@ import type { NodeId, Rng, TraceEvent } from '@conclave/core'
 import { createRng } from '@conclave/core'
 import type { Traffic } from '../../accounting.js'
 import { FencingResource } from '../../checkers/election/fencing-resource.js'
+import { sideHasQuorum } from '../../checkers/election/shard-map-at.js'
 import type { LeaderProbe } from '../../checkers/election/violation.js'
 import { lanNetwork, type NetworkModel } from '../../network-model.js'
 import { Simulation } from '../../simulation.js'
@@ -64,6 +65,8 @@ export class ElectionRun {
   readonly resource = new FencingResource()
   readonly probes: LeaderProbe[] = []
   readonly episodes: Episode[] = []
+  /** Shard maps (shard → voters) read from the live nodes at each partition, for invariant 5. */
+  readonly shardMaps: Array<{ trueMs: number; map: Map<number, NodeId[]> }> = []
   /** The harness's own stream (fault choices), separate from the nodes' and the network's. */
   readonly rng: Rng
   readonly ids: NodeId[]
@@ -116,7 +119,10 @@ export class ElectionRun {
   }
 
   /** Every active node outside `ignore` names the same leader (term ≥ minTerm), which acts as leader. */
-  agreedLeader(minTerm = 0, ignore: ReadonlySet<NodeId> = new Set()): { id: NodeId; term: number } | undefined {
+  agreedLeader(
+    minTerm = 0,
+    ignore: ReadonlySet<NodeId> = new Set(),
+  ): { id: NodeId; term: number } | undefined {
     let agreed: { id: NodeId; term: number } | undefined
     for (const id of this.ids) {
       if (ignore.has(id) || !this.isActive(id)) continue
@@ -130,13 +136,43 @@ export class ElectionRun {
   }
 
   /** Run in steps of stepMs until agreedLeader holds or maxMs pass; the true time it held, or undefined. */
-  runUntilAgreed(maxMs: number, minTerm = 0, ignore: ReadonlySet<NodeId> = new Set(), stepMs = 10): number | undefined {
+  runUntilAgreed(
+    maxMs: number,
+    minTerm = 0,
+    ignore: ReadonlySet<NodeId> = new Set(),
+    stepMs = 10,
+  ): number | undefined {
     const endMs = this.sim.nowMs + maxMs
     while (this.sim.nowMs < endMs) {
       if (this.agreedLeader(minTerm, ignore) !== undefined) return this.sim.nowMs
       this.sim.runFor(Math.min(stepMs, endMs - this.sim.nowMs))
     }
     return this.agreedLeader(minTerm, ignore) !== undefined ? this.sim.nowMs : undefined
+  }
+
+  /** Shard → voters, as the running nodes report it (empty for the flat baselines). */
+  shardMapNow(): Map<number, NodeId[]> {
+    const map = new Map<number, NodeId[]>()
+    for (const id of this.activeIds()) {
+      const st = this.subject(id)?.status?.(this.sim.localNow(id))
+      if (st === undefined || st.shard === null || st.role === 'observer') continue
+      const voters = map.get(st.shard) ?? []
+      voters.push(id)
+      map.set(st.shard, voters)
+    }
+    return map
+  }
+
+  /** Partition through the harness, so the shard map at that moment is recorded for invariant 5. */
+  partition(groupA: readonly NodeId[], groupB: readonly NodeId[], oneWay = false): void {
+    this.shardMaps.push({ trueMs: this.sim.nowMs, map: this.shardMapNow() })
+    this.sim.partition(groupA, groupB, { oneWay })
+  }
+
+  /** Invariant 5's quorum test, from the shard map recorded at or before trueMs. */
+  quorumOf(side: ReadonlySet<NodeId>, trueMs: number): boolean {
+    const snap = this.shardMaps.findLast((s) => s.trueMs <= trueMs)
+    return sideHasQuorum(side, snap?.map ?? new Map(), this.ids)
   }
 
   /** Start a failover episode now; call `endEpisode` once agreement is seen, for message counts. */

@@ -7,7 +7,6 @@
 import type { NodeId } from '@conclave/core'
 import { countDisruptions } from '../../checkers/election/disruptions.js'
 import { checkElection } from '../../checkers/election/index.js'
-import { shardMapAt } from '../../checkers/election/shard-map-at.js'
 import type { ElectionViolation } from '../../checkers/election/violation.js'
 import { idsFor } from '../../peer-ids.js'
 import { max, mean, percentile } from '../../stats.js'
@@ -100,6 +99,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     convergeBoundMs,
     probes: run.probes,
     fenceWrites: run.resource.log,
+    quorumOf: (side, t) => run.quorumOf(side, t),
   })
   const g = globalFailovers(trace, faults, run.episodes)
   const s = shardFailovers(trace, faults, run.episodes)
@@ -107,12 +107,13 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
   const measured = run.episodes.filter((e) => e.electionMsgs !== undefined)
   const d = countDisruptions(trace, faults, 2 * subject.timing.leasePeriodMs)
   const byRule: Record<string, number> = {}
-  for (const v of violations) byRule[`${v.invariant}:${v.rule}`] = (byRule[`${v.invariant}:${v.rule}`] ?? 0) + 1
+  for (const v of violations)
+    byRule[`${v.invariant}:${v.rule}`] = (byRule[`${v.invariant}:${v.rule}`] ?? 0) + 1
   const wallSeconds = run.wallSeconds()
   return {
     algo: opts.algo,
     nodes: opts.nodes,
-    shards: shardMapAt(trace, t1).size,
+    shards: run.shardMapNow().size,
     seed: opts.seed,
     scenario: opts.scenario.name,
     unsafeBreak: opts.unsafeBreak ?? null,
@@ -136,9 +137,12 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     fencedWritesRefused: run.resource.refused,
     violations: violations.length,
     violationsByRule: byRule,
-    firstViolations: violations
-      .slice(0, 5)
-      .map((v) => ({ invariant: v.invariant, rule: v.rule, trueMs: round(v.trueMs) ?? 0, message: v.message })),
+    firstViolations: violations.slice(0, 5).map((v) => ({
+      invariant: v.invariant,
+      rule: v.rule,
+      trueMs: round(v.trueMs) ?? 0,
+      message: v.message,
+    })),
     livenessOk: !violations.some((v) => v.invariant === 6),
     simSeconds: round(run.sim.nowMs / 1000) ?? 0,
     wallSeconds: round(wallSeconds) ?? 0,

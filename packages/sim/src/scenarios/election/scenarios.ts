@@ -8,7 +8,6 @@
  * figures report it.
  */
 import type { NodeId } from '@conclave/core'
-import { shardMapAt } from '../../checkers/election/shard-map-at.js'
 import type { ElectionRun, ElectionRunInit } from './harness.js'
 
 export interface ScenarioOptions {
@@ -51,15 +50,23 @@ function sample<T>(run: ElectionRun, items: readonly T[], k: number): T[] {
 }
 
 /** The shard a node leads (Conclave only), with the shard's other live voters. */
-function ledShard(run: ElectionRun, id: NodeId): { shard: number; term: number; members: NodeId[] } | undefined {
+function ledShard(
+  run: ElectionRun,
+  id: NodeId,
+): { shard: number; term: number; members: NodeId[] } | undefined {
   const sl = run.subject(id)?.shardLeader?.()
   if (sl === undefined || sl.id !== id) return undefined
-  const voters = shardMapAt(run.sim.trace, run.sim.nowMs).get(sl.shard) ?? []
+  const voters = run.shardMapNow().get(sl.shard) ?? []
   return { shard: sl.shard, term: sl.term, members: voters.filter((v) => v !== id && run.sim.isUp(v)) }
 }
 
 /** Crash `victims` (one of them may be the global leader) and record the failover episodes. */
-function crashAndMeasure(run: ElectionRun, opts: ScenarioOptions, victims: readonly NodeId[], what: string): void {
+function crashAndMeasure(
+  run: ElectionRun,
+  opts: ScenarioOptions,
+  victims: readonly NodeId[],
+  what: string,
+): void {
   const leader = run.agreedLeader() ?? run.actingLeader()
   const leaderHit = leader !== undefined && victims.includes(leader.id)
   const shards = victims.map((v) => ledShard(run, v)).filter((s) => s !== undefined)
@@ -67,7 +74,14 @@ function crashAndMeasure(run: ElectionRun, opts: ScenarioOptions, victims: reado
     ? run.beginEpisode({ kind: 'global', what, minTerm: leader.term + 1, ignore: none })
     : undefined
   for (const s of shards) {
-    run.beginEpisode({ kind: 'shard', what, minTerm: s.term + 1, ignore: none, shard: s.shard, members: s.members.filter((m) => !victims.includes(m)) })
+    run.beginEpisode({
+      kind: 'shard',
+      what,
+      minTerm: s.term + 1,
+      ignore: none,
+      shard: s.shard,
+      members: s.members.filter((m) => !victims.includes(m)),
+    })
   }
   for (const v of victims) run.sim.crash(v)
   run.runUntilAgreed(opts.waitMaxMs, leaderHit ? leader.term + 1 : 0)
@@ -101,7 +115,10 @@ const crashShardLeader: Scenario = {
     for (let i = 0; i < opts.repeats; i++) {
       const l = leaderNow(run, opts)
       const candidates = run.activeIds().filter((id) => id !== l?.id && ledShard(run, id) !== undefined)
-      const victim = pick(run, candidates.length > 0 ? candidates : run.activeIds().filter((id) => id !== l?.id))
+      const victim = pick(
+        run,
+        candidates.length > 0 ? candidates : run.activeIds().filter((id) => id !== l?.id),
+      )
       if (victim === undefined) return
       crashAndMeasure(run, opts, [victim], 'crash shard leader')
       run.sim.runFor(1000)
@@ -119,8 +136,10 @@ function partitionOnce(run: ElectionRun, opts: ScenarioOptions, withLeader: bool
   const k = Math.max(1, Math.floor(run.ids.length / 3) - (withLeader ? 1 : 0))
   const side = new Set([...sample(run, others, k), ...(withLeader ? [l.id] : [])])
   const rest = run.ids.filter((id) => !side.has(id))
-  const handle = withLeader ? run.beginEpisode({ kind: 'global', what, minTerm: l.term + 1, ignore: side }) : undefined
-  run.sim.partition(side, rest)
+  const handle = withLeader
+    ? run.beginEpisode({ kind: 'global', what, minTerm: l.term + 1, ignore: side })
+    : undefined
+  run.partition([...side], rest)
   if (withLeader) {
     run.runUntilAgreed(opts.waitMaxMs, l.term + 1, side)
     if (handle !== undefined) run.endEpisode(handle)
@@ -159,7 +178,7 @@ const bridge: Scenario = {
       const rest = others.filter((id) => !bridgeNodes.has(id))
       const b = new Set(sample(run, rest, Math.floor(rest.length / 2)))
       const a = run.ids.filter((id) => !b.has(id) && !bridgeNodes.has(id))
-      run.sim.partition(a, b)
+      run.partition(a, [...b])
       run.sim.runFor(3000)
       run.sim.heal()
       run.runUntilAgreed(opts.waitMaxMs)
@@ -181,7 +200,7 @@ const flappingLink: Scenario = {
         Math.max(1, Math.floor(run.ids.length * 0.3)),
       )
       for (let f = 0; f < 10; f++) {
-        run.sim.partition([l.id], far)
+        run.partition([l.id], far)
         run.sim.runFor(300)
         run.sim.heal()
         run.sim.runFor(700)
@@ -200,7 +219,12 @@ const pauseLeader: Scenario = {
     for (let i = 0; i < opts.repeats; i++) {
       const l = leaderNow(run, opts)
       if (l === undefined) return
-      const handle = run.beginEpisode({ kind: 'global', what: 'pause leader', minTerm: l.term + 1, ignore: new Set([l.id]) })
+      const handle = run.beginEpisode({
+        kind: 'global',
+        what: 'pause leader',
+        minTerm: l.term + 1,
+        ignore: new Set([l.id]),
+      })
       run.sim.pause(l.id, pauseMs)
       run.runUntilAgreed(Math.min(opts.waitMaxMs, pauseMs), l.term + 1, new Set([l.id]))
       run.endEpisode(handle)
@@ -227,11 +251,24 @@ const churn: Scenario = {
     for (let i = 0; i < steps; i++) {
       const l = run.agreedLeader() ?? run.actingLeader()
       // every fifth departure is the global leader: a planned handover under churn
-      const victim = i % 5 === 4 && l !== undefined ? l.id : pick(run, run.activeIds().filter((id) => id !== l?.id))
+      const victim =
+        i % 5 === 4 && l !== undefined
+          ? l.id
+          : pick(
+              run,
+              run.activeIds().filter((id) => id !== l?.id),
+            )
       if (victim !== undefined) {
         const m = run.subject(victim)
         const leaderHit = l !== undefined && victim === l.id
-        const handle = leaderHit ? run.beginEpisode({ kind: 'global', what: 'leader leaves', minTerm: l.term + 1, ignore: new Set([victim]) }) : undefined
+        const handle = leaderHit
+          ? run.beginEpisode({
+              kind: 'global',
+              what: 'leader leaves',
+              minTerm: l.term + 1,
+              ignore: new Set([victim]),
+            })
+          : undefined
         m?.leave?.(run.sim.localNow(victim))
         run.sim.runFor(200)
         run.sim.crash(victim)
@@ -258,7 +295,14 @@ const massFailure: Scenario = {
       const l = leaderNow(run, opts)
       if (l === undefined) return
       const k = Math.max(1, Math.floor(run.ids.length * 0.3))
-      const victims = [l.id, ...sample(run, run.ids.filter((id) => id !== l.id), k - 1)]
+      const victims = [
+        l.id,
+        ...sample(
+          run,
+          run.ids.filter((id) => id !== l.id),
+          k - 1,
+        ),
+      ]
       crashAndMeasure(run, opts, victims, 'mass failure')
       run.sim.runFor(2000)
       restartAll(run, victims)
@@ -275,7 +319,13 @@ const rollingRestart: Scenario = {
     const count = Math.min(run.ids.length, 30)
     for (let i = 0; i < count; i++) {
       const l = leaderNow(run, opts)
-      const victim = i === Math.floor(count / 2) && l !== undefined ? l.id : pick(run, run.activeIds().filter((id) => id !== l?.id))
+      const victim =
+        i === Math.floor(count / 2) && l !== undefined
+          ? l.id
+          : pick(
+              run,
+              run.activeIds().filter((id) => id !== l?.id),
+            )
       if (victim === undefined) continue
       crashAndMeasure(run, opts, [victim], 'rolling restart')
       run.sim.runFor(300)

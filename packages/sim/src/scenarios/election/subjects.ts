@@ -3,7 +3,17 @@
  * baselines (flat Raft, Bully) all emit `global:leader` / `global:known`, and all answer
  * isLeader / leader / fencingToken, so the same scenarios, checkers and figures apply to each.
  */
-import { Bully, bullyConfig, FlatRaft, flatRaftConfig, type Machine, type NodeId } from '@conclave/core'
+import {
+  Bully,
+  bullyConfig,
+  ConclaveMachine,
+  FlatRaft,
+  flatRaftConfig,
+  lanConclaveConfig,
+  type Machine,
+  type NodeId,
+  simSigner,
+} from '@conclave/core'
 import type { MachineFactory } from '../../simulation.js'
 
 /** What the harness asks of every elected-leader machine (ConclaveMachine's public API subset). */
@@ -12,6 +22,8 @@ export interface ElectionSubject extends Machine {
   leader(): { id: NodeId; term: number } | undefined
   fencingToken(nowMs: number): number | undefined
   shardLeader?(): { shard: number; id: NodeId; term: number } | undefined
+  /** Conclave only: which shard this node votes in (role 'observer' = none). */
+  status?(nowMs: number): { shard: number | null; role: string }
   leave?(nowMs: number): void
 }
 
@@ -59,4 +71,36 @@ export function bullySubject(opts: SubjectOptions): SubjectKind {
     timing: { leasePeriodMs: config.leaderTimeoutMinMs, driftBound: 0.01 },
     factory: (id) => (ctx) => new Bully({ id, peers, rng: ctx.rng, config, stored: ctx.stored }, ctx.nowMs),
   }
+}
+
+/** How many bootstrap seeds each Conclave node dials (the first ids of the run). */
+const CONCLAVE_SEEDS = 3
+
+export function conclaveSubject(opts: SubjectOptions): SubjectKind {
+  const config = lanConclaveConfig()
+  if (opts.unsafeBreak !== undefined) config.unsafe = { break: opts.unsafeBreak }
+  const signer = simSigner()
+  const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
+  return {
+    algo: 'conclave',
+    fixedMembership: false,
+    timing: { leasePeriodMs: config.global.electionTimeoutMinMs, driftBound: config.global.driftBound },
+    factory: (id) => (ctx) =>
+      new ConclaveMachine(
+        {
+          id,
+          bootEpoch: ctx.bootEpoch,
+          rng: ctx.rng,
+          signer,
+          config,
+          stored: ctx.stored,
+          bootstrap: { bootstrapExpect: opts.ids.length, seeds: seeds.filter((s) => s !== id) },
+        },
+        ctx.nowMs,
+      ),
+  }
+}
+
+export function subjectFor(algo: Algo): (opts: SubjectOptions) => SubjectKind {
+  return algo === 'conclave' ? conclaveSubject : algo === 'raft' ? raftSubject : bullySubject
 }

@@ -1,0 +1,13 @@
+export { ElectionRun, type ElectionRunInit, type Episode } from './harness.js'
+export { type ElectionReport, type ElectionRunOptions, runElection } from './run-election.js'
+export { type Scenario, type ScenarioOptions, scenarioNamed, scenarios } from './scenarios.js'
+export {
+  type Algo,
+  bullySubject,
+  conclaveSubject,
+  type ElectionSubject,
+  raftSubject,
+  type SubjectKind,
+  type SubjectOptions,
+  subjectFor,
+} from './subjects.js'

@@ -1,0 +1,95 @@
+/**
+ * `pnpm sim election`: run one (or several) election scenarios on N simulated Conclave nodes,
+ * check every election invariant, and report failover, load and disruption figures.
+ */
+import { parseArgs } from 'node:util'
+import { type Algo, runElection, type Scenario, scenarioNamed, scenarios, subjectFor } from '@conclave/sim'
+import { type Command, type Io, UsageError } from './command.js'
+import { printElectionReport } from './election-report.js'
+
+const names = scenarios.map((s) => s.name)
+
+const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all] [--repeats R] [--break RULE] [--json]
+
+  --nodes N       simulated Conclave nodes (default 1000)
+  --seed S        32-bit seed; the same seed and commit replay the run exactly (default 1)
+  --scenario X    one of: ${names.join(', ')}
+                  (a comma list, or "all", runs them one after the other)
+  --repeats R     faults per scenario, for the failover distribution (default 5)
+  --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
+  --json          one JSON report per scenario, each on its own line
+Exit code 1 if any invariant was violated.`
+
+export function parseScenarios(v: string | undefined): Scenario[] {
+  if (v === undefined) throw new UsageError('--scenario is required')
+  const list = v === 'all' ? names : v.split(',')
+  return list.map((n) => {
+    const s = scenarioNamed(n)
+    if (s === undefined) throw new UsageError(`unknown scenario ${n}; one of ${names.join(', ')}`)
+    return s
+  })
+}
+
+export function intArg(name: string, v: string, min: number, maxV: number): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > maxV)
+    throw new UsageError(`--${name} must be an integer in ${min}..${maxV}`)
+  return n
+}
+
+export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'persist' | undefined {
+  if (v === undefined) return undefined
+  if (v === 'vote-commit' || v === 'lease' || v === 'persist') return v
+  throw new UsageError('--break must be vote-commit, lease or persist')
+}
+
+export async function runElectionCommand(
+  algo: Algo,
+  argv: string[],
+  io: Io,
+  defaultScenario?: string,
+): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      scenario: { type: 'string', ...(defaultScenario ? { default: defaultScenario } : {}) },
+      repeats: { type: 'string', default: '5' },
+      break: { type: 'string' },
+      algo: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  const chosen = (values.algo ?? algo) as Algo
+  if (!['conclave', 'raft', 'bully'].includes(chosen)) throw new UsageError('--algo must be raft or bully')
+  const nodes = intArg('nodes', values.nodes, 2, 20_000)
+  const seed = intArg('seed', values.seed, 0, 0xffffffff)
+  const repeats = intArg('repeats', values.repeats, 1, 1000)
+  const unsafeBreak = breakArg(values.break)
+  let violated = false
+  for (const scenario of parseScenarios(values.scenario)) {
+    if (!values.json) io.err(`running ${chosen} ${scenario.name} on ${nodes} nodes, seed ${seed}…\n`)
+    const report = runElection({
+      algo: chosen,
+      nodes,
+      seed,
+      scenario,
+      repeats,
+      makeSubject: subjectFor(chosen),
+      ...(unsafeBreak ? { unsafeBreak } : {}),
+    })
+    printElectionReport(io, report, values.json)
+    if (report.violations > 0) violated = true
+  }
+  return violated ? 1 : 0
+}
+
+export const electionCommand: Command = {
+  name: 'election',
+  summary: 'election scenarios on Conclave nodes: invariants, failover, load',
+  usage,
+  run: (argv, io) => runElectionCommand('conclave', argv, io),
+}

@@ -32,6 +32,8 @@ export interface GlobalGroupInit {
   rng: Rng
   sink: Sink
   unsafeBreak?: GlobalBreak
+  /** The known global leader changed: a shard leader re-announces at once (not at its next heartbeat). */
+  onKnownChange?: (nowMs: number) => void
 }
 
 const ROUNDS_KEPT_MAX = 64
@@ -49,6 +51,7 @@ export class GlobalGroup {
   private knownLeaderValue: NodeId | undefined
   private knownLeaseUntilMs = 0
   private lastHeardGlobalMs = Number.NEGATIVE_INFINITY
+  private knownLeaderShard: number | undefined
 
   // Candidate / leader state (only while this node is its shard's leader).
   private roleValue: GlobalRole = 'none'
@@ -402,6 +405,7 @@ export class GlobalGroup {
     }
     if (this.roleValue !== 'none' && m.term >= this.term) this.stepDown(nowMs)
     this.lastHeardGlobalMs = nowMs
+    this.knownLeaderShard = m.leaderShard
     this.resetElectionTimer(nowMs)
     this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
     this.sendTo(from, { type: 'gack', term: m.term, round: m.round, shard: sg.shard, ok: true })
@@ -483,7 +487,10 @@ export class GlobalGroup {
     this.knownTermValue = term
     this.knownLeaderValue = leader
     this.knownLeaseUntilMs = leaseUntil
-    if (changed) this.sink.event({ kind: 'global:known', node: this.id, atMs: nowMs, term, leader })
+    if (changed) {
+      this.sink.event({ kind: 'global:known', node: this.id, atMs: nowMs, term, leader })
+      this.init.onKnownChange?.(nowMs)
+    }
   }
 
   private voteCast(shard: number, term: number, candidate: NodeId, nowMs: number): void {

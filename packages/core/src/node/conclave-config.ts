@@ -80,5 +80,6 @@ function scaleGlobal(g: GlobalConfig, k: number): GlobalConfig {
     electionTimeoutMinMs: g.electionTimeoutMinMs * k,
     electionTimeoutMaxMs: g.electionTimeoutMaxMs * k,
     leaseMarginMs: g.leaseMarginMs * k,
+    rankStepMs: g.rankStepMs * k,
   }
 }

@@ -125,6 +125,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       rng: init.rng.fork(),
       sink: this.sink,
       unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
+      onKnownChange: (t) => {
+        if (this.shardGroup?.role !== 'leader') return
+        this.shardGroup.heartbeatNow(t)
+        this.nextAnnounceMs = t // observers too
+      },
     })
     const stored = readShardMap(init.stored.get('global/map'))
     if (stored) this.adoptMap(stored, nowMs, false)

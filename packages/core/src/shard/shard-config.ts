@@ -1,10 +1,15 @@
 /** Shard group timing (Raft §5.2, §9.3; DESIGN.md "Timing"). All times on the node's own clock. */
 export interface ShardConfig {
-  /** Leader → voters heartbeat period. Default 50 ms. Smaller = faster lease renewal, more messages. */
+  /**
+   * Leader → voters heartbeat period. Default 100 ms (DESIGN.md's starting point was 50 ms; at 50 ms
+   * the shard traffic alone is ≈ 64 msgs/s per node on average, over the 60 msgs/s budget that
+   * also has to pay for SWIM; measured in docs/protocol.md). Smaller = faster lease renewal and
+   * announcements, proportionally more messages: a 5-voter shard costs 8 msgs per heartbeat.
+   */
   heartbeatIntervalMs: number
   /**
-   * Randomized election timeout range (Raft §5.2). Default 150–300 ms (= 3–6 heartbeats, so
-   * one lost heartbeat does not start an election). Also the vote-withholding window: a voter
+   * Randomized election timeout range (Raft §5.2). Default 200–350 ms (≥ 2 heartbeats, so one
+   * lost heartbeat does not start an election; max bounds shard failover ≈ max + a few RTTs). Also the vote-withholding window: a voter
    * that heard a live leader within electionTimeoutMinMs refuses (pre)votes (Raft §4.2.3 of the thesis).
    */
   electionTimeoutMinMs: number
@@ -24,9 +29,9 @@ export interface ShardConfig {
 
 export function lanShardConfig(): ShardConfig {
   return {
-    heartbeatIntervalMs: 50,
-    electionTimeoutMinMs: 150,
-    electionTimeoutMaxMs: 300,
+    heartbeatIntervalMs: 100,
+    electionTimeoutMinMs: 200,
+    electionTimeoutMaxMs: 350,
     driftBound: 0.01,
     leaseMarginMs: 10,
     logEntriesMax: 32,

@@ -234,6 +234,11 @@ export class ShardGroup {
     return index
   }
 
+  /** Leader only: send a heartbeat round now (e.g. to carry fresh global news). */
+  heartbeatNow(nowMs: number): void {
+    if (this.roleValue === 'leader') this.heartbeatRound(nowMs)
+  }
+
   /** Planned handover (thesis §3.10): TimeoutNow to the best caught-up live voter. */
   transferLeadership(nowMs: number): boolean {
     if (this.roleValue !== 'leader') return false

@@ -506,10 +506,37 @@ export class GlobalGroup {
     this.sink.event({ kind: 'global:vote', node: this.id, atMs: nowMs, shard, term, candidate })
   }
 
+  /**
+   * Ranked timeout: candidates in cyclic shard order after the silent leader's shard go first,
+   * one rankStepMs apart (plus jitter below a third of a step); unranked or unknown: random above.
+   */
   private resetElectionTimer(nowMs: number): void {
-    this.electionDeadlineMs =
-      nowMs +
-      randomElectionTimeoutMs(this.init.rng, this.cfg.electionTimeoutMinMs, this.cfg.electionTimeoutMaxMs)
+    const cfg = this.cfg
+    const rankedSpanMs = cfg.rankStepMs * (cfg.rankedCandidatesMax + 1)
+    const rank = this.roleValue === 'none' ? this.candidateRank() : undefined
+    if (rank !== undefined && rank < cfg.rankedCandidatesMax) {
+      // rank + 1: one step of slack so the other shard leaders' stickiness windows (opened by the
+      // same heartbeat, received a little later) have closed when our PreVote arrives.
+      this.electionDeadlineMs =
+        nowMs +
+        cfg.electionTimeoutMinMs +
+        (rank + 1) * cfg.rankStepMs +
+        this.init.rng.float() * (cfg.rankStepMs / 3)
+      return
+    }
+    const lo = Math.min(cfg.electionTimeoutMinMs + rankedSpanMs, cfg.electionTimeoutMaxMs)
+    this.electionDeadlineMs = nowMs + randomElectionTimeoutMs(this.init.rng, lo, cfg.electionTimeoutMaxMs)
+  }
+
+  /** Our place in the cyclic shard order after the last known leader's shard (0 = first). */
+  private candidateRank(): number | undefined {
+    const sg = this.shardGroup
+    if (!sg || !this.map || this.knownLeaderShard === undefined) return undefined
+    const shards = [...this.map.shards.keys()].sort((a, b) => a - b)
+    const from = shards.indexOf(this.knownLeaderShard)
+    const me = shards.indexOf(sg.shard)
+    if (from < 0 || me < 0 || me === from) return undefined
+    return (me - from - 1 + shards.length) % shards.length
   }
 
   private broadcast(m: GlobalMessage, exceptShard: number): void {

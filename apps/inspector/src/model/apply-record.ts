@@ -17,7 +17,7 @@
 import {
   type ClusterState,
   type FailoverScope,
-  isLive,
+  mustKnowLeader,
   type NodeInfo,
   type OpenFailover,
 } from './cluster-state.js'
@@ -57,6 +57,7 @@ function ensureNode(s: ClusterState, id: NodeId, trueMs: number): NodeInfo {
       priority: null,
       addrs: [],
       observer: false,
+      instrument: false,
     }
     s.nodes.set(id, n)
     s.counts.alive++
@@ -122,7 +123,7 @@ function checkFailover(
   const f = scope === 'global' ? s.globalFailover : s.shardFailovers.get(shard!)
   if (!f || f.newTerm === null || f.newLeader === null || f.electedMs === null) return
   for (const n of s.nodes.values()) {
-    if (!isLive(n)) continue
+    if (!mustKnowLeader(n)) continue
     if (scope === 'global') {
       if (n.knownGlobalTerm < f.newTerm) return
     } else if (n.shard === shard && !n.observer && n.knownShardTerm < f.newTerm) {
@@ -373,6 +374,7 @@ export function applyRecord(s: ClusterState, r: TraceRecord, out: JournalSink | 
       if (r.priority !== undefined) n.priority = r.priority
       if (r.addrs !== undefined) n.addrs = [...r.addrs]
       if (r.observer !== undefined) n.observer = r.observer
+      if (r.roles?.includes('inspector')) n.instrument = true
       return
     }
     default:

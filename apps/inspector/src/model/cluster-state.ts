@@ -45,6 +45,8 @@ export interface NodeInfo {
   priority: number | null
   addrs: readonly string[]
   observer: boolean
+  /** The inspector's own observer peer: shown, but not counted when measuring failovers. */
+  instrument: boolean
 }
 
 export interface LeaderInfo {
@@ -140,4 +142,9 @@ export function leaseLeftMs(claim: LeaseClaim | null, nowMs: number): number {
 /** Live = not crashed by the driver and not dead or left as far as the cluster knows. */
 export function isLive(n: NodeInfo): boolean {
   return !n.crashed && (n.state === 'alive' || n.state === 'suspect')
+}
+
+/** The nodes a failover waits for: live, and not the inspector measuring it. */
+export function mustKnowLeader(n: NodeInfo): boolean {
+  return isLive(n) && !n.instrument
 }

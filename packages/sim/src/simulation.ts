@@ -214,6 +214,19 @@ export class Simulation {
     return this.get(id).clock.trueOf(localMs)
   }
 
+  /**
+   * Call into a running machine from outside (leave, setMeta, transferLeadership…) at the node's
+   * local time, then perform its outputs as for any other input. Returns fn's result, or
+   * undefined when the node is down or paused (a stopped process takes no commands).
+   */
+  act<M extends Machine, T>(id: NodeId, fn: (machine: M, nowMs: number) => T): T | undefined {
+    const node = this.get(id)
+    if (!node.up || node.pausedUntilMs >= 0) return undefined
+    const result = fn(node.machine as M, this.localNowOf(node))
+    this.flush(node)
+    return result
+  }
+
   // ---- faults ------------------------------------------------------------------------------
 
   /** Stop the node's process: volatile state and messages in flight to it are lost. */

@@ -1,0 +1,82 @@
+/** Options and report of a membership scenario run (what `pnpm sim membership` prints). */
+import type { MembershipConfig } from '@conclave/core'
+import type { NetworkModel } from '../../network-model.js'
+
+export const membershipScenarios = ['crash', 'loss', 'pause', 'partition', 'churn', 'join'] as const
+export type MembershipScenarioName = (typeof membershipScenarios)[number]
+
+export interface MembershipRunOptions {
+  nodes: number
+  seed: number
+  scenario: MembershipScenarioName
+  /** Random loss during the measured phase. Default 0.05 for `loss`, 0 for the others. */
+  lossRate?: number
+  /** Length of the measured phase (after warm-up), in simulated seconds. Default per scenario. */
+  durationS?: number
+  /** Membership configuration of every node. Default lanConfig(). */
+  config?: MembershipConfig
+  /** Default lanNetwork(). */
+  network?: NetworkModel
+  /** Called about once per simulated second (and at phase changes). */
+  onProgress?: (p: Progress) => void
+}
+
+export interface Progress {
+  phase: 'warmup' | 'run' | 'check'
+  simMs: number
+  /** Where the run will end (warm-up is open-ended: its cap until it converges). */
+  endMs: number
+  heapMB: number
+}
+
+export interface MembershipReport {
+  nodes: number
+  seed: number
+  scenario: MembershipScenarioName
+  network: string
+  lossRate: number
+  /** Measured phase, simulated seconds. */
+  durationS: number
+  /** Simulated time until every node saw every other alive (before faults start). */
+  warmupMs: number | null
+  traceHash: string
+  traceRecords: number
+  /** Crashes whose detection was measured. */
+  detectSamples: number
+  detectFirstP50Ms: number | null
+  detectFirstP99Ms: number | null
+  detectAllP50Ms: number | null
+  detectAllP99Ms: number | null
+  /** Crashes that some live node still did not know dead at the end of the run. */
+  undetected: number
+  disseminationP50Ms: number | null
+  disseminationP99Ms: number | null
+  falseDeaths: number
+  falseDeathsPerHour: number
+  falseSuspicions: number
+  /** DESIGN.md invariant 7 (deadStaysDead checker). */
+  invariant7Violations: number
+  /** join: from the first join until every node sees every node alive. */
+  joinAllSeeAllMs: number | null
+  /** partition: from heal until every node sees every node alive again. */
+  healConvergeMs: number | null
+  /** pause: pauses after which the paused node itself was declared dead by someone. */
+  pausedDeclaredDead: number | null
+  msgsPerNodePerSecMean: number
+  msgsPerNodePerSecMax: number
+  bytesPerNodePerSecMean: number
+  bytesPerNodePerSecMax: number
+  bytesSentPerNodePerSecMean: number
+  /** Whole-run figures per `layer/type`: messages and bytes sent per node per second. */
+  byType: Record<string, { msgsPerNodePerSec: number; bytesPerMsg: number }>
+  dropped: Record<string, number>
+  /** Frames the machines rejected as malformed (sum of their RejectionCounters). */
+  rejections: number
+  simSeconds: number
+  wallSeconds: number
+  simSecondsPerWallSecond: number
+  /** Largest V8 heap in use seen during the run, MB. */
+  heapMB: number
+  /** The first few violations, for the readable report. */
+  examples: string[]
+}

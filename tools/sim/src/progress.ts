@@ -1,0 +1,38 @@
+/**
+ * A progress bar on stderr for long simulations: redrawn in place on a terminal, one line per
+ * 10% otherwise (so CI logs show the run is alive without filling up).
+ */
+import type { Io } from './commands/command.js'
+
+export class ProgressBar {
+  private lastDecile = -1
+  private drawn = false
+
+  constructor(
+    private readonly io: Io,
+    private readonly label: string,
+  ) {}
+
+  update(fraction: number, detail: string): void {
+    const f = Math.max(0, Math.min(1, fraction))
+    if (this.io.errIsTTY) {
+      const width = 30
+      const full = Math.round(f * width)
+      this.io.err(
+        `\r${this.label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}% ${detail}\x1b[K`,
+      )
+      this.drawn = true
+      return
+    }
+    const decile = Math.floor(f * 10)
+    if (decile > this.lastDecile) {
+      this.lastDecile = decile
+      this.io.err(`${this.label} ${(decile * 10).toString().padStart(3)}% ${detail}\n`)
+    }
+  }
+
+  done(): void {
+    if (this.drawn) this.io.err('\r\x1b[K')
+    this.drawn = false
+  }
+}

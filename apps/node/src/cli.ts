@@ -112,6 +112,7 @@ async function start(opts: StartOptions): Promise<number> {
   )
   service.addEventListener('peer:cut-off', (e) => log.warn('peer cut off', e.detail))
   service.addEventListener('trace', (e) => log.debug('trace', e.detail))
+  service.addEventListener('dial:error', (e) => log.debug('dial failed', e.detail))
 
   let leaving = false
   const shutdown = async (why: string) => {

@@ -146,6 +146,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
       limits: this.init.limits,
       onFrame: (from, layer, bytes) => this.driverRef?.receive(from, layer, bytes),
       addrsOf: (id) => machine.membership?.member(id)?.meta.addrs ?? [],
+      onDialError: (peer, layer, error) => this.safeDispatch('dial:error', { peer, layer, error }),
       onCutOff: (peer, layer, code) => this.safeDispatch('peer:cut-off', { peer, layer, code }),
     })
     this.streams = streams

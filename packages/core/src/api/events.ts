@@ -18,6 +18,8 @@ export interface ConclaveEvents {
   'leader:change': CustomEvent<LeaderChange>
   /** Every trace event the machine emitted (logs, metrics, the inspector). */
   trace: CustomEvent<TraceEvent>
+  /** A dial or stream open to a peer failed (frames queued for it were dropped and counted). */
+  'dial:error': CustomEvent<{ peer: NodeId; layer: string; error: string }>
   /** A peer was cut off for sending malformed frames. */
   'peer:cut-off': CustomEvent<{ peer: NodeId; layer: string; code: string }>
 }

@@ -53,7 +53,12 @@ export interface PeerStreamsLimits {
   streamsPerPeerMax: number
   /** Peers with an outbound channel at once. Default 4096. */
   peersMax: number
-  /** Dial + stream-open timeout. Default 2000 ms: well above loopback/LAN handshakes (~10 ms). */
+  /**
+   * Dial + stream-open timeout. Default 10 s. A Noise handshake takes ~10 ms on an idle host, but
+   * when dozens of nodes start on 2 cores, handshakes queue for seconds; a short timeout throws
+   * away handshakes that were nearly done and the retries livelock (measured: 25 nodes never
+   * converged with 2 s). Frames wait in the bounded queue meanwhile.
+   */
   dialTimeoutMs: number
   /** First retry delay after a failed dial, doubled per failure up to 8x. Default 250 ms. */
   redialBackoffMs: number
@@ -66,7 +71,7 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   queueFramesMax: 256,
   streamsPerPeerMax: 4,
   peersMax: 4096,
-  dialTimeoutMs: 2000,
+  dialTimeoutMs: 10_000,
   redialBackoffMs: 250,
   banMs: 60_000,
 }
@@ -78,6 +83,8 @@ export interface PeerStreamsInit {
   onFrame(from: NodeId, layer: Layer, bytes: Uint8Array): void
   /** Known multiaddrs of a member (from its gossiped metadata), used to dial it. */
   addrsOf(id: NodeId): readonly string[]
+  /** A dial or stream open failed (for debug logs). */
+  onDialError?(peer: NodeId, layer: Layer, error: string): void
   /** A peer was cut off for sending garbage (for logs). */
   onCutOff?(peer: NodeId, layer: Layer, reason: string): void
 }
@@ -113,6 +120,7 @@ export class PeerStreams {
   private readonly channels = new Map<string, Channel>()
   private readonly inbound = new Map<string, Set<Stream>>()
   private readonly bannedUntilMs = new Map<NodeId, number>()
+  private readonly dialing = new Map<NodeId, Promise<Connection>>()
   private running = false
 
   constructor(
@@ -197,18 +205,10 @@ export class PeerStreams {
     }
     ch.opening = true
     try {
-      const peer = peerIdFromString(to)
-      const addrs = this.init.addrsOf(to).flatMap((a) => {
-        try {
-          return [multiaddr(a)]
-        } catch {
-          return []
-        }
+      const connection = await this.connect(to)
+      const stream = await connection.newStream(PROTOCOLS[layer], {
+        signal: AbortSignal.timeout(this.limits.dialTimeoutMs),
       })
-      if (addrs.length > 0) await this.components.peerStore.merge(peer, { multiaddrs: addrs })
-      const signal = AbortSignal.timeout(this.limits.dialTimeoutMs)
-      const connection = await this.components.connectionManager.openConnection(peer, { signal })
-      const stream = await connection.newStream(PROTOCOLS[layer], { signal })
       if (!this.running || this.channels.get(key) !== ch) {
         stream.abort(new Error('channel gone'))
         return
@@ -220,7 +220,9 @@ export class PeerStreams {
       ch.stream = stream
       ch.failures = 0
       this.flush(ch)
-    } catch {
+    } catch (err) {
+      this.init.onDialError?.(to, layer, String(err))
+      process.stderr.write(`${JSON.stringify({ level: 'raw', msg: 'dial', to, layer, err: String(err) })}\n`)
       ch.failures = Math.min(ch.failures + 1, 3)
       ch.retryAtMs = this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
       this.drop('dial-failed', ch.queue.length)
@@ -228,6 +230,32 @@ export class PeerStreams {
     } finally {
       ch.opening = false
     }
+  }
+
+  /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
+  private connect(to: NodeId): Promise<Connection> {
+    const pending = this.dialing.get(to)
+    if (pending) return pending
+    const attempt = (async () => {
+      const peer = peerIdFromString(to)
+      const addrs = this.init.addrsOf(to).flatMap((a) => {
+        try {
+          return [multiaddr(a)]
+        } catch {
+          return []
+        }
+      })
+      if (addrs.length > 0) await this.components.peerStore.merge(peer, { multiaddrs: addrs })
+      return this.components.connectionManager.openConnection(peer, {
+        signal: AbortSignal.timeout(this.limits.dialTimeoutMs),
+      })
+    })()
+    this.dialing.set(to, attempt)
+    const clear = () => {
+      if (this.dialing.get(to) === attempt) this.dialing.delete(to)
+    }
+    attempt.then(clear, clear)
+    return attempt
   }
 
   private flush(ch: Channel): void {

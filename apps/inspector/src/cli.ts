@@ -4,6 +4,8 @@
  *   conclave-inspector --replay <trace.jsonl> [--port 7070]
  *   conclave-inspector --bootstrap <multiaddr> [--bootstrap <multiaddr> …] [--port 7070]
  *   conclave-inspector --synthetic <out.jsonl> [--nodes 1000] [--seed 1]   (writes a hand-made trace)
+ *   conclave-inspector --record-sim <out.jsonl> [--nodes 25] [--seed 1] [--algo conclave|raft|bully]
+ *                      [--scenario crash-global-leader] [--repeats 3]     (records a real simulation)
  */
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -17,7 +19,9 @@ import { syntheticTrace, toJsonLines } from './testing/synthetic-trace.js'
 const USAGE = `usage:
   conclave-inspector --replay <trace.jsonl> [--port N]
   conclave-inspector --bootstrap <multiaddr> [--bootstrap <multiaddr> ...] [--port N]
-  conclave-inspector --synthetic <out.jsonl> [--nodes N] [--seed S]`
+  conclave-inspector --synthetic <out.jsonl> [--nodes N] [--seed S]
+  conclave-inspector --record-sim <out.jsonl> [--nodes N] [--seed S] [--algo conclave|raft|bully]
+                     [--scenario NAME] [--repeats R]`
 
 function fail(message: string): never {
   process.stderr.write(`conclave-inspector: ${message}\n${USAGE}\n`)
@@ -39,6 +43,10 @@ async function main(): Promise<void> {
     bootstrap: { type: 'string', multiple: true },
     port: { type: 'string' },
     synthetic: { type: 'string' },
+    'record-sim': { type: 'string' },
+    algo: { type: 'string' },
+    scenario: { type: 'string' },
+    repeats: { type: 'string' },
     nodes: { type: 'string' },
     seed: { type: 'string' },
     help: { type: 'boolean' },
@@ -59,6 +67,29 @@ async function main(): Promise<void> {
     const records = syntheticTrace({ nodes, seed, joinsSeenPerNode: Math.min(nodes - 1, 50) })
     await writeFile(v.synthetic, toJsonLines(records))
     process.stdout.write(`wrote ${records.length} records (${nodes} nodes, seed ${seed}) to ${v.synthetic}\n`)
+    return
+  }
+  if (v['record-sim']) {
+    const { recordScenario } = await import('./testing/record-scenario.js')
+    const started = performance.now()
+    const records = (() => {
+      try {
+        return recordScenario({
+          nodes: intFlag(v.nodes, 'nodes', 25, 1, 10_000),
+          seed: intFlag(v.seed, 'seed', 1, 0, 2 ** 31),
+          algo: v.algo ?? 'conclave',
+          scenario: v.scenario ?? 'crash-global-leader',
+          repeats: intFlag(v.repeats, 'repeats', 3, 1, 100),
+        })
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e))
+      }
+    })()
+    await writeFile(v['record-sim'], toJsonLines(records))
+    const simMs = (records[records.length - 1]?.trueMs ?? 0) - (records[0]?.trueMs ?? 0)
+    process.stdout.write(
+      `wrote ${records.length} records (${(simMs / 1000).toFixed(1)} simulated s, ${Math.round(performance.now() - started)} ms wall) to ${v['record-sim']}\n`,
+    )
     return
   }
   const modes = [v.replay !== undefined, v.bootstrap !== undefined].filter(Boolean).length

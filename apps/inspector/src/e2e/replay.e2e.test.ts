@@ -14,6 +14,7 @@ import type { TraceRecord } from '../model/trace-record.js'
 import { type InspectorServer, startInspectorServer } from '../server/http-server.js'
 import { loadTraceFile } from '../server/trace-file.js'
 import { bundleUi } from '../server/ui-bundle.js'
+import { recordScenario } from '../testing/record-scenario.js'
 import { syntheticTrace, toJsonLines } from '../testing/synthetic-trace.js'
 import { launchChromium, screenshot, scrubTo, waitForFrameAt } from './browser.js'
 
@@ -128,5 +129,54 @@ describe('replay in the browser (1000 nodes)', () => {
     expect(t).toBeGreaterThan(3000)
     expect(t).toBeLessThan(model.endMs)
     await screenshot(page, 'replay-playing.png')
+  })
+})
+
+describe('replay of a real simulation in the browser (flat-Raft baseline, 25 nodes)', () => {
+  let server: InspectorServer
+  let browser: Browser
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  it('shows the last leader the simulation elected and every measured failover', async () => {
+    const records = recordScenario({
+      nodes: 25,
+      seed: 4,
+      algo: 'raft',
+      scenario: 'crash-global-leader',
+      repeats: 3,
+    })
+    const model = new TraceModel()
+    for (const r of records) model.append(r)
+    model.finish()
+    server = await startInspectorServer({
+      model,
+      mode: 'replay',
+      assets: await bundleUi(),
+      source: {},
+      port: 0,
+    })
+    browser = await launchChromium()
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.goto(server.url)
+    await waitForFrameAt(page, model.endMs)
+    const lastLeader = records.filter((r) => r.kind === 'global:leader').at(-1) as {
+      leader: string
+      term: number
+    }
+    expect(await page.getAttribute('#leader', 'data-leader')).toBe(lastLeader.leader)
+    expect(await page.getAttribute('#leader', 'data-term')).toBe(String(lastLeader.term))
+    const measured = model.journal.failovers.filter((f) => f.scope === 'global')
+    expect(measured.length).toBeGreaterThanOrEqual(3)
+    await page.check('#cluster-only')
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#timeline li[data-kind="failover"] .dur').length === n,
+      measured.length,
+      { timeout: 10_000 },
+    )
+    await screenshot(page, 'replay-sim-raft.png')
   })
 })

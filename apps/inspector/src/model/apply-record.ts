@@ -338,7 +338,15 @@ function onMemberJoin(
 function onFault(s: ClusterState, r: TraceRecord & { kind: 'sim:fault' }, out: JournalSink | null): void {
   const target = r.node !== undefined ? ensureNode(s, r.node, r.trueMs) : null
   const label = `${r.fault}${target ? ` ${shortId(target.id)}` : ''}${r.detail ? ` (${r.detail})` : ''}`
-  note(out, { trueMs: r.trueMs, kind: 'fault', level: 1, node: target?.id ?? null, text: label })
+  // Adding a node and resuming a paused one are routine; crashes, partitions and the rest are not.
+  const routine = r.fault === 'add' || r.fault === 'resume'
+  note(out, {
+    trueMs: r.trueMs,
+    kind: r.fault === 'add' ? 'join' : 'fault',
+    level: routine ? 2 : 1,
+    node: target?.id ?? null,
+    text: r.fault === 'add' && target ? `${shortId(target.id)} started` : label,
+  })
   if (!target) return
   if (r.fault === 'crash') {
     target.crashed = true

@@ -62,7 +62,8 @@ export interface ViewFrame {
   readonly endMs: number
   readonly records: number
   readonly totalRecords: number
-  readonly global: { leader: NodeId; term: number; sinceMs: number; leaseLeftMs: number } | null
+  /** leaseLeftMs is null when the leader never reported a global lease (e.g. the baselines). */
+  readonly global: { leader: NodeId; term: number; sinceMs: number; leaseLeftMs: number | null } | null
   readonly globalFailover: OpenFailoverView | null
   readonly counts: MemberCounts
   readonly shards: ShardView[]
@@ -210,7 +211,7 @@ export function buildFrame(
           leader: global.leader,
           term: global.term,
           sinceMs: global.sinceMs,
-          leaseLeftMs: Math.round(leaseLeftMs(globalNode?.globalLease ?? null, tMs)),
+          leaseLeftMs: globalNode?.globalLease ? Math.round(leaseLeftMs(globalNode.globalLease, tMs)) : null,
         }
       : null,
     globalFailover: f

@@ -17,7 +17,7 @@ export class SimTraceRecorder {
 
   constructor(
     private readonly sim: Simulation,
-    private readonly sampleEveryMs = 1000,
+    sampleEveryMs = 1000,
   ) {
     sim.onEvent((r) => {
       this.events.push({ trueMs: r.trueMs, ...r.event } as TraceRecord)

@@ -102,7 +102,7 @@ function renderHeader(frame: ViewFrame): void {
       el('b', { title: g.leader }, shortId(g.leader)),
       ' · ',
       el('span', { class: 'term' }, `term ${g.term}`),
-      ` · since ${relSeconds(g.sinceMs, frame.startMs)} · lease ${g.leaseLeftMs > 0 ? ms(g.leaseLeftMs) : 'expired'}`,
+      ` · since ${relSeconds(g.sinceMs, frame.startMs)}${g.leaseLeftMs === null ? '' : ` · lease ${g.leaseLeftMs > 0 ? ms(g.leaseLeftMs) : 'expired'}`}`,
     )
   }
   if (f)

@@ -34,7 +34,19 @@ export interface GlobalGroupInit {
   unsafeBreak?: GlobalBreak
   /** The known global leader changed: a shard leader re-announces at once (not at its next heartbeat). */
   onKnownChange?: (nowMs: number) => void
+  /** Where to reach shard `shard` when its leader is unknown: its voters (map and membership meta). */
+  targetsOf?: (shard: number) => readonly NodeId[]
+  /** Global leader: alive members in no shard that should get one (not observers). */
+  unassigned?: (nowMs: number) => readonly NodeId[]
+  /** Shard leader: the global leader asked us to add `node` as a voter. */
+  onAssign?: (node: NodeId, nowMs: number) => void
+  /** Shards are not grown past this many voters by assignment. Default 9. */
+  shardSizeMax?: number
 }
+
+/** An assignment is re-sent if the node is still unassigned after this long. */
+const ASSIGN_RETRY_MS = 1000
+const ASSIGNS_PENDING_MAX = 64
 
 const ROUNDS_KEPT_MAX = 64
 const PENDING_VOTES_MAX = 8
@@ -67,6 +79,9 @@ export class GlobalGroup {
   private readonly roundSentMs = new Map<number, number>()
   private readonly ackedRound = new Map<number, number>()
   private readonly shardLeaders = new Map<number, { id: NodeId; round: number }>()
+  /** Voter count per shard, from acks (global leader, for balancing assignments). */
+  private readonly shardSizes = new Map<number, number>()
+  private readonly pendingAssigns = new Map<NodeId, { shard: number; atMs: number }>()
   private nextHeartbeatMs = Number.POSITIVE_INFINITY
   private leaseUntil = 0
   private lastQuorumSentMs = 0
@@ -114,7 +129,12 @@ export class GlobalGroup {
     if (this.knownLeaderValue === undefined) return undefined
     const leaseLeftMs =
       this.roleValue === 'leader' ? this.leaseLeftMs(nowMs) : Math.max(0, this.knownLeaseUntilMs - nowMs)
-    return { globalLeader: this.knownLeaderValue, globalTerm: this.knownTermValue, leaseLeftMs }
+    return {
+      globalLeader: this.knownLeaderValue,
+      globalTerm: this.knownTermValue,
+      leaseLeftMs,
+      shardCount: this.map?.shards.size ?? 0,
+    }
   }
 
   /** A follower or observer heard an announcement (from its shard leader). */
@@ -178,6 +198,9 @@ export class GlobalGroup {
         return
       case 'gack':
         this.onAck(from, m, nowMs)
+        return
+      case 'gassign':
+        this.onAssign(from, m, nowMs)
         return
     }
   }
@@ -370,6 +393,7 @@ export class GlobalGroup {
     if (this.roundSentMs.size > ROUNDS_KEPT_MAX) this.roundSentMs.delete(this.round - ROUNDS_KEPT_MAX)
     this.nextHeartbeatMs = nowMs + this.cfg.heartbeatIntervalMs
     if (sg.hasLease(nowMs)) this.ackedRound.set(sg.shard, this.round)
+    this.shardSizes.set(sg.shard, sg.voters().length)
     const m: GlobalMessage = {
       type: 'gheartbeat',
       term: this.term,
@@ -382,9 +406,10 @@ export class GlobalGroup {
       const known = this.shardLeaders.get(shard)
       // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else for (const v of voters) this.sendTo(v, m)
+      else for (const v of this.targets(shard, voters)) this.sendTo(v, m)
     }
     this.extendLease(nowMs)
+    if (this.hasLease(nowMs)) this.maybeAssign(nowMs)
   }
 
   private onHeartbeat(from: NodeId, m: GlobalMessage & { type: 'gheartbeat' }, nowMs: number): void {
@@ -400,6 +425,7 @@ export class GlobalGroup {
         round: m.round,
         shard: sg.shard,
         ok: false,
+        voters: sg.voters().length,
       })
       return
     }
@@ -408,7 +434,14 @@ export class GlobalGroup {
     this.knownLeaderShard = m.leaderShard
     this.resetElectionTimer(nowMs)
     this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
-    this.sendTo(from, { type: 'gack', term: m.term, round: m.round, shard: sg.shard, ok: true })
+    this.sendTo(from, {
+      type: 'gack',
+      term: m.term,
+      round: m.round,
+      shard: sg.shard,
+      ok: true,
+      voters: sg.voters().length,
+    })
   }
 
   private onAck(from: NodeId, m: GlobalMessage & { type: 'gack' }, nowMs: number): void {
@@ -419,6 +452,7 @@ export class GlobalGroup {
     }
     if (m.term !== this.term || m.round > this.round) return
     this.shardLeaders.set(m.shard, { id: from, round: m.round })
+    this.shardSizes.set(m.shard, m.voters)
     if (m.round > (this.ackedRound.get(m.shard) ?? 0)) this.ackedRound.set(m.shard, m.round)
     this.extendLease(nowMs)
   }
@@ -544,8 +578,64 @@ export class GlobalGroup {
     if (!map) return
     for (const [shard, voters] of map.shards) {
       if (shard === exceptShard) continue
-      for (const v of voters) this.sendTo(v, m)
+      for (const v of this.targets(shard, voters)) this.sendTo(v, m)
     }
+  }
+
+  private targets(shard: number, mapVoters: readonly NodeId[]): readonly NodeId[] {
+    const extra = this.init.targetsOf?.(shard)
+    if (!extra || extra.length === 0) return mapVoters
+    return [...new Set([...mapVoters, ...extra])].filter((v) => v !== this.id)
+  }
+
+  // --- shard assignment (global leader) ---------------------------------------------------
+
+  /**
+   * New members join as observers; the global leader assigns each to the shard with the fewest
+   * voters (ties: smallest id), by asking that shard's leader to add it (a single-voter change
+   * committed in the shard's control log). One pending assignment per node, retried after 1 s.
+   */
+  private maybeAssign(nowMs: number): void {
+    const map = this.map
+    const unassigned = this.init.unassigned?.(nowMs) ?? []
+    // Forget pending assignments of nodes that got a shard (or vanished).
+    const still = new Set(unassigned)
+    for (const node of [...this.pendingAssigns.keys()]) if (!still.has(node)) this.pendingAssigns.delete(node)
+    if (!map || unassigned.length === 0) return
+    const sizeMax = this.init.shardSizeMax ?? 9
+    const sizes = new Map<number, number>()
+    for (const [shard, voters] of map.shards) sizes.set(shard, this.shardSizes.get(shard) ?? voters.length)
+    for (const p of this.pendingAssigns.values()) sizes.set(p.shard, (sizes.get(p.shard) ?? 0) + 1)
+    for (const node of unassigned) {
+      const pending = this.pendingAssigns.get(node)
+      if (pending && nowMs - pending.atMs < ASSIGN_RETRY_MS) continue
+      if (!pending && this.pendingAssigns.size >= ASSIGNS_PENDING_MAX) break
+      let best: number | undefined
+      for (const [shard, size] of sizes) {
+        if (size >= sizeMax) continue
+        if (best === undefined || size < (sizes.get(best) ?? 0) || (size === sizes.get(best) && shard < best))
+          best = shard
+      }
+      if (best === undefined) return
+      this.pendingAssigns.set(node, { shard: best, atMs: nowMs })
+      sizes.set(best, (sizes.get(best) ?? 0) + 1)
+      const m: GlobalMessage = { type: 'gassign', term: this.term, shard: best, node }
+      const sg = this.shardGroup
+      if (sg && best === sg.shard) this.init.onAssign?.(node, nowMs)
+      else {
+        const known = this.shardLeaders.get(best)
+        if (known) this.sendTo(known.id, m)
+        else for (const v of this.targets(best, map.shards.get(best) ?? [])) this.sendTo(v, m)
+      }
+    }
+  }
+
+  private onAssign(from: NodeId, m: GlobalMessage & { type: 'gassign' }, nowMs: number): void {
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader' || m.shard !== sg.shard) return
+    // Only the global leader we follow (current term) may reshape shards.
+    if (m.term !== this.knownTermValue || from !== this.knownLeaderValue) return
+    this.init.onAssign?.(m.node, nowMs)
   }
 
   private sendTo(to: NodeId, m: GlobalMessage): void {

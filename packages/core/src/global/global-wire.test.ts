@@ -15,7 +15,20 @@ const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
   fc.record({ type: fc.constant('gvote' as const), term: u, candShard: u, mapVersion: u }),
   fc.record({ type: fc.constant('gvote-resp' as const), term: u, shard: u, granted: fc.boolean() }),
   fc.record({ type: fc.constant('gheartbeat' as const), term: u, round: u, leaderShard: u, leaseLeftMs: u }),
-  fc.record({ type: fc.constant('gack' as const), term: u, round: u, shard: u, ok: fc.boolean() }),
+  fc.record({
+    type: fc.constant('gack' as const),
+    term: u,
+    round: u,
+    shard: u,
+    ok: fc.boolean(),
+    voters: fc.nat({ max: 64 }),
+  }),
+  fc.record({
+    type: fc.constant('gassign' as const),
+    term: u,
+    shard: u,
+    node: fc.string({ minLength: 1, maxLength: 52, unit: fc.constantFrom(...'12D3KooWxyz'.split('')) }),
+  }),
 )
 
 function decodesOrWireError(b: Uint8Array): void {

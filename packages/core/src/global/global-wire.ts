@@ -15,9 +15,14 @@ export type GlobalMessage =
   | { type: 'gvote-resp'; term: number; shard: number; granted: boolean }
   /** Global leader → shard leaders; leaseLeftMs is the sender's remaining lease (for announcements). */
   | { type: 'gheartbeat'; term: number; round: number; leaderShard: number; leaseLeftMs: number }
-  | { type: 'gack'; term: number; round: number; shard: number; ok: boolean }
+  /** `voters`: the shard's current voter count, so the global leader can balance assignments. */
+  | { type: 'gack'; term: number; round: number; shard: number; ok: boolean; voters: number }
+  /** Global leader → a shard leader: add `node` to your shard as a voter (one voter at a time). */
+  | { type: 'gassign'; term: number; shard: number; node: string }
 
-const TYPES = ['gprevote', 'gprevote-resp', 'gvote', 'gvote-resp', 'gheartbeat', 'gack'] as const
+const TYPES = ['gprevote', 'gprevote-resp', 'gvote', 'gvote-resp', 'gheartbeat', 'gack', 'gassign'] as const
+const NODE_ID_BYTES_MAX = 64
+const VOTERS_MAX = 64
 
 export function encodeGlobalMessage(m: GlobalMessage): Uint8Array {
   const w = new Writer(GLOBAL_FRAME_BYTES_MAX, 32)
@@ -37,7 +42,10 @@ export function encodeGlobalMessage(m: GlobalMessage): Uint8Array {
         .varint(Math.max(0, Math.floor(m.leaseLeftMs)))
       break
     case 'gack':
-      w.varint(m.round).varint(m.shard).bool(m.ok)
+      w.varint(m.round).varint(m.shard).bool(m.ok).varint(m.voters)
+      break
+    case 'gassign':
+      w.varint(m.shard).string(m.node)
       break
   }
   return w.finish()
@@ -66,8 +74,22 @@ export function decodeGlobalMessage(bytes: Uint8Array): GlobalMessage {
       m = { type, term, round: r.varint(), leaderShard: r.varint(), leaseLeftMs: r.varint() }
       break
     case 'gack':
-      m = { type, term, round: r.varint(), shard: r.varint(), ok: r.bool() }
+      m = {
+        type,
+        term,
+        round: r.varint(),
+        shard: r.varint(),
+        ok: r.bool(),
+        voters: r.varintMax(VOTERS_MAX, 'voters'),
+      }
       break
+    case 'gassign': {
+      const shard = r.varint()
+      const node = r.string(NODE_ID_BYTES_MAX, 'node id')
+      if (node.length === 0) throw new WireError('bad-value', 'empty node id')
+      m = { type, term, shard, node }
+      break
+    }
   }
   r.end()
   return m

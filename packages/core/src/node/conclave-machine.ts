@@ -9,8 +9,14 @@ import { decodeGlobalMessage } from '../global/global-wire.js'
 import { type ClaimSigner, type MemberMetaInput, Membership, type MemberView } from '../membership/index.js'
 import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
 import { emptyReady } from '../sans-io.js'
-import { type ShardBreak, ShardGroup, type Sink } from '../shard/shard-group.js'
-import { decodeShardMessage, encodeShardMessage, type ShardMessage } from '../shard/shard-wire.js'
+import { type ShardBreak, ShardGroup, type ShardHooks, type Sink } from '../shard/shard-group.js'
+import { readHardState } from '../shard/shard-store.js'
+import {
+  type Announce,
+  decodeShardMessage,
+  encodeShardMessage,
+  type ShardMessage,
+} from '../shard/shard-wire.js'
 import type { MembershipEvent, TraceEvent } from '../trace/events.js'
 import type { Rng } from '../util/rng.js'
 import { RejectionCounter, WireError } from '../wire/errors.js'
@@ -125,6 +131,12 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       rng: init.rng.fork(),
       sink: this.sink,
       unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
+      targetsOf: (shard) => this.membersOfShard(shard),
+      unassigned: () => this.unassignedMembers(),
+      onAssign: (node, t) => {
+        this.shardGroup?.proposeConfig('add', node, t)
+      },
+      shardSizeMax: init.config.shardMap.shardSizeMax,
       onKnownChange: (t) => {
         if (this.shardGroup?.role !== 'leader') return
         this.shardGroup.heartbeatNow(t)
@@ -254,8 +266,9 @@ export class ConclaveMachine implements Machine<TraceEvent> {
 
   private onShardFrame(from: NodeId, m: ShardMessage, nowMs: number): void {
     if (m.type === 'announce') {
+      // Also useful to a member that is not a voter yet (just assigned, catching up).
       if (this.shardGroup) {
-        this.rejections.add('announce-to-voter')
+        this.learn(m.announce, nowMs)
         return
       }
       const prev = this.observedShardLeader
@@ -270,8 +283,13 @@ export class ConclaveMachine implements Machine<TraceEvent> {
           leader: from,
         })
       }
-      this.global.learn(m.announce, nowMs)
+      this.learn(m.announce, nowMs)
       return
+    }
+    if (!this.shardGroup && !this.init.observer && (m.type === 'append' || m.type === 'snapshot')) {
+      // A shard leader replicating to us: the global leader assigned us to its shard. We join
+      // as a non-voter and become a voter when the config entry that adds us reaches our log.
+      this.joinShard(m.shard, [], nowMs)
     }
     if (!this.shardGroup) {
       this.rejections.add('not-in-shard')
@@ -284,6 +302,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private maybeBootstrap(nowMs: number): void {
     const expect = this.init.bootstrap.bootstrapExpect
     if (this.map || expect === undefined || this.init.observer) return
+    // A cluster already runs (we heard its leader): join it as an observer instead.
+    if (this.global.knownLeader !== undefined) return
     if (this.membership.aliveCount() < expect) return
     const ids: NodeId[] = []
     for (const m of this.membership.members()) {
@@ -299,35 +319,82 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private adoptMap(map: ShardMap, nowMs: number, persist: boolean): void {
     this.map = map
     if (persist) this.sink.persist(shardMapOp(map))
-    const shard = this.init.observer ? undefined : shardOf(map, this.id)
-    if (shard !== undefined && this.shardGroup?.shard !== shard) {
-      const brk = this.init.config.unsafe?.break
-      this.shardGroup = new ShardGroup(
-        {
-          id: this.id,
-          shard,
-          voters: map.shards.get(shard) ?? [],
-          config: this.init.config.shard,
-          rng: this.init.rng.fork(),
-          stored: this.init.stored,
-          sink: this.sink,
-          rejections: this.rejections,
-          unsafeBreak: brk === 'lease' || brk === 'persist' ? (brk as ShardBreak) : undefined,
-          hooks: {
-            announce: (t) => this.global.announce(t),
-            onAnnounce: (a, t) => this.global.learn(a, t),
-            onCommit: (entries, t) => this.global.onShardCommit(entries, t),
-            onRoleChange: (t) => this.global.onShardRoleChange(t),
-            isLive: (id) => this.membership.member(id)?.state === 'alive',
-            priorityOf: (id) =>
-              id === this.id ? (this.init.priority ?? 0) : (this.membership.member(id)?.meta.priority ?? 0),
-          },
-        },
-        nowMs,
-      )
-      this.membership.setMeta({ shard }, nowMs)
-    }
+    const storedShard = readHardState(this.init.stored.get('shard/hard'))?.shard
+    const shard = this.init.observer ? undefined : (shardOf(map, this.id) ?? storedShard)
+    if (shard !== undefined && map.shards.has(shard))
+      this.joinShard(shard, map.shards.get(shard) ?? [], nowMs)
     this.global.attach(this.shardGroup, map)
+  }
+
+  /** Become a member of `shard` (a voter once the shard's log lists us). */
+  private joinShard(shard: number, voters: readonly NodeId[], nowMs: number): void {
+    if (this.shardGroup?.shard === shard) return
+    const brk = this.init.config.unsafe?.break
+    this.shardGroup = new ShardGroup(
+      {
+        id: this.id,
+        shard,
+        voters,
+        config: this.init.config.shard,
+        rng: this.init.rng.fork(),
+        stored: this.init.stored,
+        sink: this.sink,
+        rejections: this.rejections,
+        unsafeBreak: brk === 'lease' || brk === 'persist' ? (brk as ShardBreak) : undefined,
+        hooks: this.shardHooks(),
+      },
+      nowMs,
+    )
+    this.membership.setMeta({ shard }, nowMs)
+    this.global.attach(this.shardGroup, this.map)
+  }
+
+  private shardHooks(): ShardHooks {
+    return {
+      announce: (t) => this.global.announce(t),
+      onAnnounce: (a, t) => this.learn(a, t),
+      onCommit: (entries, t) => this.global.onShardCommit(entries, t),
+      onRoleChange: (t) => this.global.onShardRoleChange(t),
+      isLive: (id) => this.membership.member(id)?.state === 'alive',
+      priorityOf: (id) =>
+        id === this.id ? (this.init.priority ?? 0) : (this.membership.member(id)?.meta.priority ?? 0),
+      isGone: (id, t) => {
+        const m = this.membership.member(id)
+        if (!m || (m.state !== 'dead' && m.state !== 'left')) return false
+        return t - m.stateSinceMs >= this.init.config.shardMap.deadGraceMs
+      },
+    }
+  }
+
+  /** A late joiner learns how many shards there are from its first announcement. */
+  private learn(a: Announce | undefined, nowMs: number): void {
+    if (a && !this.map && a.shardCount > 0) {
+      const shards = new Map<number, NodeId[]>()
+      for (let i = 0; i < a.shardCount; i++) shards.set(i, [])
+      this.adoptMap({ version: 1, shards }, nowMs, true)
+    }
+    this.global.learn(a, nowMs)
+  }
+
+  /** Alive members whose membership meta says they vote in `shard` (routing only, never safety). */
+  private membersOfShard(shard: number): NodeId[] {
+    const out: NodeId[] = []
+    for (const m of this.membership.members()) {
+      if (m.meta.shard === shard && m.state === 'alive' && m.id !== this.id) out.push(m.id)
+    }
+    return out
+  }
+
+  /** Alive members that are in no shard and not observers, smallest id first. */
+  private unassignedMembers(): NodeId[] {
+    const map = this.map
+    const out: NodeId[] = []
+    for (const m of this.membership.members()) {
+      if (m.state !== 'alive' || m.meta.shard !== null || m.meta.roles.includes('observer')) continue
+      if (map && shardOf(map, m.id) !== undefined) continue
+      out.push(m.id)
+    }
+    return out.sort()
   }
 
   /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */
@@ -338,7 +405,13 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.nextAnnounceMs = nowMs + this.init.config.global.heartbeatIntervalMs
     let bytes: Uint8Array | undefined
     for (const m of this.membership.members()) {
-      if (m.id === this.id || m.state !== 'alive' || shardOf(map, m.id) !== undefined) continue
+      if (
+        m.id === this.id ||
+        m.state !== 'alive' ||
+        m.meta.shard !== null ||
+        shardOf(map, m.id) !== undefined
+      )
+        continue
       if (attachedShard(map, m.id) !== sg.shard) continue
       bytes ??= encodeShardMessage({
         type: 'announce',

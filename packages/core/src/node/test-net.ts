@@ -14,19 +14,34 @@ import { RejectionCounter } from '../wire/errors.js'
 import type { ConclaveConfig } from './conclave-config.js'
 import { type ConclaveInit, ConclaveMachine, type MembershipLike } from './conclave-machine.js'
 
-export function staticMembership(
-  id: NodeId,
-  all: () => readonly NodeId[],
-  priorities: Map<NodeId, number>,
-): MembershipLike {
-  const view = (m: NodeId): MemberView => ({
-    id: m,
-    state: 'alive',
-    incarnation: 0,
-    bootEpoch: 0,
-    meta: { priority: priorities.get(m) ?? 0, shard: null, roles: [], addrs: [], version: 0 },
-    stateSinceMs: 0,
-  })
+/** Shared truth for the fake membership: who is dead since when, and each node's meta.shard. */
+export interface FakeWorld {
+  ids: () => readonly NodeId[]
+  priorities: Map<NodeId, number>
+  deadSinceMs: Map<NodeId, number>
+  shardOf: Map<NodeId, number | null>
+  observers: Set<NodeId>
+}
+
+/** A perfect membership oracle: everyone alive unless the test crashed it (then dead at once). */
+export function staticMembership(id: NodeId, world: FakeWorld): MembershipLike {
+  const view = (m: NodeId): MemberView => {
+    const dead = world.deadSinceMs.get(m)
+    return {
+      id: m,
+      state: dead === undefined ? 'alive' : 'dead',
+      incarnation: 0,
+      bootEpoch: 0,
+      meta: {
+        priority: world.priorities.get(m) ?? 0,
+        shard: world.shardOf.get(m) ?? null,
+        roles: world.observers.has(m) ? ['observer'] : [],
+        addrs: [],
+        version: 0,
+      },
+      stateSinceMs: dead ?? 0,
+    }
+  }
   return {
     id,
     tick() {},
@@ -36,10 +51,12 @@ export function staticMembership(
     notePause() {},
     join() {},
     leave() {},
-    setMeta() {},
-    member: (m: NodeId) => (all().includes(m) ? view(m) : undefined),
-    members: () => all().map(view),
-    aliveCount: () => all().length,
+    setMeta(patch) {
+      if (patch.shard !== undefined) world.shardOf.set(id, patch.shard)
+    },
+    member: (m: NodeId) => (world.ids().includes(m) ? view(m) : undefined),
+    members: () => world.ids().map(view),
+    aliveCount: () => world.ids().filter((m) => !world.deadSinceMs.has(m)).length,
     health: () => 0,
     rejections: new RejectionCounter(),
   }
@@ -86,10 +103,26 @@ export class TestNet {
   private seq = 0
   private readonly rng
   private bootEpochs = new Map<NodeId, number>()
+  readonly world: FakeWorld
+  private readonly bootstrapExpect: number
 
   constructor(readonly opts: TestNetOptions) {
     this.rng = createRng(opts.seed ?? 1)
+    this.world = {
+      ids: () => this.opts.ids,
+      priorities: opts.priorities ?? new Map(),
+      deadSinceMs: new Map(),
+      shardOf: new Map(),
+      observers: new Set(opts.observers ?? []),
+    }
+    this.bootstrapExpect = opts.bootstrapExpect ?? opts.ids.length - (opts.observers?.length ?? 0)
     for (const id of opts.ids) this.start(id)
+  }
+
+  /** A new node joins the running cluster (membership sees it alive at once). */
+  addNode(id: NodeId): void {
+    this.opts.ids.push(id)
+    this.start(id)
   }
 
   private start(id: NodeId): void {
@@ -97,7 +130,7 @@ export class TestNet {
     this.stores.set(id, store)
     const epoch = (this.bootEpochs.get(id) ?? 0) + 1
     this.bootEpochs.set(id, epoch)
-    const priorities = this.opts.priorities ?? new Map()
+    const priorities = this.world.priorities
     const init: ConclaveInit = {
       id,
       bootEpoch: epoch,
@@ -107,12 +140,11 @@ export class TestNet {
       priority: priorities.get(id) ?? 0,
       stored: new Map(store),
       bootstrap: {
-        bootstrapExpect:
-          this.opts.bootstrapExpect ?? this.opts.ids.length - (this.opts.observers?.length ?? 0),
+        bootstrapExpect: this.bootstrapExpect,
         seeds: [],
       },
       observer: this.opts.observers?.includes(id) ?? false,
-      membershipFactory: () => staticMembership(id, () => this.opts.ids, priorities),
+      membershipFactory: () => staticMembership(id, this.world),
     }
     this.machines.set(id, new ConclaveMachine(init, this.nowMs))
     this.flush(id)
@@ -126,10 +158,12 @@ export class TestNet {
 
   crash(id: NodeId): void {
     this.down.add(id)
+    this.world.deadSinceMs.set(id, this.nowMs)
   }
 
   restart(id: NodeId): void {
     this.down.delete(id)
+    this.world.deadSinceMs.delete(id)
     this.start(id)
   }
 

@@ -49,6 +49,8 @@ export interface ShardHooks {
   /** Membership view: is this peer alive, and its priority (for handover). */
   isLive(id: NodeId): boolean
   priorityOf(id: NodeId): number
+  /** Membership says `dead` or `left` for at least the grace period: remove it from the voters. */
+  isGone(id: NodeId, nowMs: number): boolean
 }
 
 export interface ShardGroupInit {
@@ -181,6 +183,7 @@ export class ShardGroup {
       if (nowMs >= this.nextHeartbeatMs) {
         this.heartbeatRound(nowMs)
         this.maybeHandOver(nowMs)
+        this.removeGoneVoter(nowMs)
       }
       return
     }
@@ -237,6 +240,26 @@ export class ShardGroup {
   /** Leader only: send a heartbeat round now (e.g. to carry fresh global news). */
   heartbeatNow(nowMs: number): void {
     if (this.roleValue === 'leader') this.heartbeatRound(nowMs)
+  }
+
+  /**
+   * Leader only: a single-voter change (Raft thesis §4.1). Refused while another config entry is
+   * uncommitted, or before the leader committed an entry of its own term (thesis §4.1 bug fix).
+   */
+  proposeConfig(op: 'add' | 'remove', node: NodeId, nowMs: number): boolean {
+    if (this.roleValue !== 'leader') return false
+    if (this.log.termAt(this.commitIndex) !== this.termValue) return false
+    for (let i = this.commitIndex + 1; i <= this.log.lastIndex; i++) {
+      if (this.log.entryAt(i)?.kind === 'config') return false
+    }
+    const voters = this.voters()
+    if (op === 'add' && voters.includes(node)) return false
+    if (op === 'remove' && (!voters.includes(node) || node === this.id || voters.length <= 1)) return false
+    if (op === 'add') {
+      this.nextIndex.set(node, this.log.snapshot.index + 1)
+      this.matchIndex.set(node, 0)
+    }
+    return this.propose({ kind: 'config', op, node }, nowMs) !== undefined
   }
 
   /** Planned handover (thesis §3.10): TimeoutNow to the best caught-up live voter. */
@@ -573,6 +596,13 @@ export class ShardGroup {
     }
     this.commitIndex = index
     if (this.log.compact(this.commitIndex, this.cfg.logEntriesMax)) this.persistLog()
+    if (this.roleValue === 'leader') {
+      for (const c of committed) {
+        if (c.entry.kind !== 'config') continue
+        const change = `${c.entry.op} ${c.entry.node} ${c.entry.op === 'add' ? 'to' : 'from'} shard ${this.shard}`
+        this.sink.event({ kind: 'shardmap:commit', node: this.id, atMs: nowMs, index: c.index, change })
+      }
+    }
     this.hooks.onCommit(committed, nowMs)
   }
 
@@ -674,6 +704,13 @@ export class ShardGroup {
       }
     }
     return best
+  }
+
+  /** DESIGN.md Failure: a voter dead (or left) for the grace period is removed, one at a time. */
+  private removeGoneVoter(nowMs: number): void {
+    if (this.roleValue !== 'leader') return
+    const gone = this.voters().find((v) => v !== this.id && this.hooks.isGone(v, nowMs))
+    if (gone !== undefined) this.proposeConfig('remove', gone, nowMs)
   }
 
   private maybeHandOver(nowMs: number): void {

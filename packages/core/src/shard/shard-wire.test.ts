@@ -28,9 +28,12 @@ const entry: fc.Arbitrary<LogEntry> = fc.oneof(
     node: nodeId,
   }),
 )
-const announce = fc.option(fc.record({ globalLeader: nodeId, globalTerm: u, leaseLeftMs: u }), {
-  nil: undefined,
-})
+const announce = fc.option(
+  fc.record({ globalLeader: nodeId, globalTerm: u, leaseLeftMs: u, shardCount: fc.nat({ max: 20_000 }) }),
+  {
+    nil: undefined,
+  },
+)
 const head = { shard: fc.nat({ max: 10_000 }), term: u }
 
 export const shardMessage: fc.Arbitrary<ShardMessage> = fc.oneof(

@@ -12,6 +12,8 @@ export const SHARD_FRAME_BYTES_MAX = 1200
 export const NODE_ID_BYTES_MAX = 64
 export const ENTRIES_PER_FRAME_MAX = 8
 export const SNAPSHOT_VOTERS_MAX = 12
+/** Upper bound on shards in a map (≈ 100,000 nodes at 5 per shard). */
+export const SHARDS_MAX = 20_000
 
 /** What a shard leader tells its followers (and observers) about the global leader. */
 export interface Announce {
@@ -19,6 +21,8 @@ export interface Announce {
   readonly globalTerm: number
   /** Lease left at send time, on the sender's clock (clocks are not comparable, durations are). */
   readonly leaseLeftMs: number
+  /** Shards in the map (ids 0..shardCount−1), so late joiners learn the global voter set. */
+  readonly shardCount: number
 }
 
 export type ShardMessage =
@@ -167,11 +171,17 @@ function writeAnnounce(w: Writer, a: Announce | undefined): void {
     .string(a.globalLeader)
     .varint(a.globalTerm)
     .varint(Math.max(0, Math.floor(a.leaseLeftMs)))
+    .varint(a.shardCount)
 }
 
 function readAnnounce(r: Reader): Announce | undefined {
   if (!r.bool()) return undefined
-  return { globalLeader: readId(r), globalTerm: r.varint(), leaseLeftMs: r.varint() }
+  return {
+    globalLeader: readId(r),
+    globalTerm: r.varint(),
+    leaseLeftMs: r.varint(),
+    shardCount: r.varintMax(SHARDS_MAX, 'shard count'),
+  }
 }
 
 export function writeSnapshot(w: Writer, s: LogSnapshot): void {

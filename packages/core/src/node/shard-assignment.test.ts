@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import type { NodeId } from '../sans-io.js'
+import { lanConclaveConfig } from './conclave-config.js'
+import { TestNet, testIds } from './test-net.js'
+
+describe('shard assignment and removal', () => {
+  it('a late joiner starts as an observer, learns the leader, and is assigned a shard by the global leader', () => {
+    const net = new TestNet({ ids: testIds(15), config: lanConclaveConfig(), seed: 21 })
+    net.runFor(2000)
+    const newcomer = 'node-999'
+    net.addNode(newcomer)
+    net.runFor(200)
+    expect(net.machine(newcomer).leader()?.id).toBe(net.globalLeaders()[0])
+    net.runFor(2000)
+    const s = net.machine(newcomer).status(net.nowMs)
+    expect(s.shard).not.toBeNull()
+    expect(s.role).toBe('follower')
+    const commits = net.events('shardmap:commit').filter((e) => e.change.includes(newcomer))
+    expect(commits).toHaveLength(1)
+    // It really votes: every member of its shard lists it.
+    const shard = s.shard as number
+    const peers = net.live().filter((id) => net.machine(id).status(net.nowMs).shard === shard)
+    expect(peers.length).toBe(6)
+  })
+
+  it('a dead voter is removed after the grace period and the shard keeps working', () => {
+    const cfg = lanConclaveConfig()
+    cfg.shardMap.deadGraceMs = 1000
+    const net = new TestNet({ ids: testIds(5), config: cfg, seed: 22 })
+    net.runFor(1500)
+    const leader = net.globalLeaders()[0] as NodeId
+    const victim = net.live().find((id) => id !== leader) as NodeId
+    net.crash(victim)
+    net.runFor(800)
+    expect(net.events('shardmap:commit')).toHaveLength(0)
+    net.runFor(1500)
+    const removal = net.events('shardmap:commit').filter((e) => e.change.startsWith(`remove ${victim}`))
+    expect(removal).toHaveLength(1)
+    // 4 voters now: a further crash of a non-leader leaves 3 of 4, still a quorum.
+    const second = net.live().find((id) => id !== leader) as NodeId
+    net.crash(second)
+    net.runFor(1000)
+    expect(net.globalLeaders()).toEqual([leader])
+  })
+})

@@ -128,8 +128,28 @@ function fromSimFault(obj: Record<string, unknown>): Record<string, unknown> {
   }
 }
 
+/** Fields holding node ids: the same 52-char ids recur in every record, so they are interned. */
+const ID_FIELDS = ['node', 'member', 'via', 'leader', 'candidate', 'from'] as const
+
+/**
+ * Keeps one copy of each node id string. JSON.parse makes a fresh string per occurrence; a
+ * 1000-node trace has millions of occurrences of 1000 ids (measured: ~1.3 GB heap without it).
+ * Bounded: past idsMax distinct strings, new ones are no longer interned (still correct).
+ */
+export class IdInterner {
+  private readonly ids = new Map<string, string>()
+  constructor(private readonly idsMax = 1_000_000) {}
+
+  intern(id: string): string {
+    const known = this.ids.get(id)
+    if (known !== undefined) return known
+    if (this.ids.size < this.idsMax) this.ids.set(id, id)
+    return id
+  }
+}
+
 /** Checks an already-decoded object (live events arrive as objects, not lines). */
-export function toTraceRecord(value: unknown, lineNo: number): TraceRecord {
+export function toTraceRecord(value: unknown, lineNo: number, interner?: IdInterner): TraceRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TraceLineError('not-object', lineNo, 'expected a JSON object')
   }
@@ -144,10 +164,16 @@ export function toTraceRecord(value: unknown, lineNo: number): TraceRecord {
   for (const [name, type] of SCHEMA[kind as EventKind]) {
     if (!fieldOk(obj[name], type)) throw new TraceLineError('bad-field', lineNo, `${kind}.${name}`)
   }
+  if (interner) {
+    for (const f of ID_FIELDS) {
+      const v = obj[f]
+      if (typeof v === 'string') obj[f] = interner.intern(v)
+    }
+  }
   return obj as unknown as TraceRecord
 }
 
-export function parseTraceLine(line: string, lineNo: number): TraceRecord {
+export function parseTraceLine(line: string, lineNo: number, interner?: IdInterner): TraceRecord {
   if (line.length > TRACE_LINE_BYTES_MAX) throw new TraceLineError('too-long', lineNo, `${line.length} chars`)
   let value: unknown
   try {
@@ -155,5 +181,5 @@ export function parseTraceLine(line: string, lineNo: number): TraceRecord {
   } catch {
     throw new TraceLineError('bad-json', lineNo, line.slice(0, 60))
   }
-  return toTraceRecord(value, lineNo)
+  return toTraceRecord(value, lineNo, interner)
 }

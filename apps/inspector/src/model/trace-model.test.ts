@@ -205,7 +205,7 @@ describe('TraceModel: scrubbing', () => {
   const records = syntheticTrace({ nodes: 25, seed: 3, tailMs: 5000 })
 
   it('stateAt(t) equals a fresh fold of every record up to t, in any seek order', () => {
-    const model = new TraceModel({ keyframeEvery: 97 })
+    const model = new TraceModel({ keyframeEvery: 97, keyframeNodesFactor: 0 })
     for (const r of records) model.append(r)
     model.finish()
     const start = model.startMs
@@ -249,7 +249,7 @@ describe('TraceModel: scrubbing', () => {
   })
 
   it('clamps out-of-order records and drops the oldest half past recordsMax', () => {
-    const model = new TraceModel({ keyframeEvery: 10, recordsMax: 100 })
+    const model = new TraceModel({ keyframeEvery: 10, keyframeNodesFactor: 0, recordsMax: 100 })
     for (const r of records.slice(0, 150)) model.append(r)
     expect(model.size).toBeLessThanOrEqual(100)
     expect(model.droppedRecords).toBeGreaterThan(0)

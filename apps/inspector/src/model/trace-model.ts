@@ -16,10 +16,14 @@ import type { TraceRecord } from './trace-record.js'
 
 export interface TraceModelOptions {
   /**
-   * Records between keyframes. Default 4000: a seek folds at most 4000 records (~1 ms), and a
-   * 1000-node keyframe costs ~1000 node clones. Smaller = faster scrubbing, more memory.
+   * Least records between keyframes; the actual spacing is max(keyframeEvery, 16 × nodes), so
+   * a keyframe (one clone per node) costs at most 1/16 of the records it spans. Default 4000:
+   * a seek folds at most max(4000, 16 × nodes) records (measured ~3 ms at 1000 nodes).
+   * Smaller = faster scrubbing, more memory.
    */
   keyframeEvery: number
+  /** The 16 in max(keyframeEvery, 16 × nodes); 0 = a fixed spacing (tests). */
+  keyframeNodesFactor: number
   /** Records kept in memory (default 4 000 000, ~1 GB of parsed records at worst). */
   recordsMax: number
   journal: JournalLimits
@@ -27,6 +31,7 @@ export interface TraceModelOptions {
 
 export const DEFAULT_TRACE_MODEL_OPTIONS: TraceModelOptions = {
   keyframeEvery: 4000,
+  keyframeNodesFactor: 16,
   recordsMax: 4_000_000,
   journal: DEFAULT_JOURNAL_LIMITS,
 }
@@ -76,7 +81,12 @@ export class TraceModel {
     }
     this.records.push(r)
     applyRecord(this.head, r, this.journal)
-    if (this.records.length % this.options.keyframeEvery === 0) {
+    const lastKeyframe = this.keyframes[this.keyframes.length - 1]!.index
+    const spacing = Math.max(
+      this.options.keyframeEvery,
+      this.options.keyframeNodesFactor * this.head.nodes.size,
+    )
+    if (this.records.length - lastKeyframe >= spacing) {
       this.keyframes.push({ index: this.records.length, state: cloneClusterState(this.head) })
     }
     if (this.records.length > this.options.recordsMax) this.dropOldest()

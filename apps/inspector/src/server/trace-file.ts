@@ -5,7 +5,12 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { parseTraceLine, TraceLineError, type TraceLineErrorCode } from '../model/parse-trace-line.js'
+import {
+  IdInterner,
+  parseTraceLine,
+  TraceLineError,
+  type TraceLineErrorCode,
+} from '../model/parse-trace-line.js'
 import type { TraceModel } from '../model/trace-model.js'
 
 export interface LoadReport {
@@ -25,12 +30,13 @@ export async function loadTraceFile(path: string, model: TraceModel): Promise<Lo
   const samples: string[] = []
   let lines = 0
   let records = 0
+  const interner = new IdInterner()
   const input = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity })
   for await (const line of input) {
     lines++
     if (line.trim() === '') continue
     try {
-      model.append(parseTraceLine(line, lines))
+      model.append(parseTraceLine(line, lines, interner))
       records++
     } catch (e) {
       if (!(e instanceof TraceLineError)) throw e

@@ -45,12 +45,14 @@ export class BroadcastQueue {
 
   /**
    * Takes the least-sent updates that fit in roomBytes (at most countMax), counts one
-   * transmission for each, and forgets those that reached `limit`.
+   * transmission for each, and forgets those that reached `limit`. Only updates sent fewer than
+   * `sentBelow` times are eligible (gossip frames stop early; piggyback takes the rest).
    */
-  take(roomBytes: number, countMax: number, limit: number): Uint8Array[] {
+  take(roomBytes: number, countMax: number, limit: number, sentBelow = limit): Uint8Array[] {
     const chosen: Item[] = []
     let used = 0
-    outer: for (let t = 0; t < this.tiers.length; t++) {
+    const tiers = Math.min(this.tiers.length, sentBelow)
+    outer: for (let t = 0; t < tiers; t++) {
       const tier = this.tiers[t]
       if (!tier) continue
       for (const item of tier) {

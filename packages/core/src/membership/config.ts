@@ -59,7 +59,7 @@ export interface MembershipConfig {
   suspectNotifyIntervalMs: number
   /**
    * Retransmit multiplier λ: each gossiped update is sent λ · ceil(log10(N + 1)) times (SWIM §4.1,
-   * memberlist RetransmitMult). Default 4 (16 sends at N = 1000). Higher: fewer nodes miss an
+   * memberlist RetransmitMult). Default 3 (12 sends at N = 1000). Higher: fewer nodes miss an
    * update (miss chance ≈ e^(−sends)), more bytes.
    */
   retransmitMult: number
@@ -71,7 +71,14 @@ export interface MembershipConfig {
   gossipIntervalMs: number
   /** Members per gossip round. Default 3. Spread ≈ log_(fanout+1)(N) rounds. */
   gossipFanout: number
-  /** Bound on pending updates; above it the most-transmitted update is dropped (anti-entropy repairs). Default 512. */
+  /**
+   * How many of an update's λ·ceil(log10(N + 1)) sends may use dedicated gossip frames; the rest
+   * ride for free on pings and acks (to ring neighbours, so a node the fast rounds missed hears
+   * within about one probe interval). Default 6 (two rounds at fanout 3). Trade-off: higher
+   * spreads faster and more surely, but every update costs each node this many extra frames.
+   */
+  gossipSendsMax: number
+  /** Bound on pending updates; above it the most-transmitted update is dropped (anti-entropy repairs). Default 128: steady state needs a handful; a mass join overflows it on purpose and leaves the bulk to anti-entropy. */
   broadcastQueueMax: number
   /**
    * Anti-entropy: every aeIntervalMs exchange a bucket digest with one random member and repair
@@ -118,10 +125,11 @@ export function lanConfig(): MembershipConfig {
     suspicionMinMult: 1,
     suspicionMaxMult: 4,
     suspectNotifyIntervalMs: 150,
-    retransmitMult: 4,
+    retransmitMult: 3,
     gossipIntervalMs: 50,
     gossipFanout: 3,
-    broadcastQueueMax: 512,
+    gossipSendsMax: 6,
+    broadcastQueueMax: 128,
     aeIntervalMs: 2000,
     aeFastIntervalMs: 200,
     aeBuckets: 128,
@@ -179,6 +187,7 @@ export function validateConfig(c: MembershipConfig): void {
   assert(c.indirectProbes >= 0 && c.indirectProbes <= 16, 'indirectProbes in 0..16')
   assert(c.suspicionMaxMult >= 1, 'suspicionMaxMult >= 1')
   assert(c.gossipFanout >= 1 && c.retransmitMult >= 1, 'gossipFanout, retransmitMult >= 1')
+  assert(c.gossipSendsMax >= 1, 'gossipSendsMax >= 1')
   assert(c.aeBuckets >= 1 && c.aeBuckets <= 1024, 'aeBuckets in 1..1024')
   assert(c.frameBytesMax >= 512 && c.frameBytesMax <= 65_536, 'frameBytesMax in 512..65536')
   assert(c.nackFraction > 0 && c.nackFraction < 1, 'nackFraction in (0, 1)')

@@ -370,8 +370,9 @@ export class Membership implements Machine<MembershipEvent> {
 
   private onIndirectTimeout(p: Probe, nowMs: number): void {
     this.probe = undefined
-    // Lifeguard §4.1: a failed probe, and expected nacks that did not come, hint that we are slow.
-    this.raiseHealth(p.nacks < p.helpers.length ? 2 : 1, nowMs)
+    // Lifeguard §4.3: every expected nack that did not come hints that we are the slow one.
+    // When the helpers all nacked, they could not reach the target either: no blame on us.
+    this.raiseHealth(p.helpers.length - Math.min(p.nacks, p.helpers.length), nowMs)
     const m = this.table.get(p.target)
     if (!m || (m.state !== 'alive' && m.state !== 'suspect')) return
     this.accuse(m, nowMs)
@@ -751,7 +752,8 @@ export class Membership implements Machine<MembershipEvent> {
       this.rejections.add('entry-too-big')
       return
     }
-    if (this.queue.size === 0) this.nextGossipAtMs = nowMs // news on an idle node goes out at once
+    // News on a node with no gossip round pending goes out at once.
+    if (this.nextGossipAtMs === Number.POSITIVE_INFINITY) this.nextGossipAtMs = nowMs
     this.queue.enqueue(key, bytes)
   }
 
@@ -773,15 +775,19 @@ export class Membership implements Machine<MembershipEvent> {
     this.nextGossipAtMs = nowMs + this.cfg.gossipIntervalMs
     const exclude = new Set<NodeId>([this.id])
     const room = this.cfg.frameBytesMax - 3 // version, type, entry count
+    let sent = 0
     for (let i = 0; i < this.cfg.gossipFanout && this.queue.size > 0; i++) {
       const to = this.ring.random(this.rng, exclude)
       if (to === undefined) break
       exclude.add(to)
-      const entries = this.queue.take(room, 64, this.retransmitLimit())
-      if (entries.length > 0) this.sendFrame(to, { type: 'gossip' }, 'gossip', entries, false)
+      const entries = this.queue.take(room, 64, this.retransmitLimit(), this.cfg.gossipSendsMax)
+      if (entries.length === 0) break
+      this.sendFrame(to, { type: 'gossip' }, 'gossip', entries, false)
+      sent++
     }
-    // A node that left still flushes its leave to a few members before going quiet.
-    if (exclude.size === 1 && this.self.state === 'left') this.nextGossipAtMs = Number.POSITIVE_INFINITY
+    // Nothing left for gossip frames (the rest rides on probes): stop until the next news.
+    // A node that left sends its leave to a few members, then goes quiet.
+    if (sent === 0) this.nextGossipAtMs = Number.POSITIVE_INFINITY
   }
 
   /**

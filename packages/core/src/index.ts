@@ -1,10 +1,12 @@
+export {
+  type ConclaveComponents,
+  ConclaveService,
+  type ConclaveServiceInit,
+  conclave,
+} from './api/conclave-service.js'
 export { type ConclaveNode, type CreateConclaveOptions, createConclave } from './api/create-conclave.js'
-export { type ConclaveComponents, ConclaveService, type ConclaveServiceInit, conclave } from './api/conclave-service.js'
 export type { ConclaveEvents, LeaderChange } from './api/events.js'
 export type { LeaderMachine, MachineContext } from './api/leader-machine.js'
-export { loadOrCreatePrivateKey } from './runtime/identity.js'
-export { ed25519Signer } from './runtime/signer.js'
-export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
 export {
   Bully,
   type BullyConfig,
@@ -31,6 +33,7 @@ export {
 } from './membership/index.js'
 export {
   type ConclaveConfig,
+  defaultShardMapConfig,
   lanConclaveConfig,
   localConclaveConfig,
   type ShardMapConfig,
@@ -40,9 +43,14 @@ export {
 export {
   type ConclaveInit,
   ConclaveMachine,
+  type MembershipLike,
   type NodeRole,
   type NodeStatus,
 } from './node/conclave-machine.js'
+export { bootstrapShardMap, type ShardMap, shardCountFor } from './node/shard-map.js'
+export { loadOrCreatePrivateKey } from './runtime/identity.js'
+export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
+export { ed25519Signer } from './runtime/signer.js'
 export type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from './sans-io.js'
 export { emptyReady } from './sans-io.js'
 export { lanShardConfig, type ShardConfig } from './shard/shard-config.js'

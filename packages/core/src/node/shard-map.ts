@@ -38,9 +38,17 @@ export function bootstrapShardMap(members: readonly NodeId[], cfg: ShardMapConfi
   return { version: 1, shards }
 }
 
+const shardIndexCache = new WeakMap<ShardMap, Map<NodeId, number>>()
+
+/** The shard a node was put in by this map (O(1) after the first call per map). */
 export function shardOf(map: ShardMap, id: NodeId): number | undefined {
-  for (const [s, voters] of map.shards) if (voters.includes(id)) return s
-  return undefined
+  let index = shardIndexCache.get(map)
+  if (!index) {
+    index = new Map()
+    for (const [s, voters] of map.shards) for (const v of voters) index.set(v, s)
+    shardIndexCache.set(map, index)
+  }
+  return index.get(id)
 }
 
 /** An observer's attachment: the shard whose leader tells it who leads (a stable hash of its id). */

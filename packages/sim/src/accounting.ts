@@ -32,6 +32,7 @@ export class Accounting {
     restarted: 0,
     'inbox-full': 0,
   }
+  private readonly keys = new Map<string, Map<string, string>>()
 
   node(id: NodeId): NodeTraffic {
     let t = this.perNode.get(id)
@@ -42,8 +43,22 @@ export class Accounting {
     return t
   }
 
-  sent(id: NodeId, key: string, bytes: number): void {
-    const t = this.node(id)
+  /** The interned `layer/type` key (no string is built per message on the hot path). */
+  key(layer: string, type: string): string {
+    let types = this.keys.get(layer)
+    if (types === undefined) {
+      types = new Map()
+      this.keys.set(layer, types)
+    }
+    let key = types.get(type)
+    if (key === undefined) {
+      key = `${layer}/${type}`
+      types.set(type, key)
+    }
+    return key
+  }
+
+  sent(t: NodeTraffic, key: string, bytes: number): void {
     t.sentMsgs++
     t.sentBytes += bytes
     const k = typeEntry(t, key)
@@ -51,8 +66,7 @@ export class Accounting {
     k.sentBytes += bytes
   }
 
-  received(id: NodeId, key: string, bytes: number): void {
-    const t = this.node(id)
+  received(t: NodeTraffic, key: string, bytes: number): void {
     t.recvMsgs++
     t.recvBytes += bytes
     const k = typeEntry(t, key)

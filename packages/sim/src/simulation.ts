@@ -28,7 +28,7 @@ import {
   type Rng,
   type TraceEvent,
 } from '@conclave/core'
-import { Accounting } from './accounting.js'
+import { Accounting, type NodeTraffic } from './accounting.js'
 import { EventQueue } from './event-queue.js'
 import type { NetworkModel } from './network-model.js'
 import { type ClockInit, NodeClock } from './node-clock.js'
@@ -116,7 +116,10 @@ class SimNode {
   lastTickTrueMs = Number.NEGATIVE_INFINITY
   lastLocalMs = Number.NEGATIVE_INFINITY
   sameInstantTicks = 0
+  linksPruneAt = LINKS_PRUNE_AT
   readonly stored = new Map<string, Uint8Array>()
+  /** Per outgoing link (target index): when its last message arrives, to keep the link FIFO. */
+  readonly linkLastMs = new Map<number, number>()
 
   constructor(
     readonly id: NodeId,
@@ -124,6 +127,7 @@ class SimNode {
     readonly clock: NodeClock,
     readonly factory: MachineFactory,
     readonly rng: Rng,
+    readonly traffic: NodeTraffic,
   ) {}
 }
 
@@ -135,6 +139,8 @@ interface PartitionRule {
 
 /** A machine that asks to be ticked this many times at one instant is busy-looping: a bug. */
 const SAME_INSTANT_TICKS_MAX = 10_000
+/** A node's FIFO table is swept of idle links when it reaches this size (bounds memory). */
+const LINKS_PRUNE_AT = 64
 
 export class Simulation {
   readonly seed: number
@@ -153,7 +159,6 @@ export class Simulation {
   private readonly netRng: Rng
   private readonly hasher = new TraceHasher()
   private readonly listeners: Array<(record: TraceRecord) => void> = []
-  private readonly linkLastMs = new Map<number, number>()
   private readonly keepTrace: ((event: TraceEvent) => boolean) | undefined
   private readonly tickHintMs: number
   private readonly inboxMax: number
@@ -177,7 +182,14 @@ export class Simulation {
   /** Add a node and start its machine now. Ids must be unique. */
   addNode(id: NodeId, factory: MachineFactory, opts: ClockInit = {}): void {
     assert(!this.nodes.has(id), () => `node ${id} added twice`)
-    const node = new SimNode(id, this.nodes.size, new NodeClock(opts), factory, this.nodeRngs.fork())
+    const node = new SimNode(
+      id,
+      this.nodes.size,
+      new NodeClock(opts),
+      factory,
+      this.nodeRngs.fork(),
+      this.accounting.node(id),
+    )
     this.nodes.set(id, node)
     this.recordFault({ trueMs: this.nowMs, kind: 'add', node: id })
     this.boot(node)
@@ -435,7 +447,7 @@ export class Simulation {
       node.inbox.push({ from: entry.from, layer: entry.layer, type: entry.type, bytes })
       return
     }
-    this.accounting.received(node.id, `${entry.layer}/${entry.type}`, bytes.length)
+    this.accounting.received(node.traffic, this.accounting.key(entry.layer, entry.type), bytes.length)
     ;(node.machine as Machine).receive(entry.from, entry.layer, bytes, this.localNowOf(node))
     this.flush(node)
   }
@@ -462,7 +474,7 @@ export class Simulation {
     node.inbox = []
     for (const m of inbox) {
       if (!node.up || node.pausedUntilMs >= 0) break // a scheduled fault cannot fire mid-loop, but be safe
-      this.accounting.received(node.id, `${m.layer}/${m.type}`, m.bytes.length)
+      this.accounting.received(node.traffic, this.accounting.key(m.layer, m.type), m.bytes.length)
       machine.receive(m.from, m.layer, m.bytes, this.localNowOf(node))
       this.flush(node)
     }
@@ -501,7 +513,7 @@ export class Simulation {
   }
 
   private send(node: SimNode, to: NodeId, layer: Layer, type: string, bytes: Uint8Array): void {
-    this.accounting.sent(node.id, `${layer}/${type}`, bytes.length)
+    this.accounting.sent(node.traffic, this.accounting.key(layer, type), bytes.length)
     const target = this.nodes.get(to)
     if (target === undefined) {
       this.accounting.drop('down')
@@ -521,10 +533,15 @@ export class Simulation {
         return
       }
     }
-    const link = node.index * 1_048_576 + target.index
     const latency = this.network.latencyMs(linkUniform(this.seed, node.index, target.index), this.netRng)
-    const atMs = Math.max(this.nowMs + latency, this.linkLastMs.get(link) ?? 0)
-    this.linkLastMs.set(link, atMs)
+    const links = node.linkLastMs
+    const atMs = Math.max(this.nowMs + latency, links.get(target.index) ?? 0)
+    if (links.size >= node.linksPruneAt) {
+      // Only links with a message still in flight matter for FIFO order.
+      for (const [k, t] of links) if (t <= this.nowMs) links.delete(k)
+      node.linksPruneAt = Math.max(LINKS_PRUNE_AT, 2 * links.size)
+    }
+    links.set(target.index, atMs)
     this.push(new Entry(DELIVER, target, target.generation, node.id, layer, type, bytes, null), atMs)
   }
 }

@@ -96,6 +96,7 @@ export const membershipCommand: Command = {
   async run(argv, io) {
     const args = parse(argv)
     const bar = new ProgressBar(io, `${args.scenario} n=${args.nodes} seed=${args.seed}`)
+    const wall0 = performance.now()
     const report = runMembershipScenario({
       nodes: args.nodes,
       seed: args.seed,
@@ -108,7 +109,7 @@ export const membershipCommand: Command = {
         const label = p.phase === 'warmup' ? 'warm-up' : p.phase
         bar.update(
           p.phase === 'warmup' ? 0 : p.simMs / p.endMs,
-          `${label} t=${(p.simMs / 1000).toFixed(0)} s heap=${p.heapMB.toFixed(0)} MB`,
+          `${label} t=${(p.simMs / 1000).toFixed(0)} s wall=${((performance.now() - wall0) / 1000).toFixed(0)} s heap=${p.heapMB.toFixed(0)} MB`,
         )
       },
     })

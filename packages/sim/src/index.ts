@@ -21,5 +21,6 @@ export {
   type SimulationInit,
 } from './simulation.js'
 export { max, mean, percentile } from './stats.js'
+export * from './swarm/index.js'
 export { type HeartbeatConfig, HeartbeatMachine, heartbeatDefaults } from './testing/heartbeat-machine.js'
 export { canonical, type FaultKind, type FaultRecord, TraceHasher, type TraceRecord } from './trace.js'

@@ -7,5 +7,12 @@ import type { Command } from './command.js'
 import { demoCommand } from './demo.js'
 import { electionCommand } from './election.js'
 import { membershipCommand } from './membership.js'
+import { swarmCommand } from './swarm.js'
 
-export const commands: readonly Command[] = [membershipCommand, electionCommand, baselineCommand, demoCommand]
+export const commands: readonly Command[] = [
+  membershipCommand,
+  electionCommand,
+  swarmCommand,
+  baselineCommand,
+  demoCommand,
+]

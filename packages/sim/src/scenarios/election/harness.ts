@@ -67,6 +67,7 @@ export class ElectionRun {
   readonly episodes: Episode[] = []
   /** Shard maps (shard → voters) read from the live nodes at each partition, for invariant 5. */
   readonly shardMaps: Array<{ trueMs: number; map: Map<number, NodeId[]> }> = []
+  private readonly lastShardOf = new Map<NodeId, number | null>()
   /** The harness's own stream (fault choices), separate from the nodes' and the network's. */
   readonly rng: Rng
   readonly ids: NodeId[]
@@ -150,15 +151,24 @@ export class ElectionRun {
     return this.agreedLeader(minTerm, ignore) !== undefined ? this.sim.nowMs : undefined
   }
 
-  /** Shard → voters, as the running nodes report it (empty for the flat baselines). */
+  /**
+   * Shard → voters, as the nodes report it (empty for the flat baselines). Paused nodes answer
+   * too (a query, not an action), and a crashed node counts where it last said it voted: it
+   * comes back from its persisted state in the same shard, so leaving it out would make a side
+   * look short of a quorum it can in fact reach.
+   */
   shardMapNow(): Map<number, NodeId[]> {
-    const map = new Map<number, NodeId[]>()
-    for (const id of this.activeIds()) {
+    for (const id of this.ids) {
+      if (!this.sim.isUp(id)) continue
       const st = this.subject(id)?.status?.(this.sim.localNow(id))
-      if (st === undefined || st.shard === null || st.role === 'observer') continue
-      const voters = map.get(st.shard) ?? []
+      if (st !== undefined) this.lastShardOf.set(id, st.shard === null || st.role === 'observer' ? null : st.shard)
+    }
+    const map = new Map<number, NodeId[]>()
+    for (const [id, shard] of this.lastShardOf) {
+      if (shard === null) continue
+      const voters = map.get(shard) ?? []
       voters.push(id)
-      map.set(st.shard, voters)
+      map.set(shard, voters)
     }
     return map
   }

@@ -406,7 +406,11 @@ export class GlobalGroup {
       const known = this.shardLeaders.get(shard)
       // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else for (const v of this.targets(shard, voters)) this.sendTo(v, m)
+      else if (this.round - (this.ackedRound.get(shard) ?? 0) <= 10 || this.round % 8 === 0) {
+        // Unknown leader: every voter of the shard. A shard silent for 10 rounds (lost its
+        // quorum?) is probed only every 8th round, to bound the global leader's load.
+        for (const v of this.targets(shard, voters)) this.sendTo(v, m)
+      }
     }
     this.extendLease(nowMs)
     if (this.hasLease(nowMs)) this.maybeAssign(nowMs)

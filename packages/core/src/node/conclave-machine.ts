@@ -22,7 +22,7 @@ import type { Rng } from '../util/rng.js'
 import { RejectionCounter, WireError } from '../wire/errors.js'
 import type { ConclaveConfig } from './conclave-config.js'
 import {
-  attachedShard,
+  announcerShard,
   bootstrapShardMap,
   readShardMap,
   type ShardMap,
@@ -95,6 +95,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   /** Observers: the shard leader that last announced to us. */
   private observedShardLeader: { shard: number; id: NodeId; term: number } | undefined
   private nextAnnounceMs = 0
+  private orphan = false
 
   constructor(
     readonly init: ConclaveInit,
@@ -159,6 +160,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.shardGroup?.tick(nowMs)
     this.global.tick(nowMs)
     this.announceToObservers(nowMs)
+    this.updateOrphan(nowMs)
   }
 
   receive(from: NodeId, layer: Layer, bytes: Uint8Array, nowMs: number): void {
@@ -397,6 +399,22 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     return out.sort()
   }
 
+  /**
+   * A voter whose shard has had no leader for 3 election timeouts (its shard lost its quorum)
+   * says so in its membership roles ('orphan'); another shard's leader then announces to it, so
+   * it still learns the global leader (invariant 6).
+   */
+  private updateOrphan(nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg) return
+    const orphan = sg.sinceLeaderMs(nowMs) > 3 * this.init.config.shard.electionTimeoutMaxMs
+    if (orphan === this.orphan) return
+    this.orphan = orphan
+    const roles = this.init.observer ? ['observer'] : []
+    if (orphan) roles.push('orphan')
+    this.membership.setMeta({ roles }, nowMs)
+  }
+
   /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */
   private announceToObservers(nowMs: number): void {
     const sg = this.shardGroup
@@ -405,14 +423,10 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.nextAnnounceMs = nowMs + this.init.config.global.heartbeatIntervalMs
     let bytes: Uint8Array | undefined
     for (const m of this.membership.members()) {
-      if (
-        m.id === this.id ||
-        m.state !== 'alive' ||
-        m.meta.shard !== null ||
-        shardOf(map, m.id) !== undefined
-      )
-        continue
-      if (attachedShard(map, m.id) !== sg.shard) continue
+      if (m.id === this.id || m.state !== 'alive') continue
+      const orphan = m.meta.roles.includes('orphan')
+      if (!orphan && (m.meta.shard !== null || shardOf(map, m.id) !== undefined)) continue
+      if (announcerShard(map, m.id, orphan ? m.meta.shard : null) !== sg.shard) continue
       bytes ??= encodeShardMessage({
         type: 'announce',
         shard: sg.shard,

@@ -42,4 +42,26 @@ describe('shard assignment and removal', () => {
     net.runFor(1000)
     expect(net.globalLeaders()).toEqual([leader])
   })
+
+  it('members of a shard that lost its quorum still learn a new global leader (orphan announcements)', () => {
+    const net = new TestNet({ ids: testIds(15), config: lanConclaveConfig(), seed: 23 })
+    net.runFor(2000)
+    const leader = net.globalLeaders()[0] as NodeId
+    const map = net.machine(leader).shardMap()
+    const leaderShard = net.machine(leader).status(net.nowMs).shard
+    const [lostShard, voters] = [...(map?.shards ?? [])].find(([s]) => s !== leaderShard) ?? [0, []]
+    const [a, b, c, ...survivors] = voters
+    for (const v of [a, b, c]) net.crash(v as NodeId)
+    net.runFor(2000)
+    net.crash(leader)
+    net.runFor(3000)
+    const next = net.globalLeaders()
+    expect(next).toHaveLength(1)
+    expect(next[0]).not.toBe(leader)
+    for (const s of survivors) {
+      expect(net.machine(s).status(net.nowMs).shard).toBe(lostShard)
+      expect(net.machine(s).shardLeader()).toBeUndefined()
+      expect(net.machine(s).leader()?.id).toBe(next[0])
+    }
+  })
 })

@@ -60,6 +60,18 @@ export function attachedShard(map: ShardMap, id: NodeId): number | undefined {
   return shards[h % shards.length]
 }
 
+/**
+ * Which shard leader announces to `id`: its attached shard, or for a member of a leaderless shard
+ * (an orphan), the next shard after its own in cyclic order.
+ */
+export function announcerShard(map: ShardMap, id: NodeId, ownShard: number | null): number | undefined {
+  const attached = attachedShard(map, id)
+  if (attached === undefined || ownShard === null || attached !== ownShard) return attached
+  const shards = [...map.shards.keys()].sort((a, b) => a - b)
+  if (shards.length < 2) return undefined
+  return shards[(shards.indexOf(ownShard) + 1) % shards.length]
+}
+
 export function shardMapOp(map: ShardMap): PersistOp {
   const w = new Writer(1 << 20).varint(map.version).varint(map.shards.size)
   for (const [s, voters] of map.shards) {

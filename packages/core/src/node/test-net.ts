@@ -21,6 +21,7 @@ export interface FakeWorld {
   deadSinceMs: Map<NodeId, number>
   shardOf: Map<NodeId, number | null>
   observers: Set<NodeId>
+  roles: Map<NodeId, string[]>
 }
 
 /** A perfect membership oracle: everyone alive unless the test crashed it (then dead at once). */
@@ -35,7 +36,7 @@ export function staticMembership(id: NodeId, world: FakeWorld): MembershipLike {
       meta: {
         priority: world.priorities.get(m) ?? 0,
         shard: world.shardOf.get(m) ?? null,
-        roles: world.observers.has(m) ? ['observer'] : [],
+        roles: world.roles.get(m) ?? (world.observers.has(m) ? ['observer'] : []),
         addrs: [],
         version: 0,
       },
@@ -53,6 +54,7 @@ export function staticMembership(id: NodeId, world: FakeWorld): MembershipLike {
     leave() {},
     setMeta(patch) {
       if (patch.shard !== undefined) world.shardOf.set(id, patch.shard)
+      if (patch.roles !== undefined) world.roles.set(id, patch.roles)
     },
     member: (m: NodeId) => (world.ids().includes(m) ? view(m) : undefined),
     members: () => world.ids().map(view),
@@ -114,6 +116,7 @@ export class TestNet {
       deadSinceMs: new Map(),
       shardOf: new Map(),
       observers: new Set(opts.observers ?? []),
+      roles: new Map(),
     }
     this.bootstrapExpect = opts.bootstrapExpect ?? opts.ids.length - (opts.observers?.length ?? 0)
     for (const id of opts.ids) this.start(id)

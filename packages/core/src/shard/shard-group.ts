@@ -155,6 +155,11 @@ export class ShardGroup {
     return this.log.voters().includes(id)
   }
 
+  /** How long since this voter last heard its shard leader (0 while leading; boot counts as heard). */
+  sinceLeaderMs(nowMs: number): number {
+    return this.roleValue === 'leader' ? 0 : nowMs - this.lastHeardLeaderMs
+  }
+
   /** True while this node is leader and its lease holds (the 'lease' break ignores expiry). */
   hasLease(nowMs: number): boolean {
     if (this.roleValue !== 'leader') return false

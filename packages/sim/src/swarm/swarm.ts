@@ -37,6 +37,10 @@ export interface SwarmReport {
   failingSeeds: FailingSeed[]
   /** 1-based position of the first failing seed (how many seeds it took), or null. */
   firstFailureAfterSeeds: number | null
+  /** Per rule (`invariant:rule`, `0:crash` for a machine that threw): seeds that hit it. */
+  seedsByRule: Record<string, number>
+  /** Per rule: after how many seeds it was first hit (1-based). */
+  firstHitByRule: Record<string, number>
   simSeconds: number
   wallSeconds: number
 }
@@ -74,6 +78,8 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
   let done = 0
   let firstFailureAfterSeeds: number | null = null
   const failingSeeds: FailingSeed[] = []
+  const seedsByRule: Record<string, number> = {}
+  const firstHitByRule: Record<string, number> = {}
   for (let i = 0; i < opts.seeds; i++) {
     const seed = opts.firstSeed + i
     const r = runSeedCatching({
@@ -86,6 +92,12 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     simMs += r.simMs
     violations += r.violations.length
     if (r.livenessFailure) livenessFailures++
+    const rules = new Set(r.violations.map((v) => `${v.invariant}:${v.rule}`))
+    if (r.livenessFailure) rules.add('6:no-agreed-leader')
+    for (const rule of rules) {
+      seedsByRule[rule] = (seedsByRule[rule] ?? 0) + 1
+      firstHitByRule[rule] ??= done
+    }
     if (r.violations.length > 0 || r.livenessFailure) {
       firstFailureAfterSeeds ??= done
       failingSeeds.push({
@@ -110,6 +122,8 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     livenessFailures,
     failingSeeds,
     firstFailureAfterSeeds,
+    seedsByRule,
+    firstHitByRule,
     simSeconds: Math.round(simMs / 100) / 10,
     wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
   }

@@ -24,7 +24,10 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
   )
   io.out(`  election msgs per failover  ${r.electionMsgsPerFailover ?? '-'}`)
   io.out(
-    `  msgs/node/s (sent+recv)     mean ${r.msgsPerNodePerSecMean ?? '-'}  busiest ${r.msgsPerNodePerSecMax ?? '-'}`,
+    `  msgs/node/s steady          mean ${r.msgsPerNodePerSecMean ?? '-'}  busiest ${r.msgsPerNodePerSecMax ?? '-'}`,
+  )
+  io.out(
+    `  msgs/node/s whole run       mean ${r.msgsPerNodePerSecRunMean ?? '-'}  busiest ${r.msgsPerNodePerSecRunMax ?? '-'}`,
   )
   io.out(`  leader changes              ${r.leaderChanges} (${r.disruptions} needless)`)
   io.out(

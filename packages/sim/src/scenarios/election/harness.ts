@@ -161,7 +161,8 @@ export class ElectionRun {
     for (const id of this.ids) {
       if (!this.sim.isUp(id)) continue
       const st = this.subject(id)?.status?.(this.sim.localNow(id))
-      if (st !== undefined) this.lastShardOf.set(id, st.shard === null || st.role === 'observer' ? null : st.shard)
+      if (st !== undefined)
+        this.lastShardOf.set(id, st.shard === null || st.role === 'observer' ? null : st.shard)
     }
     const map = new Map<number, NodeId[]>()
     for (const [id, shard] of this.lastShardOf) {

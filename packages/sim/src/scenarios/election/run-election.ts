@@ -48,8 +48,12 @@ export interface ElectionReport {
   shardFailoverP99Ms: number | null
   shardFailoversUnrecovered: number
   electionMsgsPerFailover: number | null
+  /** Messages sent + received per node per second in a 2 s fault-free window after the first leader. */
   msgsPerNodePerSecMean: number | null
   msgsPerNodePerSecMax: number | null
+  /** The same over the whole scenario (faults, elections and all). */
+  msgsPerNodePerSecRunMean: number | null
+  msgsPerNodePerSecRunMax: number | null
   leaderChanges: number
   disruptions: number
   fencedWritesAccepted: number
@@ -63,6 +67,9 @@ export interface ElectionReport {
   simSecondsPerWallSecond: number
 }
 
+/** Length of the fault-free window in which steady-state load is measured, ms. */
+const STEADY_WINDOW_MS = 2000
+
 const round = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 10) / 10)
 
 export function runElection(opts: ElectionRunOptions): ElectionReport {
@@ -75,6 +82,10 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
 
   const firstLeaderMs = run.runUntilAgreed(opts.warmupMaxMs ?? 30_000)
   run.sim.runFor(1000)
+  // Steady-state load: a fault-free window with a stable leader (what a cluster costs at rest).
+  const steady0 = run.trafficSnapshot()
+  run.sim.runFor(STEADY_WINDOW_MS)
+  const steadyRates = perNodeRates(steady0, run.trafficSnapshot(), STEADY_WINDOW_MS / 1000)
   const t0 = run.sim.nowMs
   const before = run.trafficSnapshot()
   opts.scenario.run(run, sopts)
@@ -129,8 +140,10 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     shardFailoverP99Ms: round(percentile(s.samplesMs, 99)),
     shardFailoversUnrecovered: s.unrecovered,
     electionMsgsPerFailover: round(mean(measured.map((e) => e.electionMsgs ?? 0))),
-    msgsPerNodePerSecMean: round(mean(rates)),
-    msgsPerNodePerSecMax: round(max(rates)),
+    msgsPerNodePerSecMean: round(mean(steadyRates)),
+    msgsPerNodePerSecMax: round(max(steadyRates)),
+    msgsPerNodePerSecRunMean: round(mean(rates)),
+    msgsPerNodePerSecRunMax: round(max(rates)),
     leaderChanges: d.leaderChanges,
     disruptions: d.disruptions,
     fencedWritesAccepted: run.resource.accepted,

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { runSwarm } from './swarm.js'
+
+// The fixed CI sample: small clusters, short fault phases. The big runs are `pnpm sim swarm`.
+const SAMPLE_SEEDS = 100
+
+describe('swarm (fixed sample)', () => {
+  it(`${SAMPLE_SEEDS} seeds of 3–9 Conclave nodes under random faults: no violation, always a leader after`, () => {
+    const report = runSwarm({ seeds: SAMPLE_SEEDS, firstSeed: 1, nodesMax: 9, safetyMs: 5000 })
+    const failing = report.failingSeeds.map((f) => `${f.replay}  # ${f.rules.join(' ')} ${f.first}`)
+    expect(failing).toEqual([])
+    expect(report.seeds).toBe(SAMPLE_SEEDS)
+  })
+
+  it('finds the violation when leases are switched off (--break lease)', () => {
+    const report = runSwarm({
+      seeds: 50,
+      firstSeed: 1,
+      nodesMax: 9,
+      safetyMs: 5000,
+      unsafeBreak: 'lease',
+      stopAtFirstFailure: true,
+    })
+    expect(report.failingSeeds.length).toBeGreaterThan(0)
+  })
+})

@@ -1,11 +1,15 @@
 /**
  * A progress bar on stderr for long simulations: redrawn in place on a terminal, one line per
- * 10% otherwise (so CI logs show the run is alive without filling up).
+ * 10% otherwise, and at least one every 30 s of wall time (so CI logs show the run is alive
+ * without filling up).
  */
 import type { Io } from './commands/command.js'
 
+const QUIET_LINE_EVERY_MS = 30_000
+
 export class ProgressBar {
   private lastDecile = -1
+  private lastLineAtMs = 0
   private drawn = false
 
   constructor(
@@ -25,8 +29,10 @@ export class ProgressBar {
       return
     }
     const decile = Math.floor(f * 10)
-    if (decile > this.lastDecile) {
+    const nowMs = performance.now()
+    if (decile > this.lastDecile || nowMs - this.lastLineAtMs >= QUIET_LINE_EVERY_MS) {
       this.lastDecile = decile
+      this.lastLineAtMs = nowMs
       this.io.err(`${this.label} ${(decile * 10).toString().padStart(3)}% ${detail}\n`)
     }
   }

@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js'
 import { electionCommand } from './election.js'
 import { membershipCommand } from './membership.js'
 import { swarmCommand } from './swarm.js'
+import { tableCommand } from './table.js'
 
 export const commands: readonly Command[] = [
   membershipCommand,
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   swarmCommand,
   baselineCommand,
   demoCommand,
+  tableCommand,
 ]

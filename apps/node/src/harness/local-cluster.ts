@@ -28,6 +28,12 @@ export interface LocalClusterInit {
   /** How many of the first nodes every other node bootstraps through (conclave engine). Default 3. */
   seedsMax?: number
   logLevel?: string
+  /** conclave engine: members to wait for before the first election. Default: nodes. */
+  bootstrapExpect?: number
+  /** Nodes started by start(); the rest have keys and can be started later with spawnNode. Default: nodes. */
+  initialNodes?: number
+  /** Processes started at once before waiting for them to be up. Default 5. */
+  startBatch?: number
   /** Called for every JSON log line of every node. */
   onLog?(index: number, line: Record<string, unknown>): void
 }
@@ -63,7 +69,18 @@ export class LocalCluster {
       const key = await loadOrCreatePrivateKey(this.dataDir(i))
       this.ids.push(peerIdFromPrivateKey(key).toString())
     }
-    for (let i = 0; i < this.init.nodes; i++) this.spawnNode(i)
+    // Start in small batches: N processes loading at once on 2 cores slow every handshake.
+    const batch = this.init.startBatch ?? 5
+    const initial = this.init.initialNodes ?? this.init.nodes
+    for (let i = 0; i < initial; i += batch) {
+      const ids = [...Array(Math.min(batch, initial - i)).keys()].map((k) => i + k)
+      for (const j of ids) this.spawnNode(j)
+      await this.waitFor(
+        () => ids.every((j) => this.nodes[j]?.ready || !this.nodes[j]?.alive),
+        60_000,
+        `nodes ${ids[0]}..${ids.at(-1)} to start`,
+      )
+    }
   }
 
   dataDir(i: number): string {
@@ -95,7 +112,8 @@ export class LocalCluster {
       `--log-level=${this.init.logLevel ?? 'info'}`,
     ]
     if (seeds.length > 0) args.push(`--bootstrap=${seeds.map((j) => this.addr(j)).join(',')}`)
-    if (engine === 'conclave' && i === 0) args.push('--init')
+    // Every node computes the same bootstrap shard map once N members are alive (docs/protocol.md).
+    if (engine === 'conclave') args.push(`--bootstrap-expect=${this.init.bootstrapExpect ?? this.init.nodes}`)
     if (engine === 'flat-raft') args.push(`--voters=${this.ids.join(',')}`)
     return args
   }

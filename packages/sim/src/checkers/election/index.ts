@@ -1,8 +1,10 @@
 /**
- * The election checkers, all run on every simulation (DESIGN.md invariants 1–6; invariant 7,
- * dead members returning only with a new incarnation or boot epoch, is the membership checker).
+ * The invariant checkers run on every election simulation: DESIGN.md invariants 1–6 here, and
+ * invariant 7 (dead members return only with a new incarnation or boot epoch) from the
+ * membership checkers.
  */
 import type { TraceRecord } from '../../trace.js'
+import { deadStaysDead } from '../membership.js'
 import { checkFencingOrder } from './fencing-order.js'
 import { checkLeaderConverges } from './leader-converges.js'
 import { checkMinorityNoLease } from './minority-no-lease.js'
@@ -33,6 +35,15 @@ export {
   checkOneLeaseHolder,
 }
 
+/** Invariant 7 is the membership engineer's checker (checkers/membership.ts), reused here. */
+export const checkDeadStaysDead: ElectionChecker = (trace, ctx) =>
+  deadStaysDead(trace, ctx).map((v) => ({
+    ...v,
+    invariant: 7,
+    rule: 'dead-came-back',
+    nodes: v.node ? [v.node] : [],
+  }))
+
 export const electionCheckers: readonly ElectionChecker[] = [
   checkOneLeaderPerTerm,
   checkOneLeaseHolder,
@@ -40,6 +51,7 @@ export const electionCheckers: readonly ElectionChecker[] = [
   checkOneGlobalVotePerShard,
   checkMinorityNoLease,
   checkLeaderConverges,
+  checkDeadStaysDead,
 ]
 
 export function checkElection(trace: readonly TraceRecord[], ctx: ElectionCheckContext): ElectionViolation[] {

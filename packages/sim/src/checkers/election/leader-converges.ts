@@ -21,21 +21,26 @@ export function agreementAfter(
   const ok = (b: { term: number } | undefined) => b !== undefined && b.term >= minTerm
   let at: number | undefined
   let agreedBefore = false
-  const k = replay(trace, ctx.faults, (k, t) => {
-    if (t < fromMs) {
-      agreedBefore = ok(k.agreed())
+  const k = replay(
+    trace,
+    ctx.faults,
+    (k, t) => {
+      if (t < fromMs) {
+        agreedBefore = ok(k.agreed())
+        return false
+      }
+      if (agreedBefore) {
+        at = fromMs // the agreement held when fromMs came
+        return true
+      }
+      if (ok(k.agreed())) {
+        at = t
+        return true
+      }
       return false
-    }
-    if (agreedBefore) {
-      at = fromMs // the agreement held when fromMs came
-      return true
-    }
-    if (ok(k.agreed())) {
-      at = t
-      return true
-    }
-    return false
-  }, ignore)
+    },
+    ignore,
+  )
   if (at === undefined && ok(k.agreed())) at = fromMs // held before fromMs, nothing after
   return at
 }

@@ -31,6 +31,9 @@ const KEPT_KINDS: ReadonlySet<TraceEvent['kind']> = new Set([
   'global:vote',
   'global:leader',
   'global:known',
+  // invariant 7 (membership): a dead member comes back only with a new incarnation or boot epoch
+  'member:state',
+  'member:join',
 ])
 
 export interface ElectionRunInit {

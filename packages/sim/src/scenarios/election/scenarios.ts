@@ -49,15 +49,25 @@ function sample<T>(run: ElectionRun, items: readonly T[], k: number): T[] {
   return out
 }
 
-/** The shard a node leads (Conclave only), with the shard's other live voters. */
+/** The shard a node leads (Conclave only), with the shard's other voters. */
 function ledShard(
   run: ElectionRun,
   id: NodeId,
+  shardMap: () => Map<number, NodeId[]>,
 ): { shard: number; term: number; members: NodeId[] } | undefined {
   const sl = run.subject(id)?.shardLeader?.()
   if (sl === undefined || sl.id !== id) return undefined
-  const voters = run.shardMapNow().get(sl.shard) ?? []
+  const voters = shardMap().get(sl.shard) ?? []
   return { shard: sl.shard, term: sl.term, members: voters.filter((v) => v !== id && run.sim.isUp(v)) }
+}
+
+/** Computes the shard map at most once (it asks every node). */
+function lazyShardMap(run: ElectionRun): () => Map<number, NodeId[]> {
+  let map: Map<number, NodeId[]> | undefined
+  return () => {
+    map ??= run.shardMapNow()
+    return map
+  }
 }
 
 /** Crash `victims` (one of them may be the global leader) and record the failover episodes. */
@@ -69,7 +79,8 @@ function crashAndMeasure(
 ): void {
   const leader = run.agreedLeader() ?? run.actingLeader()
   const leaderHit = leader !== undefined && victims.includes(leader.id)
-  const shards = victims.map((v) => ledShard(run, v)).filter((s) => s !== undefined)
+  const map = lazyShardMap(run)
+  const shards = victims.map((v) => ledShard(run, v, map)).filter((s) => s !== undefined)
   const handle = leaderHit
     ? run.beginEpisode({ kind: 'global', what, minTerm: leader.term + 1, ignore: none })
     : undefined
@@ -114,7 +125,8 @@ const crashShardLeader: Scenario = {
   run(run, opts) {
     for (let i = 0; i < opts.repeats; i++) {
       const l = leaderNow(run, opts)
-      const candidates = run.activeIds().filter((id) => id !== l?.id && ledShard(run, id) !== undefined)
+      const map = lazyShardMap(run)
+      const candidates = run.activeIds().filter((id) => id !== l?.id && ledShard(run, id, map) !== undefined)
       const victim = pick(
         run,
         candidates.length > 0 ? candidates : run.activeIds().filter((id) => id !== l?.id),

@@ -60,6 +60,9 @@ export interface ConclaveInit {
   membershipFactory?: (init: ConclaveInit, nowMs: number) => MembershipLike
 }
 
+/** How often a shard leader looks for members to re-admit. */
+const READMIT_CHECK_MS = 1000
+
 export type NodeRole =
   | 'observer'
   | 'follower'
@@ -96,6 +99,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private observedShardLeader: { shard: number; id: NodeId; term: number } | undefined
   private nextAnnounceMs = 0
   private orphan = false
+  private nextReadmitMs = 0
 
   constructor(
     readonly init: ConclaveInit,
@@ -161,6 +165,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.global.tick(nowMs)
     this.announceToObservers(nowMs)
     this.updateOrphan(nowMs)
+    this.readmitClaimants(nowMs)
   }
 
   receive(from: NodeId, layer: Layer, bytes: Uint8Array, nowMs: number): void {
@@ -413,6 +418,20 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     const roles = this.init.observer ? ['observer'] : []
     if (orphan) roles.push('orphan')
     this.membership.setMeta({ roles }, nowMs)
+  }
+
+  /**
+   * A shard leader re-admits an alive member that says (meta.shard) it belongs to this shard but
+   * is not a voter: a voter removed while it was wrongly reported dead, back again.
+   */
+  private readmitClaimants(nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg || sg.role !== 'leader' || nowMs < this.nextReadmitMs) return
+    this.nextReadmitMs = nowMs + READMIT_CHECK_MS
+    const voters = sg.voters()
+    if (voters.length >= this.init.config.shardMap.shardSizeMax) return
+    const claimant = this.membersOfShard(sg.shard).find((id) => !voters.includes(id))
+    if (claimant !== undefined) sg.proposeConfig('add', claimant, nowMs)
   }
 
   /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */

@@ -74,7 +74,10 @@ export function safetyViolations(trace: readonly Traced[]): string[] {
 }
 
 /** A crash also wipes volatile state; pauses are not modelled here (the simulator has them). */
-export function fuzzRun(seed: number, brk?: UnsafeBreak): { violations: string[]; live: boolean } {
+export function fuzzRun(
+  seed: number,
+  brk?: UnsafeBreak,
+): { violations: string[]; live: boolean; net: TestNet } {
   const rng = createRng(seed)
   const n = 3 + rng.int(23)
   const cfg: ConclaveConfig = lanConclaveConfig()
@@ -102,6 +105,11 @@ export function fuzzRun(seed: number, brk?: UnsafeBreak): { violations: string[]
           ids.filter((id) => id !== leader),
         )
     } else if (r < 0.85) net.heal()
+    else if (r < 0.95) {
+      // Pause the global leader (or anyone) for longer than a lease (the pause-leader scenario).
+      const victim = net.globalLeaders()[0] ?? pick
+      net.pause(victim, 200 + rng.int(1200))
+    }
     net.runFor(100 + rng.int(400))
   }
   net.heal()
@@ -109,7 +117,7 @@ export function fuzzRun(seed: number, brk?: UnsafeBreak): { violations: string[]
   net.runFor(5000)
   const leaders = net.globalLeaders()
   const live = leaders.length === 1 && net.live().every((id) => net.machine(id).leader()?.id === leaders[0])
-  return { violations: safetyViolations(net.trace), live }
+  return { violations: safetyViolations(net.trace), live, net }
 }
 
 describe('election fuzz (seeded faults, then liveness)', () => {

@@ -68,7 +68,7 @@ export function announcerShard(map: ShardMap, id: NodeId, ownShard: number | nul
   const attached = attachedShard(map, id)
   if (attached === undefined || ownShard === null || attached !== ownShard) return attached
   const shards = [...map.shards.keys()].sort((a, b) => a - b)
-  if (shards.length < 2) return undefined
+  if (shards.length < 2) return attached // one shard: its leader announces to its own orphans
   return shards[(shards.indexOf(ownShard) + 1) % shards.length]
 }
 

@@ -99,6 +99,7 @@ export class TestNet {
   /** Called after every drain is applied (tests check invariants online). */
   onDrain: ((node: NodeId, events: TraceEvent[]) => void) | undefined
   readonly down = new Set<NodeId>()
+  readonly pausedUntil = new Map<NodeId, number>()
   /** Pairs `a|b` whose messages are dropped (both ways). */
   readonly cut = new Set<string>()
   private queue: InFlight[] = []
@@ -159,6 +160,11 @@ export class TestNet {
     return m
   }
 
+  /** Stall the whole process until untilMs: no ticks, no receives (frames wait in the queue). */
+  pause(id: NodeId, forMs: number): void {
+    this.pausedUntil.set(id, this.nowMs + forMs)
+  }
+
   crash(id: NodeId): void {
     this.down.add(id)
     this.world.deadSinceMs.set(id, this.nowMs)
@@ -215,11 +221,16 @@ export class TestNet {
           continue
         const to = this.machines.get(f.msg.to)
         if (!to) continue
+        const paused = this.pausedUntil.get(f.msg.to) ?? 0
+        if (paused > this.nowMs) {
+          this.queue.push({ ...f, atMs: paused })
+          continue
+        }
         to.receive(f.from, f.msg.layer as Layer, f.msg.bytes, this.nowMs)
         this.flush(f.msg.to)
       }
       for (const [id, m] of this.machines) {
-        if (this.down.has(id)) continue
+        if (this.down.has(id) || (this.pausedUntil.get(id) ?? 0) > this.nowMs) continue
         if (m.nextTickAtMs() <= this.nowMs) {
           m.tick(this.nowMs)
           this.flush(id)

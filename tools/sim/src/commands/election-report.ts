@@ -22,7 +22,9 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
   io.out(
     `  shard failover              p50 ${ms(r.shardFailoverP50Ms)}  p99 ${ms(r.shardFailoverP99Ms)}  (${r.shardFailovers} samples, ${r.shardFailoversUnrecovered} unrecovered)`,
   )
-  io.out(`  election msgs per failover  ${r.electionMsgsPerFailover ?? '-'}`)
+  io.out(
+    `  election msgs per failover  ${r.electionMsgsPerFailover ?? '-'} (above steady state: ${r.electionMsgsPerFailoverAboveSteady ?? '-'})`,
+  )
   io.out(
     `  msgs/node/s steady          mean ${r.msgsPerNodePerSecMean ?? '-'}  busiest ${r.msgsPerNodePerSecMax ?? '-'}`,
   )

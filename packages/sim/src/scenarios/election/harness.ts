@@ -61,6 +61,8 @@ export interface Episode {
   readonly members?: readonly NodeId[]
   /** Election-layer (shard + global) messages sent from the fault until agreement was seen. */
   electionMsgs?: number
+  /** When the harness saw agreement (the end of the electionMsgs window), true ms. */
+  endMs?: number
 }
 
 export class ElectionRun {
@@ -198,6 +200,7 @@ export class ElectionRun {
 
   endEpisode(handle: { episode: Episode; before: number }): void {
     handle.episode.electionMsgs = this.electionMsgsSent() - handle.before
+    handle.episode.endMs = this.sim.nowMs
   }
 
   /** Messages sent on the election layers (shard, global) so far, all nodes. */

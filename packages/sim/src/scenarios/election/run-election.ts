@@ -47,7 +47,10 @@ export interface ElectionReport {
   shardFailoverP50Ms: number | null
   shardFailoverP99Ms: number | null
   shardFailoversUnrecovered: number
+  /** Shard + global messages sent (all nodes) from the fault until agreement was seen. */
   electionMsgsPerFailover: number | null
+  /** The same minus what the steady state would have sent in that time (heartbeats at rest). */
+  electionMsgsPerFailoverAboveSteady: number | null
   /** Messages sent + received per node per second in a 2 s fault-free window after the first leader. */
   msgsPerNodePerSecMean: number | null
   msgsPerNodePerSecMax: number | null
@@ -84,8 +87,11 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
   run.sim.runFor(1000)
   // Steady-state load: a fault-free window with a stable leader (what a cluster costs at rest).
   const steady0 = run.trafficSnapshot()
+  const steadyElection0 = run.electionMsgsSent()
   run.sim.runFor(STEADY_WINDOW_MS)
   const steadyRates = perNodeRates(steady0, run.trafficSnapshot(), STEADY_WINDOW_MS / 1000)
+  /** Election-layer messages per ms at rest (heartbeats, acks), all nodes. */
+  const steadyElectionPerMs = (run.electionMsgsSent() - steadyElection0) / STEADY_WINDOW_MS
   const t0 = run.sim.nowMs
   const before = run.trafficSnapshot()
   opts.scenario.run(run, sopts)
@@ -140,6 +146,13 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     shardFailoverP99Ms: round(percentile(s.samplesMs, 99)),
     shardFailoversUnrecovered: s.unrecovered,
     electionMsgsPerFailover: round(mean(measured.map((e) => e.electionMsgs ?? 0))),
+    electionMsgsPerFailoverAboveSteady: round(
+      mean(
+        measured.map(
+          (e) => (e.electionMsgs ?? 0) - steadyElectionPerMs * ((e.endMs ?? e.startMs) - e.startMs),
+        ),
+      ),
+    ),
     msgsPerNodePerSecMean: round(mean(steadyRates)),
     msgsPerNodePerSecMax: round(max(steadyRates)),
     msgsPerNodePerSecRunMean: round(mean(rates)),

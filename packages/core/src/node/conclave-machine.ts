@@ -426,7 +426,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    */
   private readmitClaimants(nowMs: number): void {
     const sg = this.shardGroup
-    if (!sg || sg.role !== 'leader' || nowMs < this.nextReadmitMs) return
+    if (sg?.role !== 'leader' || nowMs < this.nextReadmitMs) return
     this.nextReadmitMs = nowMs + READMIT_CHECK_MS
     const voters = sg.voters()
     if (voters.length >= this.init.config.shardMap.shardSizeMax) return

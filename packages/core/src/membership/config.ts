@@ -40,8 +40,9 @@ export interface MembershipConfig {
   /**
    * Lifeguard suspicion minimum (§4.2 / memberlist SuspicionMult): the timeout once all expected
    * confirmations arrived is  min = suspicionMinMult · max(1, log10(N)) · probeIntervalMs.
-   * Default LAN 1 (600 ms at N = 1000). Trade-off: the window a falsely suspected node has to
-   * refute versus how long a crashed node stays suspect.
+   * Default LAN 0.8 (480 ms at N = 1000). Trade-off: the window a falsely suspected node has to
+   * refute (it is notified every suspectNotifyIntervalMs) versus how long a crashed node stays
+   * suspect. Only reached with all expected confirmations, i.e. when every monitor failed too.
    */
   suspicionMinMult: number
   /**
@@ -78,6 +79,13 @@ export interface MembershipConfig {
    * spreads faster and more surely, but every update costs each node this many extra frames.
    */
   gossipSendsMax: number
+  /**
+   * Byte budget of dedicated gossip frames per second (token bucket, burst = one second's worth).
+   * Default LAN 8000. A death or refutation costs ≈ 6 × 70–500 B and never touches it; a mass
+   * join would otherwise flood every node with full frames every gossipIntervalMs, so there
+   * anti-entropy carries the bulk instead. Lower: less load under storms, slower join spread.
+   */
+  gossipBytesPerSecMax: number
   /** Bound on pending updates; above it the most-transmitted update is dropped (anti-entropy repairs). Default 128: steady state needs a handful; a mass join overflows it on purpose and leaves the bulk to anti-entropy. */
   broadcastQueueMax: number
   /**
@@ -90,7 +98,7 @@ export interface MembershipConfig {
   aeFastIntervalMs: number
   /** Digest buckets (hash(id) mod aeBuckets). Must be equal cluster-wide. Default 128. More: finer repair, bigger digest. */
   aeBuckets: number
-  /** Bound on sync pages (≤ frameBytesMax each) sent in reply to one digest or one join. Default 6. */
+  /** Bound on sync pages (≤ frameBytesMax each) sent in reply to one digest or one join. Default 4. */
   syncPagesMax: number
   /** Re-send the join to the next seed after this long without a reply. Default LAN 500 ms. */
   joinRetryMs: number
@@ -122,18 +130,19 @@ export function lanConfig(): MembershipConfig {
     indirectProbes: 3,
     nackFraction: 0.8,
     monitorSubjects: 3,
-    suspicionMinMult: 1,
+    suspicionMinMult: 0.8,
     suspicionMaxMult: 4,
     suspectNotifyIntervalMs: 150,
     retransmitMult: 3,
     gossipIntervalMs: 50,
     gossipFanout: 3,
     gossipSendsMax: 6,
+    gossipBytesPerSecMax: 8000,
     broadcastQueueMax: 128,
     aeIntervalMs: 2000,
     aeFastIntervalMs: 200,
     aeBuckets: 128,
-    syncPagesMax: 6,
+    syncPagesMax: 4,
     joinRetryMs: 500,
     healthMax: 8,
     stallDetectMs: 1000,
@@ -188,6 +197,7 @@ export function validateConfig(c: MembershipConfig): void {
   assert(c.suspicionMaxMult >= 1, 'suspicionMaxMult >= 1')
   assert(c.gossipFanout >= 1 && c.retransmitMult >= 1, 'gossipFanout, retransmitMult >= 1')
   assert(c.gossipSendsMax >= 1, 'gossipSendsMax >= 1')
+  assert(c.gossipBytesPerSecMax >= c.frameBytesMax, 'gossipBytesPerSecMax >= frameBytesMax')
   assert(c.aeBuckets >= 1 && c.aeBuckets <= 1024, 'aeBuckets in 1..1024')
   assert(c.frameBytesMax >= 512 && c.frameBytesMax <= 65_536, 'frameBytesMax in 512..65536')
   assert(c.nackFraction > 0 && c.nackFraction < 1, 'nackFraction in (0, 1)')

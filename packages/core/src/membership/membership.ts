@@ -87,6 +87,9 @@ function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number
 
 type Source = 'direct' | 'gossip' | 'sync'
 
+/** Encoded entry bytes per claim object, shared by all machines in a process (the simulator). */
+const claimEntryCache = new WeakMap<Claim, Uint8Array>()
+
 export class Membership implements Machine<MembershipEvent> {
   readonly id: NodeId
   readonly rejections = new RejectionCounter()
@@ -120,6 +123,11 @@ export class Membership implements Machine<MembershipEvent> {
   private joining: { seeds: NodeId[]; attempt: number; nextAtMs: number } | undefined
   private lastTickMs: number
   private lastRejectEventMs = Number.NEGATIVE_INFINITY
+  /** Per peer in an anti-entropy exchange: fingerprints of the rows it sent us (bounded). */
+  private readonly syncedFrom = new Map<NodeId, Map<NodeId, number>>()
+  /** Gossip byte budget (token bucket, bytes) and when it was last refilled. */
+  private gossipTokens: number
+  private gossipRefillMs: number
 
   constructor(init: MembershipInit, nowMs: number) {
     validateConfig(init.config)
@@ -155,6 +163,8 @@ export class Membership implements Machine<MembershipEvent> {
     this.nextAeAtMs = nowMs + this.cfg.aeIntervalMs / 2 + this.rng.int(this.cfg.aeIntervalMs)
     this.nextReclaimAtMs = nowMs + this.cfg.aeIntervalMs
     this.lastTickMs = nowMs
+    this.gossipTokens = this.cfg.gossipBytesPerSecMax
+    this.gossipRefillMs = nowMs
   }
 
   // ---------------------------------------------------------------- public API
@@ -178,7 +188,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.suspicions.clear()
     this.notifyAtMs.clear()
     // Tell the monitors directly too: they would otherwise start suspecting at once.
-    const entry = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    const entry = this.claimEntry(this.self.claim)
     for (const to of this.monitorsOf(this.self))
       this.sendFrame(to, { type: 'gossip' }, 'leave', [entry], false)
   }
@@ -286,11 +296,16 @@ export class Membership implements Machine<MembershipEvent> {
         this.applyEntries(frame.entries, from, 'gossip', nowMs)
         this.sendSync(from, this.joinPageIds(), [])
         break
-      case 'sync':
+      case 'sync': {
         if (this.applyEntries(frame.entries, from, 'sync', nowMs) > 0) this.aeChanged = true
         if (this.joining) this.onJoined(nowMs)
-        if (frame.buckets.length > 0) this.sendSync(from, this.bucketIds(frame.buckets), [])
+        const seen = this.noteSynced(from, frame.entries)
+        if (frame.buckets.length > 0) {
+          this.syncedFrom.delete(from)
+          this.sendSync(from, this.bucketIds(frame.buckets), [], seen)
+        }
         break
+      }
       case 'digest':
         this.onDigest(from, frame.hashes, nowMs)
         break
@@ -626,7 +641,7 @@ export class Membership implements Machine<MembershipEvent> {
     if (this.self.state === 'left') return
     if (bootEpoch !== this.self.bootEpoch || incarnation < this.self.incarnation) {
       // About an older life or incarnation: make sure the teller learns the current claim.
-      const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+      const bytes = this.claimEntry(this.self.claim)
       const first = tell[0]
       if (first) this.sendFrame(first, { type: 'gossip' }, 'refute', [bytes], false)
       return
@@ -635,7 +650,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.bumpSelf(nowMs, false)
     this.emit({ kind: 'member:refute', node: this.id, atMs: nowMs, incarnation: this.self.incarnation })
     this.raiseHealth(1, nowMs)
-    const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    const bytes = this.claimEntry(this.self.claim)
     const to = new Set<NodeId>([...tell, ...this.monitorsOf(this.self)])
     to.delete(this.id)
     for (const t of to) this.sendFrame(t, { type: 'gossip' }, 'refute', [bytes], false)
@@ -747,7 +762,7 @@ export class Membership implements Machine<MembershipEvent> {
   // ---------------------------------------------------------------- dissemination (SWIM §4.1)
 
   private enqueue(key: NodeId, e: Entry, nowMs: number): void {
-    const bytes = encodeEntry(e, this.cfg.frameBytesMax)
+    const bytes = e.kind === 'claim' ? this.claimEntry(e.claim) : encodeEntry(e, this.cfg.frameBytesMax)
     if (bytes.length > this.entryBytesMax()) {
       this.rejections.add('entry-too-big')
       return
@@ -773,18 +788,30 @@ export class Membership implements Machine<MembershipEvent> {
       return
     }
     this.nextGossipAtMs = nowMs + this.cfg.gossipIntervalMs
+    // Token bucket: under a storm of news (a mass join) gossip is capped at gossipBytesPerSecMax
+    // and anti-entropy carries the bulk; normal news (a death, a refutation) never hits the cap.
+    const budget = this.cfg.gossipBytesPerSecMax
+    this.gossipTokens = Math.min(budget, this.gossipTokens + ((nowMs - this.gossipRefillMs) * budget) / 1000)
+    this.gossipRefillMs = nowMs
     const exclude = new Set<NodeId>([this.id])
-    const room = this.cfg.frameBytesMax - 3 // version, type, entry count
     let sent = 0
+    let starved = false
     for (let i = 0; i < this.cfg.gossipFanout && this.queue.size > 0; i++) {
+      const room = Math.min(this.cfg.frameBytesMax - 3, Math.floor(this.gossipTokens)) // - version, type, count
+      if (room < 128) {
+        starved = true
+        break
+      }
       const to = this.ring.random(this.rng, exclude)
       if (to === undefined) break
       exclude.add(to)
       const entries = this.queue.take(room, 64, this.retransmitLimit(), this.cfg.gossipSendsMax)
       if (entries.length === 0) break
+      for (const e of entries) this.gossipTokens -= e.length
       this.sendFrame(to, { type: 'gossip' }, 'gossip', entries, false)
       sent++
     }
+    if (starved) return // keep the round scheduled; the budget refills
     // Nothing left for gossip frames (the rest rides on probes): stop until the next news.
     // A node that left sends its leave to a few members, then goes quiet.
     if (sent === 0) this.nextGossipAtMs = Number.POSITIVE_INFINITY
@@ -801,7 +828,13 @@ export class Membership implements Machine<MembershipEvent> {
     required: Uint8Array[],
     piggyback: boolean,
   ): void {
-    const w = beginFrame(head, this.cfg.frameBytesMax)
+    let requiredBytes = 0
+    for (const e of required) requiredBytes += e.length
+    const w = beginFrame(
+      head,
+      this.cfg.frameBytesMax,
+      piggyback && this.queue.size > 0 ? this.cfg.frameBytesMax : 32 + requiredBytes,
+    )
     const carries = head.type !== 'ping-req' && head.type !== 'nack' && head.type !== 'digest'
     if (carries) {
       let entries = required
@@ -840,7 +873,7 @@ export class Membership implements Machine<MembershipEvent> {
     const seed = j.seeds[j.attempt % j.seeds.length] as NodeId
     j.attempt++
     j.nextAtMs = nowMs + this.cfg.joinRetryMs
-    const bytes = encodeEntry({ kind: 'claim', claim: this.self.claim }, this.cfg.frameBytesMax)
+    const bytes = this.claimEntry(this.self.claim)
     this.sendFrame(seed, { type: 'join' }, 'join', [bytes], false)
   }
 
@@ -890,40 +923,81 @@ export class Membership implements Machine<MembershipEvent> {
   }
 
   /**
-   * Sends up to syncPagesMax sync frames holding our entries for `ids`. The first frame carries
-   * `askBuckets` (the peer should answer with its entries of those buckets: push-pull).
+   * Sends up to syncPagesMax sync frames holding our rows for `ids`, skipping rows the peer is
+   * known to hold already (`skip`: fingerprints of what it just sent us). The LAST frame carries
+   * `askBuckets` (the peer answers with its rows of those buckets: push-pull), so the peer has
+   * seen all our pages before it answers and can leave out what we sent.
    */
-  private sendSync(to: NodeId, ids: Iterable<NodeId>, askBuckets: readonly number[]): void {
-    let pending: Uint8Array[] = []
-    let pendingBytes = 0
-    let pages = 0
-    // Head size of a sync page without buckets: version, type, bucket count (0), entry count.
-    const roomPlain = this.cfg.frameBytesMax - 4
-    let room =
+  private sendSync(
+    to: NodeId,
+    ids: Iterable<NodeId>,
+    askBuckets: readonly number[],
+    skip?: ReadonlyMap<NodeId, number>,
+  ): void {
+    const roomPlain = this.cfg.frameBytesMax - 4 // version, type, bucket count 0, entry count
+    const roomLast =
       askBuckets.length > 0
         ? beginFrame({ type: 'sync', buckets: askBuckets }, this.cfg.frameBytesMax).remaining() - 1
         : roomPlain
-    const flush = () => {
-      if (pending.length === 0 && !(pages === 0 && askBuckets.length > 0)) return
-      const head: FrameHead = { type: 'sync', buckets: pages === 0 ? askBuckets : [] }
-      this.sendFrame(to, head, 'sync', pending, false)
-      pages++
-      pending = []
-      pendingBytes = 0
-      room = roomPlain
-    }
+    const pages: Uint8Array[][] = []
+    let page: Uint8Array[] = []
+    let used = 0
     for (const id of ids) {
-      if (pages >= this.cfg.syncPagesMax) break
       const m = this.table.get(id)
-      if (!m) continue
+      if (!m || skip?.get(id) === m.fp) continue
       const bytes = this.entryOf(m)
-      if (bytes.length > roomPlain) continue // cannot be sent in any frame (see entryBytesMax)
-      if (pendingBytes + bytes.length > room || pending.length >= 100) flush()
-      if (pages >= this.cfg.syncPagesMax) break
-      pending.push(bytes)
-      pendingBytes += bytes.length
+      if (bytes.length > roomLast) continue // cannot be sent in any frame (see entryBytesMax)
+      if (used + bytes.length > roomLast || page.length >= 100) {
+        pages.push(page)
+        page = []
+        used = 0
+        if (pages.length >= this.cfg.syncPagesMax) break
+      }
+      page.push(bytes)
+      used += bytes.length
     }
-    if (pages < this.cfg.syncPagesMax) flush()
+    if (page.length > 0 && pages.length < this.cfg.syncPagesMax) pages.push(page)
+    if (pages.length === 0 && askBuckets.length === 0) return
+    if (pages.length === 0) pages.push([])
+    pages.forEach((entries, i) => {
+      const last = i === pages.length - 1
+      this.sendFrame(to, { type: 'sync', buckets: last ? askBuckets : [] }, 'sync', entries, false)
+    })
+  }
+
+  /**
+   * Remembers what `from` just sent us in sync pages, so our push-back leaves it out. Bounded:
+   * at most 16 peers (oldest forgotten) and 1024 rows each.
+   */
+  private noteSynced(from: NodeId, entries: readonly Entry[]): Map<NodeId, number> {
+    let seen = this.syncedFrom.get(from)
+    if (!seen) {
+      if (this.syncedFrom.size >= 16) {
+        const oldest = this.syncedFrom.keys().next().value as NodeId
+        this.syncedFrom.delete(oldest)
+      }
+      seen = new Map()
+      this.syncedFrom.set(from, seen)
+    }
+    for (const e of entries) {
+      if (seen.size >= 1024) break
+      const id = e.kind === 'claim' ? e.claim.id : e.id
+      const boot = e.kind === 'claim' ? e.claim.bootEpoch : e.bootEpoch
+      const inc = e.kind === 'claim' ? e.claim.incarnation : e.incarnation
+      const rank = e.kind === 'dead' ? 1 : e.kind === 'claim' && e.claim.left ? 2 : 0
+      if (e.kind !== 'suspect') seen.set(id, fingerprint(idHash(id), boot, inc, rank))
+    }
+    return seen
+  }
+
+  /** A claim as an entry, encoded once per claim (claims are immutable). */
+  private claimEntry(c: Claim): Uint8Array {
+    let bytes = claimEntryCache.get(c)
+    if (!bytes) {
+      bytes = encodeEntry({ kind: 'claim', claim: c }, this.cfg.frameBytesMax)
+      claimEntryCache.set(c, bytes)
+    }
+    return bytes
   }
 
   /** What we know of m as one entry: its claim while up or left, a dead notice once dead. */
@@ -934,7 +1008,7 @@ export class Membership implements Machine<MembershipEvent> {
         this.cfg.frameBytesMax,
       )
     }
-    return encodeEntry({ kind: 'claim', claim: m.claim }, this.cfg.frameBytesMax)
+    return this.claimEntry(m.claim)
   }
 
   // ---------------------------------------------------------------- outputs

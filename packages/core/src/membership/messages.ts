@@ -135,8 +135,14 @@ export function carriesEntries(type: FrameType): boolean {
  * caller then calls `appendEntries`. Throws WireError('oversized') if the head alone does not fit
  * (a bug in the caller).
  */
-export function beginFrame(head: FrameHead, frameBytesMax: number): Writer {
-  const w = new Writer(frameBytesMax, 64)
+export function beginFrame(head: FrameHead, frameBytesMax: number, initialBytes = 64): Writer {
+  const w = new Writer(
+    frameBytesMax,
+    initialBytes +
+      (head.type === 'digest' || head.type === 'sync'
+        ? 5 * (head.type === 'digest' ? head.hashes.length : head.buckets.length)
+        : 0),
+  )
   w.u8(WIRE_VERSION).u8(TYPE_CODES[head.type])
   switch (head.type) {
     case 'ping':

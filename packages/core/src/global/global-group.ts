@@ -144,6 +144,7 @@ export class GlobalGroup {
   }
 
   nextTickAtMs(): number {
+    if (this.shardGroup?.role !== 'leader' || !this.map) return Number.POSITIVE_INFINITY
     if (this.roleValue === 'leader') return this.nextHeartbeatMs
     return this.electionDeadlineMs
   }
@@ -176,7 +177,10 @@ export class GlobalGroup {
       if (nowMs >= this.nextHeartbeatMs) this.heartbeatRound(nowMs)
       return
     }
-    if (nowMs >= this.electionDeadlineMs && sg.hasLease(nowMs)) this.startPreVote(nowMs)
+    if (nowMs < this.electionDeadlineMs) return
+    // Without our shard lease we cannot speak for the shard: try again after a fresh timeout.
+    if (sg.hasLease(nowMs)) this.startPreVote(nowMs)
+    else this.resetElectionTimer(nowMs)
   }
 
   receive(from: NodeId, m: GlobalMessage, nowMs: number): void {

@@ -438,8 +438,9 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private announceToObservers(nowMs: number): void {
     const sg = this.shardGroup
     const map = this.map
-    if (!sg || !map || sg.role !== 'leader' || nowMs < this.nextAnnounceMs) return
+    if (sg?.role !== 'leader' || nowMs < this.nextAnnounceMs) return
     this.nextAnnounceMs = nowMs + this.init.config.global.heartbeatIntervalMs
+    if (!map) return
     let bytes: Uint8Array | undefined
     for (const m of this.membership.members()) {
       if (m.id === this.id || m.state !== 'alive') continue

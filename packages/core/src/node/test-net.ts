@@ -234,6 +234,9 @@ export class TestNet {
         if (m.nextTickAtMs() <= this.nowMs) {
           m.tick(this.nowMs)
           this.flush(id)
+          // A tick must move the machine's next deadline past now, or a driver would spin.
+          const next = m.nextTickAtMs()
+          if (next <= this.nowMs) throw new Error(`${id} busy-ticks: next tick ${next} at ${this.nowMs}`)
         }
       }
     }

@@ -170,6 +170,10 @@ function printReport(io: Io, r: MembershipReport, preset: string): void {
     'speed',
     `${r.simSecondsPerWallSecond} simulated s per wall s (${r.simSeconds} s in ${r.wallSeconds} s)`,
   )
+  line(
+    'speed per CPU s',
+    `${r.simSecondsPerCpuSecond} (${r.cpuSeconds} CPU s); measured phase alone ${r.phaseSimSecondsPerWallSecond} per wall s`,
+  )
   line('heap (max)', `${r.heapMB} MB`)
   line('trace', `${r.traceRecords} records, sha256 ${r.traceHash}`)
 }

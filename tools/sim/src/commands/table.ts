@@ -24,6 +24,8 @@ const columns: Array<{ key: keyof MembershipReport; title: string; worst: 'max' 
   { key: 'msgsPerNodePerSecMax', title: 'msgs/s busiest', worst: 'max' },
   { key: 'bytesPerNodePerSecMean', title: 'B/s/node mean', worst: 'max' },
   { key: 'simSecondsPerWallSecond', title: 'sim s / wall s', worst: 'min' },
+  { key: 'simSecondsPerCpuSecond', title: 'sim s / CPU s', worst: 'min' },
+  { key: 'phaseSimSecondsPerWallSecond', title: 'phase sim s / wall s', worst: 'min' },
   { key: 'heapMB', title: 'heap MB', worst: 'max' },
 ]
 

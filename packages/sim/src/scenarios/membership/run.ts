@@ -38,6 +38,7 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
   sim.onEvent(tracker.onRecord)
 
   const wallStart = performance.now()
+  const cpuStart = process.cpuUsage()
   let heapMax = 0
   const progress = (phase: 'warmup' | 'run' | 'check', endMs: number) => {
     heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)
@@ -79,6 +80,7 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
 
   const startMs = sim.nowMs
   const endMs = startMs + durationMs
+  const phaseWallStart = performance.now()
   const before = sim.accounting.snapshot()
   const results: PlanContext['results'] = {}
   const ctx: PlanContext = { cluster, tracker, startMs, durationMs, lossRate, results }
@@ -100,6 +102,9 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
     if (join && joinAllSeeAllMs !== null) break // measured: nothing else happens in `join`
   }
   const wallSeconds = (performance.now() - wallStart) / 1000
+  const phaseWallSeconds = (performance.now() - phaseWallStart) / 1000
+  const cpu = process.cpuUsage(cpuStart)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
   progress('check', sim.nowMs)
 
   // Traffic over the measured phase, per node that ran through all of it untouched by faults.
@@ -216,6 +221,9 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
     simSeconds: round(totalS, 3),
     wallSeconds: round(wallSeconds, 2),
     simSecondsPerWallSecond: round(totalS / wallSeconds, 2),
+    cpuSeconds: round(cpuSeconds, 2),
+    simSecondsPerCpuSecond: round(totalS / cpuSeconds, 2),
+    phaseSimSecondsPerWallSecond: round(windowS / phaseWallSeconds, 2),
     heapMB: round(heapMax / 1048576, 1),
     examples: [...inv7, ...deaths, ...suspicions]
       .slice(0, 5)

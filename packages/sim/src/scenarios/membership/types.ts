@@ -75,6 +75,12 @@ export interface MembershipReport {
   simSeconds: number
   wallSeconds: number
   simSecondsPerWallSecond: number
+  /** CPU time (user + system) of this process during the simulation loop, s. */
+  cpuSeconds: number
+  /** Simulated seconds per CPU second: the speed figure that a busy shared machine does not skew. */
+  simSecondsPerCpuSecond: number
+  /** Simulated seconds per wall second of the measured phase alone (bootstrap excluded). */
+  phaseSimSecondsPerWallSecond: number
   /** Largest V8 heap in use seen during the run, MB. */
   heapMB: number
   /** The first few violations, for the readable report. */

@@ -57,6 +57,11 @@ export interface ConclaveComponents extends PeerStreamsComponents {
   peerId: PeerId
   privateKey: PrivateKey
   addressManager: { getAddresses(): { toString(): string }[] }
+  /** libp2p's event bus: `self:peer:update` tells us when our listen addresses are known. */
+  events?: {
+    addEventListener(type: 'self:peer:update', listener: () => void): void
+    removeEventListener(type: 'self:peer:update', listener: () => void): void
+  }
 }
 
 export interface PubSubLike {
@@ -133,7 +138,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     const ctx: MachineContext = {
       id: this.id,
       bootEpoch: this.bootEpoch,
-      addrs: this.components.addressManager.getAddresses().map((a) => a.toString().replace(/\/p2p\/.*$/, '')),
+      addrs: this.ownAddrs(),
       stored: this.store.load(),
       seeds,
       signer: ed25519Signer(this.components.privateKey),
@@ -167,9 +172,28 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     })
     this.monitor.start()
     this.pubsub?.subscribe(TOPIC_LEADER)
+    // Our listen addresses may not be known yet when services start; members learn how to dial
+    // us from our gossiped metadata, so publish them as soon as (and whenever) they change.
+    this.publishedAddrs = ctx.addrs.join(',')
+    this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
+    setImmediate(this.onSelfUpdate)
+  }
+
+  private publishedAddrs = ''
+  private readonly onSelfUpdate = (): void => {
+    const addrs = this.ownAddrs()
+    const key = addrs.join(',')
+    if (addrs.length === 0 || key === this.publishedAddrs || !this.driverRef) return
+    this.publishedAddrs = key
+    this.driverRef.run((now) => this.machineRef?.membership?.setMeta?.({ addrs }, now))
+  }
+
+  private ownAddrs(): string[] {
+    return this.components.addressManager.getAddresses().map((a) => a.toString().replace(/\/p2p\/.*$/, ''))
   }
 
   async beforeStop(): Promise<void> {
+    this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.monitor?.stop()
     this.driverRef?.stop()
     await this.streams?.stop()

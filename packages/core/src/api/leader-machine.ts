@@ -16,6 +16,7 @@ export interface LeaderMachine extends Machine<TraceEvent> {
   status?(nowMs: number): object
   membership?: {
     member(id: NodeId): { meta: { addrs: string[] } } | undefined
+    setMeta?(patch: { addrs?: string[] }, nowMs: number): void
     members(): Iterable<{ id: NodeId; state: string; meta: { addrs: string[]; shard: number | null } }>
   }
 }

@@ -11,7 +11,7 @@ import { ProgressBar } from '../progress.js'
 import { type Command, UsageError } from './command.js'
 
 const usage = `pnpm demo [--nodes N] [--seed S]      (or: pnpm sim demo …)
-  --nodes N   simulated nodes (default 1000)
+  --nodes N   simulated nodes (default 500; 1000 takes a few minutes: the bootstrap is N²)
   --seed S    seed (default 7)`
 
 export const demoCommand: Command = {
@@ -21,7 +21,7 @@ export const demoCommand: Command = {
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
-      options: { nodes: { type: 'string', default: '1000' }, seed: { type: 'string', default: '7' } },
+      options: { nodes: { type: 'string', default: '500' }, seed: { type: 'string', default: '7' } },
       strict: true,
     })
     const n = Number(values.nodes)

@@ -122,13 +122,23 @@ function checkFailover(
 ): void {
   const f = scope === 'global' ? s.globalFailover : s.shardFailovers.get(shard!)
   if (!f || f.newTerm === null || f.newLeader === null || f.electedMs === null) return
+  let waitedFor = 0
   for (const n of s.nodes.values()) {
     if (!mustKnowLeader(n)) continue
     if (scope === 'global') {
+      waitedFor++
       if (n.knownGlobalTerm < f.newTerm) return
-    } else if (n.shard === shard && !n.observer && n.knownShardTerm < f.newTerm) {
-      return
+    } else if (n.shard === shard && !n.observer) {
+      waitedFor++
+      if (n.knownShardTerm < f.newTerm) return
     }
+  }
+  if (waitedFor === 0) {
+    // Nobody known to wait for (a live observer that does not see the shard's members): a
+    // duration would be vacuous, so the episode is dropped rather than reported as 0 ms.
+    if (scope === 'global') s.globalFailover = null
+    else s.shardFailovers.delete(shard!)
+    return
   }
   const durationMs = s.nowMs - f.startMs
   out?.failover({

@@ -102,6 +102,7 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
     node: node.id,
     trueMs: Date.now(),
     observer: true,
+    roles: ['inspector'],
     addrs: node.libp2p.getMultiaddrs().map(String),
   })
   node.addEventListener('trace', (e) => {

@@ -32,6 +32,8 @@ export interface GlobalGroupInit {
   rng: Rng
   sink: Sink
   unsafeBreak?: GlobalBreak
+  /** The shard lease duration (ms after the send time of an acked shard round). */
+  shardLeaseMs: number
   /** The known global leader changed: a shard leader re-announces at once (not at its next heartbeat). */
   onKnownChange?: (nowMs: number) => void
   /** Where to reach shard `shard` when its leader is unknown: its voters (map and membership meta). */
@@ -78,6 +80,8 @@ export class GlobalGroup {
   private round = 0
   private readonly roundSentMs = new Map<number, number>()
   private readonly ackedRound = new Map<number, number>()
+  /** Per shard: its leader's shard lease left when it acked ackedRound. */
+  private readonly ackShardLeaseLeftMs = new Map<number, number>()
   private readonly shardLeaders = new Map<number, { id: NodeId; round: number }>()
   /** Voter count per shard, from acks (global leader, for balancing assignments). */
   private readonly shardSizes = new Map<number, number>()
@@ -378,6 +382,7 @@ export class GlobalGroup {
     if (!sg) return
     this.roleValue = 'leader'
     this.ackedRound.clear()
+    this.ackShardLeaseLeftMs.clear()
     this.roundSentMs.clear()
     this.leaseUntil = 0
     this.lastQuorumSentMs = nowMs
@@ -396,7 +401,10 @@ export class GlobalGroup {
     this.roundSentMs.set(this.round, nowMs)
     if (this.roundSentMs.size > ROUNDS_KEPT_MAX) this.roundSentMs.delete(this.round - ROUNDS_KEPT_MAX)
     this.nextHeartbeatMs = nowMs + this.cfg.heartbeatIntervalMs
-    if (sg.hasLease(nowMs)) this.ackedRound.set(sg.shard, this.round)
+    if (sg.hasLease(nowMs)) {
+      this.ackedRound.set(sg.shard, this.round)
+      this.ackShardLeaseLeftMs.set(sg.shard, sg.leaseLeftMs(nowMs))
+    }
     this.shardSizes.set(sg.shard, sg.voters().length)
     const m: GlobalMessage = {
       type: 'gheartbeat',
@@ -434,6 +442,7 @@ export class GlobalGroup {
         shard: sg.shard,
         ok: false,
         voters: sg.voters().length,
+        shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
       })
       return
     }
@@ -449,6 +458,7 @@ export class GlobalGroup {
       shard: sg.shard,
       ok: true,
       voters: sg.voters().length,
+      shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
     })
   }
 
@@ -461,10 +471,22 @@ export class GlobalGroup {
     if (m.term !== this.term || m.round > this.round) return
     this.shardLeaders.set(m.shard, { id: from, round: m.round })
     this.shardSizes.set(m.shard, m.voters)
-    if (m.round > (this.ackedRound.get(m.shard) ?? 0)) this.ackedRound.set(m.shard, m.round)
+    if (m.round > (this.ackedRound.get(m.shard) ?? 0)) {
+      this.ackedRound.set(m.shard, m.round)
+      this.ackShardLeaseLeftMs.set(m.shard, m.shardLeaseLeftMs)
+    }
     this.extendLease(nowMs)
   }
 
+  /**
+   * Global lease: the largest time a majority of shards vouch for. Shard i acked round r_i (sent
+   * at s_i) while its leader's shard lease had left_i to run, i.e. its last majority-acked shard
+   * round was sent (shardLeaseMs − left_i) before the ack. It vouches until
+   *   s_i + min(D, left_i + D − shardLeaseMs)        (D = global lease duration),
+   * at most D after that shard round: a shard leader cut off from its shard at time P vouches for
+   * nothing past P + D, so a side without a majority of shards holds no global lease one lease
+   * period after the cut (invariant 5). Never more than s_i + D, so invariant 2's argument holds.
+   */
   private extendLease(nowMs: number): void {
     const map = this.map
     if (!map) return
@@ -473,17 +495,27 @@ export class GlobalGroup {
       shards.map((s) => this.ackedRound.get(s) ?? 0),
       shards.length,
     )
-    const sentMs = this.roundSentMs.get(acked)
-    if (sentMs === undefined || acked <= this.lastQuorumRound) return
-    this.lastQuorumRound = acked
-    this.lastQuorumSentMs = sentMs
-    const until = leaseUntilMs(
-      sentMs,
+    const quorumSentMs = this.roundSentMs.get(acked)
+    if (quorumSentMs !== undefined && acked > this.lastQuorumRound) {
+      this.lastQuorumRound = acked
+      this.lastQuorumSentMs = quorumSentMs
+    }
+    const durationMs = leaseUntilMs(
+      0,
       this.cfg.electionTimeoutMinMs,
       this.cfg.driftBound,
       this.cfg.leaseMarginMs,
     )
+    const vouched = shards.map((s) => {
+      const sent = this.roundSentMs.get(this.ackedRound.get(s) ?? 0)
+      if (sent === undefined) return 0
+      if (this.init.unsafeBreak === 'lease') return sent + durationMs
+      const left = this.ackShardLeaseLeftMs.get(s) ?? 0
+      return sent + Math.min(durationMs, left + durationMs - this.init.shardLeaseMs)
+    })
+    const until = quorumValue(vouched, shards.length)
     if (until <= this.leaseUntil) return
+    const sentMs = this.roundSentMs.get(acked) ?? nowMs
     const fromMs = Math.max(sentMs, nowMs)
     this.leaseUntil = until
     const shard = this.shardGroup?.shard ?? 0

@@ -22,6 +22,7 @@ const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
     shard: u,
     ok: fc.boolean(),
     voters: fc.nat({ max: 64 }),
+    shardLeaseLeftMs: u,
   }),
   fc.record({
     type: fc.constant('gassign' as const),

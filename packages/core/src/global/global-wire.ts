@@ -16,7 +16,16 @@ export type GlobalMessage =
   /** Global leader → shard leaders; leaseLeftMs is the sender's remaining lease (for announcements). */
   | { type: 'gheartbeat'; term: number; round: number; leaderShard: number; leaseLeftMs: number }
   /** `voters`: the shard's current voter count, so the global leader can balance assignments. */
-  | { type: 'gack'; term: number; round: number; shard: number; ok: boolean; voters: number }
+  /** `shardLeaseLeftMs`: the acking shard leader's own lease left; the global lease never outlives it. */
+  | {
+      type: 'gack'
+      term: number
+      round: number
+      shard: number
+      ok: boolean
+      voters: number
+      shardLeaseLeftMs: number
+    }
   /** Global leader → a shard leader: add `node` to your shard as a voter (one voter at a time). */
   | { type: 'gassign'; term: number; shard: number; node: string }
 
@@ -42,7 +51,11 @@ export function encodeGlobalMessage(m: GlobalMessage): Uint8Array {
         .varint(Math.max(0, Math.floor(m.leaseLeftMs)))
       break
     case 'gack':
-      w.varint(m.round).varint(m.shard).bool(m.ok).varint(m.voters)
+      w.varint(m.round)
+        .varint(m.shard)
+        .bool(m.ok)
+        .varint(m.voters)
+        .varint(Math.max(0, Math.floor(m.shardLeaseLeftMs)))
       break
     case 'gassign':
       w.varint(m.shard).string(m.node)
@@ -81,6 +94,7 @@ export function decodeGlobalMessage(bytes: Uint8Array): GlobalMessage {
         shard: r.varint(),
         ok: r.bool(),
         voters: r.varintMax(VOTERS_MAX, 'voters'),
+        shardLeaseLeftMs: r.varint(),
       }
       break
     case 'gassign': {

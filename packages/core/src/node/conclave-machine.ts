@@ -9,6 +9,7 @@ import { decodeGlobalMessage } from '../global/global-wire.js'
 import { type ClaimSigner, type MemberMetaInput, Membership, type MemberView } from '../membership/index.js'
 import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
 import { emptyReady } from '../sans-io.js'
+import { leaseDurationMs } from '../shard/shard-config.js'
 import { type ShardBreak, ShardGroup, type ShardHooks, type Sink } from '../shard/shard-group.js'
 import { readHardState } from '../shard/shard-store.js'
 import {
@@ -135,6 +136,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       config: init.config.global,
       rng: init.rng.fork(),
       sink: this.sink,
+      shardLeaseMs: leaseDurationMs(
+        init.config.shard.electionTimeoutMinMs,
+        init.config.shard.driftBound,
+        init.config.shard.leaseMarginMs,
+      ),
       unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
       targetsOf: (shard) => this.membersOfShard(shard),
       unassigned: () => this.unassignedMembers(),

@@ -105,6 +105,26 @@ describe('replay in the browser (1000 nodes)', () => {
     await screenshot(page, 'replay-node-detail.png')
   })
 
+  it('aggregates shards into tiles past aggregateAbove nodes (here lowered to 500)', async () => {
+    const heightOf = () => page.$eval('#topology', (c) => (c as HTMLCanvasElement).clientHeight)
+    const full = await heightOf()
+    await page.evaluate(() => {
+      const w = window as unknown as { __inspector: { topology: { aggregateAbove: number } } }
+      w.__inspector.topology.aggregateAbove = 500
+      window.dispatchEvent(new Event('resize'))
+    })
+    await page.waitForFunction(
+      (h) => (document.getElementById('topology') as HTMLCanvasElement).clientHeight < h,
+      full,
+    )
+    await screenshot(page, 'replay-aggregated.png')
+    await page.evaluate(() => {
+      const w = window as unknown as { __inspector: { topology: { aggregateAbove: number } } }
+      w.__inspector.topology.aggregateAbove = 2000
+      window.dispatchEvent(new Event('resize'))
+    })
+  })
+
   it('plays forward from the start and stays responsive at 1000 nodes', async () => {
     await scrubTo(page, 0)
     await waitForFrameAt(page, model.startMs)

@@ -114,8 +114,11 @@ export class TopologyView {
       if (g.shard) {
         ctx.fillStyle = COLORS.muted
         ctx.font = '10px system-ui, sans-serif'
-        const termText = `t${g.shard.term}`
-        ctx.fillText(termText, cx + w - 8 - ctx.measureText(termText).width, cy + 11)
+        // Tiles (aggregated) are too narrow for the term: it is in the node detail and timeline.
+        if (!aggregate) {
+          const termText = `t${g.shard.term}`
+          ctx.fillText(termText, cx + w - 8 - ctx.measureText(termText).width, cy + 11)
+        }
         // Lease bar: the shard leader's lease left, full at 1 s.
         const frac = Math.min(1, g.shard.leaseLeftMs / 1000)
         ctx.fillStyle = '#e9ecf2'

@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { resolveStartOptions, UsageError } from './options.js'
+
+const PEER = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDaJbgRHKdydZC3T7mz5b9P3Uy8RwWag7WThngx2S4nY7'
+
+describe('conclave start options', () => {
+  it('flag beats environment beats config file beats default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const file = join(dir, 'c.json')
+    writeFileSync(
+      file,
+      JSON.stringify({ dataDir: '/from-file', priority: 1, 'log-level': 'warn', init: true }),
+    )
+    const o = resolveStartOptions(['--config', file, '--priority=3'], {
+      CONCLAVE_PRIORITY: '2',
+      CONCLAVE_DATA_DIR: '/from-env',
+    })
+    expect(o.priority).toBe(3)
+    expect(o.dataDir).toBe('/from-env')
+    expect(o.logLevel).toBe('warn')
+    expect(o.init).toBe(true)
+    expect(o.listen).toEqual(['/ip4/127.0.0.1/tcp/0'])
+    expect(o.preset).toBe('lan')
+  })
+
+  it('parses lists, admin address and bootstrap-expect', () => {
+    const o = resolveStartOptions(
+      [
+        '--data-dir',
+        'd',
+        '--bootstrap',
+        `${PEER},${PEER}`,
+        '--admin',
+        '127.0.0.1:7000',
+        '--bootstrap-expect',
+        '5',
+      ],
+      {},
+    )
+    expect(o.bootstrap).toHaveLength(2)
+    expect(o.admin).toEqual({ host: '127.0.0.1', port: 7000 })
+    expect(o.bootstrapExpect).toBe(5)
+  })
+
+  it.each([
+    [['--init'], /--data-dir is required/],
+    [['--data-dir', 'd'], /nothing to join/],
+    [['--data-dir', 'd', '--init', '--priority', '1.5'], /--priority: expected an integer/],
+    [['--data-dir', 'd', '--init', '--admin', '7000'], /HOST:PORT/],
+    [['--data-dir', 'd', '--bootstrap', '/ip4/1.2.3.4/tcp/1'], /missing \/p2p/],
+    [['--data-dir', 'd', '--init', '--log-level', 'loud'], /one of debug/],
+    [['--data-dir', 'd', '--init', '--nope'], /unknown option --nope/],
+    [['--data-dir'], /needs a value/],
+  ])('rejects %j with a clear message', (argv, message) => {
+    expect(() => resolveStartOptions(argv, {})).toThrow(UsageError)
+    expect(() => resolveStartOptions(argv, {})).toThrow(message)
+  })
+})

@@ -127,6 +127,6 @@ describe(`live mesh in the browser (${N} real nodes, ${engine} engine)`, () => {
         ? `live failover measured: ${JSON.stringify(model.journal.failovers.map((f) => [f.scope, f.cause, Math.round(f.durationMs)]))}`
         : `live failover not completed after 20 s; no news of the new leader from: ${waiting.join(', ') || '(none)'}`,
     )
-    await screenshot(page, 'live-failover-done.png')
+    await screenshot(page, 'live-after-kill.png')
   }, 300_000)
 })

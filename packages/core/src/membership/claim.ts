@@ -93,8 +93,9 @@ export function writeClaim(w: Writer, c: Claim): void {
 
 /** Reads a claim (body parsed and checked, signature NOT verified: see verifyClaim). */
 export function readClaim(r: Reader, frameBytesMax: number): Claim {
-  const body = r.bytes(frameBytesMax, 'claim body')
-  const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature')
+  // Copies, not views: a claim is kept in the member table and must not pin the whole frame.
+  const body = r.bytes(frameBytesMax, 'claim body').slice()
+  const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature').slice()
   const inner = new Reader(body)
   const parsed = readClaimBody(inner)
   inner.end()

@@ -125,6 +125,9 @@ export class Membership implements Machine<MembershipEvent> {
   private lastRejectEventMs = Number.NEGATIVE_INFINITY
   /** Per peer in an anti-entropy exchange: fingerprints of the rows it sent us (bounded). */
   private readonly syncedFrom = new Map<NodeId, Map<NodeId, number>>()
+  /** Dead and left members by the time they became so, oldest first (for reclaiming). */
+  private readonly tombstones = new Map<NodeId, number>()
+  private subjectsCache: { version: number; ids: NodeId[] } = { version: -1, ids: [] }
   /** Gossip byte budget (token bucket, bytes) and when it was last refilled. */
   private gossipTokens: number
   private gossipRefillMs: number
@@ -438,7 +441,13 @@ export class Membership implements Machine<MembershipEvent> {
 
   /** The K ring successors this node monitors. */
   private subjectsOf(): NodeId[] {
-    return this.ring.successors(this.id, this.self.hash, this.cfg.monitorSubjects)
+    if (this.subjectsCache.version !== this.ring.version) {
+      this.subjectsCache = {
+        version: this.ring.version,
+        ids: this.ring.successors(this.id, this.self.hash, this.cfg.monitorSubjects),
+      }
+    }
+    return this.subjectsCache.ids
   }
 
   /** The K ring predecessors that monitor m (never this node... unless it is one). */
@@ -696,6 +705,8 @@ export class Membership implements Machine<MembershipEvent> {
       m.state = state
     })
     m.stateSinceMs = nowMs
+    this.tombstones.delete(m.id)
+    if (state === 'dead' || state === 'left') this.tombstones.set(m.id, nowMs)
     if (state !== 'suspect') {
       this.suspicions.delete(m.id)
       this.notifyAtMs.delete(m.id)
@@ -740,11 +751,12 @@ export class Membership implements Machine<MembershipEvent> {
 
   private reclaimTombstones(nowMs: number): void {
     this.nextReclaimAtMs = nowMs + this.cfg.aeIntervalMs
-    for (const m of this.table.values()) {
-      if (
-        (m.state === 'dead' || m.state === 'left') &&
-        nowMs - m.stateSinceMs >= this.cfg.tombstoneRetentionMs
-      ) {
+    // Oldest first (insertion order = time of death), so stop at the first one still young.
+    for (const [id, sinceMs] of this.tombstones) {
+      if (nowMs - sinceMs < this.cfg.tombstoneRetentionMs) break
+      this.tombstones.delete(id)
+      const m = this.table.get(id)
+      if (m && m !== this.self && (m.state === 'dead' || m.state === 'left')) {
         this.digest.remove(m.id, m.hash, m.fp)
         this.table.delete(m.id)
       }

@@ -32,6 +32,8 @@ function before(a: Slot, hash: number, id: NodeId): boolean {
 
 export class Ring {
   private readonly slots: Slot[] = []
+  /** Bumped on every change, so callers can cache what they derived from the ring. */
+  version = 0
 
   get size(): number {
     return this.slots.length
@@ -54,11 +56,15 @@ export class Ring {
     const s = this.slots[i]
     if (s && s.id === id) return
     this.slots.splice(i, 0, { hash, id })
+    this.version++
   }
 
   remove(id: NodeId, hash: number): void {
     const i = this.lowerBound(hash, id)
-    if (this.slots[i]?.id === id) this.slots.splice(i, 1)
+    if (this.slots[i]?.id === id) {
+      this.slots.splice(i, 1)
+      this.version++
+    }
   }
 
   has(id: NodeId, hash: number): boolean {

@@ -17,6 +17,7 @@ const columns: Array<{ key: keyof MembershipReport; title: string; worst: 'max' 
   { key: 'undetected', title: 'undetected', worst: 'max' },
   { key: 'joinAllSeeAllMs', title: 'join: all see all ms', worst: 'max' },
   { key: 'healConvergeMs', title: 'heal: all see all ms', worst: 'max' },
+  { key: 'pausedDeclaredDead', title: 'paused node declared dead', worst: 'max' },
   { key: 'falseDeaths', title: 'false deaths', worst: 'max' },
   { key: 'falseSuspicions', title: 'false suspicions', worst: 'max' },
   { key: 'invariant7Violations', title: 'inv. 7', worst: 'max' },
@@ -42,7 +43,9 @@ export const tableCommand: Command = {
       const key = `${r.scenario}|${r.nodes}|${r.lossRate}|${r.durationS}`
       groups.set(key, [...(groups.get(key) ?? []), r])
     }
-    const used = columns.filter((c) => [...groups.values()].some((rs) => rs.some((r) => r[c.key] !== null)))
+    const used = columns.filter((c) =>
+      [...groups.values()].some((rs) => rs.some((r) => typeof r[c.key] === 'number')),
+    )
     io.out(`| scenario | nodes | loss | sim s | seeds | ${used.map((c) => c.title).join(' | ')} |`)
     io.out(`|---|---|---|---|---|${used.map(() => '---').join('|')}|`)
     const order = ['crash', 'loss', 'pause', 'partition', 'churn', 'join']
@@ -69,7 +72,7 @@ export const tableCommand: Command = {
 }
 
 function cell(values: Num[], worst: 'max' | 'min'): string {
-  const nums = values.filter((v): v is number => v !== null)
+  const nums = values.filter((v): v is number => typeof v === 'number')
   if (nums.length === 0) return '—'
   const sorted = [...nums].sort((a, b) => a - b)
   const median = sorted[Math.floor((sorted.length - 1) / 2)] as number

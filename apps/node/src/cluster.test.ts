@@ -56,7 +56,7 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     expect(next.term).toBeGreaterThan(old.term)
   })
 
-  it('the killed node restarts from its data dir: same id, rejoins as follower, no term regression', async () => {
+  it('the killed node restarts from its data dir: same id, knows the leader, no term regression', async () => {
     const dead = cluster.nodes.find((n) => !n.alive)
     expect(dead).toBeDefined()
     const i = dead?.index as number
@@ -73,9 +73,10 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     )
     const s = await cluster.status(i)
     expect(s.id).toBe(cluster.ids[i])
-    expect(s.isLeader).toBe(false)
+    // Flat Raft has no PreVote: a restarted node may legitimately win the next election, so only
+    // identity and term monotonicity are asserted here (the Conclave test also asserts follower).
     expect(rejoined.term).toBeGreaterThanOrEqual(before?.term ?? 0)
-    expect(Number((s.leader as { term: number }).term)).toBeGreaterThanOrEqual(before?.term ?? 0)
+    expect(cluster.nodes[i]?.leader?.term ?? 0).toBeGreaterThanOrEqual(before?.term ?? 0)
   })
 
   it('SIGTERM is a graceful leave: exit code 0, and the others elect a new leader', async () => {

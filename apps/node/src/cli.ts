@@ -43,6 +43,10 @@ ${Object.entries(START_SPECS)
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP)
+    return 0
+  }
   switch (cmd) {
     case 'start':
       return start(resolveStartOptions(rest, process.env))

@@ -3,7 +3,7 @@
 // dist/conclave.mjs, with esbuild. A bundled node starts several times faster than one that
 // compiles TypeScript through tsx, which matters when one machine starts 25–100 of them.
 // `ensureBuilt()` rebuilds only when a source file is newer than the bundle.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,9 +26,12 @@ export async function ensureBuilt({ force = false } = {}) {
   if (!force && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= Math.max(...sources.map(newestMtime)))
     return BUNDLE
   const { build } = await import('esbuild')
+  // Build beside the bundle and rename over it: several harnesses may rebuild at once, and a
+  // process must never load a half-written file.
+  const tmp = `${BUNDLE}.${process.pid}.tmp.mjs`
   await build({
     entryPoints: [join(here, '..', 'src', 'cli.ts')],
-    outfile: BUNDLE,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -41,6 +44,8 @@ export async function ensureBuilt({ force = false } = {}) {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
   })
+  renameSync(tmp, BUNDLE)
+  renameSync(`${tmp}.map`, `${BUNDLE}.map`)
   return BUNDLE
 }
 

@@ -37,7 +37,7 @@ export async function ensureBuilt({ force = false } = {}) {
     format: 'esm',
     target: 'node20',
     conditions: ['conclave-source'],
-    sourcemap: 'linked',
+    sourcemap: 'external',
     logLevel: 'warning',
     // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: {

@@ -38,7 +38,15 @@ export interface Claim {
   /** The canonical body bytes that `sig` signs (kept so relays re-send them byte for byte). */
   readonly body: Uint8Array
   readonly sig: Uint8Array
+  /**
+   * The claim encoded as a wire entry (tag, body, signature), when known: body and sig are then
+   * views into it, so a stored claim costs one buffer (see messages.ts `compactClaim`).
+   */
+  readonly entry?: Uint8Array
 }
+
+/** Shared empty list for decoded metadata (most members have no roles or addrs); never mutated. */
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[]
 
 const CLAIM_DOMAIN = 0xc1 // first body byte: keeps claim signatures from meaning anything else
 
@@ -70,10 +78,10 @@ export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
   const priority = r.varint()
   const shardPlus1 = r.varint()
   const rolesN = r.varintMax(META_ROLES_MAX, 'roles count')
-  const roles: string[] = []
+  const roles: string[] = rolesN === 0 ? NO_STRINGS : []
   for (let i = 0; i < rolesN; i++) roles.push(r.string(META_ROLE_BYTES_MAX, 'role'))
   const addrsN = r.varintMax(META_ADDRS_MAX, 'addrs count')
-  const addrs: string[] = []
+  const addrs: string[] = addrsN === 0 ? NO_STRINGS : []
   for (let i = 0; i < addrsN; i++) addrs.push(r.string(META_ADDR_BYTES_MAX, 'addr'))
   const version = r.varint()
   return {
@@ -93,9 +101,10 @@ export function writeClaim(w: Writer, c: Claim): void {
 
 /** Reads a claim (body parsed and checked, signature NOT verified: see verifyClaim). */
 export function readClaim(r: Reader, frameBytesMax: number): Claim {
-  // Copies, not views: a claim is kept in the member table and must not pin the whole frame.
-  const body = r.bytes(frameBytesMax, 'claim body').slice()
-  const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature').slice()
+  // Views into the frame; messages.ts copies the claim out (compactClaim) so that a stored claim
+  // does not pin the whole frame.
+  const body = r.bytes(frameBytesMax, 'claim body')
+  const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature')
   const inner = new Reader(body)
   const parsed = readClaimBody(inner)
   inner.end()

@@ -5,8 +5,6 @@
  * when (barring a 2^-32 collision) they hold the same (id, bootEpoch, incarnation, rank) there.
  * Suspect counts as alive: suspicion is local and transient, and is not repaired by anti-entropy.
  */
-import type { NodeId } from '../sans-io.js'
-
 export function fingerprint(idHash: number, bootEpoch: number, incarnation: number, rank: number): number {
   let h = idHash ^ Math.imul(bootEpoch + 1, 0x9e3779b1)
   h = Math.imul(h ^ (h >>> 15), 0x85ebca6b)
@@ -19,27 +17,23 @@ export function fingerprint(idHash: number, bootEpoch: number, incarnation: numb
 
 export class Digest {
   readonly hashes: Uint32Array
-  private readonly members: Set<NodeId>[]
 
   constructor(readonly buckets: number) {
     this.hashes = new Uint32Array(buckets)
-    this.members = Array.from({ length: buckets }, () => new Set<NodeId>())
   }
 
   bucketOf(idHash: number): number {
     return idHash % this.buckets
   }
 
-  add(id: NodeId, idHash: number, fp: number): void {
+  add(idHash: number, fp: number): void {
     const b = this.bucketOf(idHash)
     this.hashes[b] = ((this.hashes[b] as number) + fp) >>> 0
-    this.members[b]?.add(id)
   }
 
-  remove(id: NodeId, idHash: number, fp: number): void {
+  remove(idHash: number, fp: number): void {
     const b = this.bucketOf(idHash)
     this.hashes[b] = ((this.hashes[b] as number) - fp) >>> 0
-    this.members[b]?.delete(id)
   }
 
   /** Bucket indexes where `theirs` differs from ours. */
@@ -47,9 +41,5 @@ export class Digest {
     const out: number[] = []
     for (let b = 0; b < this.buckets; b++) if (theirs[b] !== this.hashes[b]) out.push(b)
     return out
-  }
-
-  membersOf(bucket: number): ReadonlySet<NodeId> {
-    return this.members[bucket] ?? new Set()
   }
 }

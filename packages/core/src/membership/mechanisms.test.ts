@@ -125,12 +125,12 @@ describe('anti-entropy digest', () => {
         (ids) => {
           const a = new Digest(16)
           const b = new Digest(16)
-          for (const id of ids) a.add(id, idHash(id), fingerprint(idHash(id), 1, 0, 0))
-          for (const id of [...ids].reverse()) b.add(id, idHash(id), fingerprint(idHash(id), 1, 0, 0))
+          for (const id of ids) a.add(idHash(id), fingerprint(idHash(id), 1, 0, 0))
+          for (const id of [...ids].reverse()) b.add(idHash(id), fingerprint(idHash(id), 1, 0, 0))
           expect(a.mismatched(Array.from(b.hashes))).toEqual([])
           const id = ids[0] as string
-          b.remove(id, idHash(id), fingerprint(idHash(id), 1, 0, 0))
-          b.add(id, idHash(id), fingerprint(idHash(id), 1, 1, 0))
+          b.remove(idHash(id), fingerprint(idHash(id), 1, 0, 0))
+          b.add(idHash(id), fingerprint(idHash(id), 1, 1, 0))
           expect(a.mismatched(Array.from(b.hashes))).toEqual([idHash(id) % 16])
         },
       ),

@@ -35,6 +35,7 @@ import { LocalHealth } from './local-health.js'
 import {
   appendEntries,
   beginFrame,
+  compactClaim,
   decodeFrame,
   type Entry,
   encodeEntry,
@@ -86,9 +87,6 @@ function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number
 }
 
 type Source = 'direct' | 'gossip' | 'sync'
-
-/** Encoded entry bytes per claim object, shared by all machines in a process (the simulator). */
-const claimEntryCache = new WeakMap<Claim, Uint8Array>()
 
 export class Membership implements Machine<MembershipEvent> {
   readonly id: NodeId
@@ -676,16 +674,16 @@ export class Membership implements Machine<MembershipEvent> {
   private insert(m: Member): void {
     m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
     this.table.set(m.id, m)
-    this.digest.add(m.id, m.hash, m.fp)
+    this.digest.add(m.hash, m.fp)
     if (m.state === 'alive' || m.state === 'suspect') this.ring.add(m.id, m.hash)
   }
 
   /** Runs `change` on m keeping the digest and ring consistent. */
   private reindex(m: Member, change: () => void): void {
-    this.digest.remove(m.id, m.hash, m.fp)
+    this.digest.remove(m.hash, m.fp)
     change()
     m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
-    this.digest.add(m.id, m.hash, m.fp)
+    this.digest.add(m.hash, m.fp)
     if (m.state === 'alive' || m.state === 'suspect') this.ring.add(m.id, m.hash)
     else this.ring.remove(m.id, m.hash)
   }
@@ -746,7 +744,7 @@ export class Membership implements Machine<MembershipEvent> {
     writeClaimBody(w, { id: this.id, bootEpoch, incarnation, left, meta })
     const body = w.finish()
     const sig = this.signer.sign(body)
-    return { id: this.id, bootEpoch, incarnation, left, meta, body, sig }
+    return compactClaim({ id: this.id, bootEpoch, incarnation, left, meta, body, sig })
   }
 
   private reclaimTombstones(nowMs: number): void {
@@ -757,7 +755,7 @@ export class Membership implements Machine<MembershipEvent> {
       this.tombstones.delete(id)
       const m = this.table.get(id)
       if (m && m !== this.self && (m.state === 'dead' || m.state === 'left')) {
-        this.digest.remove(m.id, m.hash, m.fp)
+        this.digest.remove(m.hash, m.fp)
         this.table.delete(m.id)
       }
     }
@@ -898,6 +896,8 @@ export class Membership implements Machine<MembershipEvent> {
 
   private tickAntiEntropy(nowMs: number): void {
     if (nowMs < this.nextAeAtMs) return
+    // Pages of one exchange arrive within a round trip; older notes are of finished exchanges.
+    this.syncedFrom.clear()
     this.aeFast = this.aeChanged
     this.aeChanged = false
     const base = this.aeFast ? this.cfg.aeFastIntervalMs : this.cfg.aeIntervalMs
@@ -918,9 +918,11 @@ export class Membership implements Machine<MembershipEvent> {
     this.sendSync(from, this.bucketIds(buckets), buckets)
   }
 
-  /** Member ids in the given buckets, in bucket order. */
+  /** Member ids in the given buckets (one O(N) pass: cheaper in memory than per-bucket sets). */
   private *bucketIds(buckets: readonly number[]): Generator<NodeId> {
-    for (const b of buckets) yield* this.digest.membersOf(b)
+    const wanted = new Uint8Array(this.digest.buckets)
+    for (const b of buckets) if (b < wanted.length) wanted[b] = 1
+    for (const m of this.table.values()) if (wanted[this.digest.bucketOf(m.hash)] === 1) yield m.id
   }
 
   /** A seed's first pages for a joiner: ourselves, then live members from a random ring offset. */
@@ -979,7 +981,7 @@ export class Membership implements Machine<MembershipEvent> {
 
   /**
    * Remembers what `from` just sent us in sync pages, so our push-back leaves it out. Bounded:
-   * at most 16 peers (oldest forgotten) and 1024 rows each.
+   * at most 16 peers (oldest forgotten), 1024 rows each, and cleared at every anti-entropy round.
    */
   private noteSynced(from: NodeId, entries: readonly Entry[]): Map<NodeId, number> {
     let seen = this.syncedFrom.get(from)
@@ -1002,14 +1004,9 @@ export class Membership implements Machine<MembershipEvent> {
     return seen
   }
 
-  /** A claim as an entry, encoded once per claim (claims are immutable). */
+  /** A claim as an entry (stored claims carry their encoding, see compactClaim). */
   private claimEntry(c: Claim): Uint8Array {
-    let bytes = claimEntryCache.get(c)
-    if (!bytes) {
-      bytes = encodeEntry({ kind: 'claim', claim: c }, this.cfg.frameBytesMax)
-      claimEntryCache.set(c, bytes)
-    }
-    return bytes
+    return encodeEntry({ kind: 'claim', claim: c }, this.cfg.frameBytesMax)
   }
 
   /** What we know of m as one entry: its claim while up or left, a dead notice once dead. */

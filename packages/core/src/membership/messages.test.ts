@@ -166,8 +166,22 @@ describe('membership wire codec', () => {
 
 /** Decoded claims carry their body as a subarray view; compare by value. */
 function normalise(f: Frame): Frame {
-  return JSON.parse(
-    JSON.stringify(f, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)),
-    (_k, v) => v,
-  )
+  // Claims are compared by their fields (a decoded claim also carries its entry encoding).
+  const plain = (v: unknown): unknown =>
+    v && typeof v === 'object' && 'claim' in v
+      ? {
+          ...v,
+          claim: (({ id, bootEpoch, incarnation, left, meta, body, sig }: Claim) => ({
+            id,
+            bootEpoch,
+            incarnation,
+            left,
+            meta,
+            body,
+            sig,
+          }))((v as { claim: Claim }).claim),
+        }
+      : v
+  const g = 'entries' in f ? { ...f, entries: f.entries.map(plain) } : f
+  return JSON.parse(JSON.stringify(g, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)))
 }

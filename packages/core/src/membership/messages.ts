@@ -11,7 +11,7 @@
  * tag u8 · fields, and are encoded once by the sender and copied into frames as raw bytes.
  */
 import type { NodeId } from '../sans-io.js'
-import { Reader, Writer } from '../wire/codec.js'
+import { Reader, varintSize, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
 import { type Claim, readClaim, writeClaim } from './claim.js'
 import { NODE_ID_BYTES_MAX } from './types.js'
@@ -69,8 +69,46 @@ const TAG_CLAIM = 1
 const TAG_SUSPECT = 2
 const TAG_DEAD = 3
 
+/**
+ * The claim with its entry encoding attached and body / signature as views into it: one buffer
+ * per stored claim, and the entry never has to be encoded again.
+ */
+export function compactClaim(c: Claim): Claim {
+  if (c.entry) return c
+  const w = new Writer(c.body.length + c.sig.length + 32, c.body.length + c.sig.length + 32)
+  w.u8(TAG_CLAIM)
+  writeClaim(w, c)
+  const entry = w.finish()
+  const sigAt = entry.length - c.sig.length
+  const bodyAt = sigAt - varintSize(c.sig.length) - c.body.length
+  return new StoredClaim(c.id, c.bootEpoch, c.incarnation, c.left, c.meta, entry, bodyAt, sigAt)
+}
+
+/** A claim held in a member table: one buffer, body and signature computed on demand. */
+class StoredClaim implements Claim {
+  constructor(
+    readonly id: NodeId,
+    readonly bootEpoch: number,
+    readonly incarnation: number,
+    readonly left: boolean,
+    readonly meta: Claim['meta'],
+    readonly entry: Uint8Array,
+    private readonly bodyAt: number,
+    private readonly sigAt: number,
+  ) {}
+
+  get body(): Uint8Array {
+    return this.entry.subarray(this.bodyAt, this.sigAt - varintSize(this.entry.length - this.sigAt))
+  }
+
+  get sig(): Uint8Array {
+    return this.entry.subarray(this.sigAt)
+  }
+}
+
 /** Encodes one entry on its own (senders keep these bytes and copy them into frames). */
 export function encodeEntry(e: Entry, frameBytesMax: number): Uint8Array {
+  if (e.kind === 'claim' && e.claim.entry) return e.claim.entry
   const w = new Writer(frameBytesMax, 128)
   switch (e.kind) {
     case 'claim':
@@ -97,7 +135,7 @@ function readEntry(r: Reader, frameBytesMax: number): Entry {
   const tag = r.u8()
   switch (tag) {
     case TAG_CLAIM:
-      return { kind: 'claim', claim: readClaim(r, frameBytesMax) }
+      return { kind: 'claim', claim: compactClaim(readClaim(r, frameBytesMax)) }
     case TAG_SUSPECT: {
       const id = readNodeId(r, 'suspect id')
       const bootEpoch = r.varint()

@@ -163,6 +163,20 @@ describe('membership: leave, rejoin, metadata', () => {
     assertInvariant7(net)
   })
 
+  it('tombstones are forgotten after tombstoneRetentionMs, not before', () => {
+    const net = cluster(6, 3000, () => ({ ...lanConfig(), tombstoneRetentionMs: 10_000 }))
+    const victim = testIds(6)[2] as NodeId
+    net.crash(victim)
+    net.run(net.nowMs + 3000)
+    const watcher = net.node(testIds(6)[0] as NodeId)
+    expect(watcher.member(victim)?.state).toBe('dead')
+    net.run(net.nowMs + 5000)
+    expect(watcher.member(victim)?.state).toBe('dead')
+    net.run(net.nowMs + 6000)
+    expect(watcher.member(victim)).toBeUndefined()
+    expect([...watcher.members()]).toHaveLength(5)
+  })
+
   it('meta update propagates to every member with a higher version', () => {
     const net = cluster(8, 3000)
     const id = testIds(8)[6] as NodeId

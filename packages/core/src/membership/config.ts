@@ -96,6 +96,14 @@ export interface MembershipConfig {
   aeIntervalMs: number
   /** Anti-entropy interval while still catching up (the last exchange repaired something, or just joined). Default 200 ms. */
   aeFastIntervalMs: number
+  /**
+   * Chance that an anti-entropy round goes to a recently dead member instead of a live one
+   * (memberlist's gossip-to-the-dead). Default 0.25. It is how a healed partition merges: the
+   * cut-off side learns it was declared dead and refutes. Cost: a lost frame per crash now and then.
+   */
+  aeDeadPeerChance: number
+  /** How long after its death a member may still be picked by aeDeadPeerChance. Default LAN 30 s. */
+  deadContactMs: number
   /** Digest buckets (hash(id) mod aeBuckets). Must be equal cluster-wide. Default 128. More: finer repair, bigger digest. */
   aeBuckets: number
   /** Bound on sync pages (≤ frameBytesMax each) sent in reply to one digest or one join. Default 4. */
@@ -142,6 +150,8 @@ export function lanConfig(): MembershipConfig {
     aeIntervalMs: 2000,
     aeFastIntervalMs: 200,
     aeBuckets: 128,
+    aeDeadPeerChance: 0.25,
+    deadContactMs: 30_000,
     syncPagesMax: 4,
     joinRetryMs: 500,
     healthMax: 8,
@@ -166,6 +176,7 @@ export function wanConfig(): MembershipConfig {
     gossipIntervalMs: 200,
     aeIntervalMs: 10_000,
     aeFastIntervalMs: 1000,
+    deadContactMs: 120_000,
     joinRetryMs: 2000,
     stallDetectMs: 3000,
   }

@@ -274,3 +274,22 @@ function assertInvariant7(net: TestNet): void {
     last.set(key, { state, boot, inc: e.incarnation })
   }
 }
+
+describe('membership: partition', () => {
+  it('a healed partition merges: both sides see everyone alive again, by refutation', () => {
+    const net = cluster(10, 3000)
+    const ids = testIds(10)
+    const minority = new Set(ids.slice(0, 3))
+    const cut = (a: NodeId, b: NodeId) => minority.has(a) !== minority.has(b)
+    net.drop = (m) => cut(m.from, m.to)
+    net.run(net.nowMs + 8000)
+    const majorityView = net.node(ids[5] as NodeId)
+    for (const id of minority) expect(majorityView.member(id)?.state).toBe('dead')
+    net.drop = () => false
+    net.run(net.nowMs + 20_000)
+    for (const m of net.nodes.values()) {
+      for (const id of ids) expect(m.member(id)?.state, `${m.id} sees ${id}`).toBe('alive')
+    }
+    assertInvariant7(net)
+  })
+})

@@ -902,9 +902,30 @@ export class Membership implements Machine<MembershipEvent> {
     this.aeChanged = false
     const base = this.aeFast ? this.cfg.aeFastIntervalMs : this.cfg.aeIntervalMs
     this.nextAeAtMs = nowMs + base / 2 + this.rng.int(base)
-    const peer = this.ring.random(this.rng, this.id)
+    const peer = this.deadPeerForAntiEntropy(nowMs) ?? this.ring.random(this.rng, this.id)
     if (peer === undefined) return
     this.sendFrame(peer, { type: 'digest', hashes: Array.from(this.digest.hashes) }, 'digest', [], false)
+  }
+
+  /**
+   * Now and then a member we recently declared dead (memberlist's "gossip to the dead"): if it
+   * was only cut off, the exchange tells it so, it refutes, and a healed partition merges
+   * instead of staying split (ring, gossip and anti-entropy otherwise only reach live members).
+   */
+  private deadPeerForAntiEntropy(nowMs: number): NodeId | undefined {
+    if (this.tombstones.size === 0 || this.rng.float() >= this.cfg.aeDeadPeerChance) return undefined
+    let pick = this.rng.int(Math.min(this.tombstones.size, 64))
+    // Newest tombstones are at the end of the map; walk from the end of a bounded window.
+    const skip = Math.max(0, this.tombstones.size - 64)
+    let i = 0
+    for (const [id, sinceMs] of this.tombstones) {
+      if (i++ < skip) continue
+      if (pick-- > 0) continue
+      const m = this.table.get(id)
+      if (m?.state !== 'dead' || nowMs - sinceMs > this.cfg.deadContactMs) return undefined
+      return id
+    }
+    return undefined
   }
 
   private onDigest(from: NodeId, hashes: readonly number[], nowMs: number): void {

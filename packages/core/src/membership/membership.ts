@@ -112,6 +112,7 @@ export class Membership implements Machine<MembershipEvent> {
   private probeCursor = 0
   /** Subjects to probe out of turn (a suspicion of them arrived): confirm or refute fast. */
   private readonly urgent = new Set<NodeId>()
+  private urgentAtMs = 0
   private nextProbeAtMs: number
   private nextGossipAtMs = Number.POSITIVE_INFINITY
   private nextAeAtMs: number
@@ -318,6 +319,7 @@ export class Membership implements Machine<MembershipEvent> {
     if (this.self.state === 'left') return t
     t = Math.min(t, this.nextProbeAtMs, this.nextAeAtMs, this.nextReclaimAtMs)
     if (this.probe) t = Math.min(t, this.probe.deadlineMs)
+    else if (this.urgent.size > 0) t = Math.min(t, this.urgentAtMs)
     if (this.joining) t = Math.min(t, this.joining.nextAtMs)
     for (const s of this.suspicions.values()) t = Math.min(t, s.deadlineMs)
     for (const at of this.notifyAtMs.values()) t = Math.min(t, at)
@@ -615,7 +617,10 @@ export class Membership implements Machine<MembershipEvent> {
     this.setState(m, 'suspect', nowMs, from)
     // If we monitor it, probe it now: our ack confirms nothing, our failure confirms quickly.
     if (s.accuser !== this.id && this.subjectsOf().includes(m.id)) {
-      if (this.urgent.size < this.cfg.monitorSubjects) this.urgent.add(m.id)
+      if (this.urgent.size < this.cfg.monitorSubjects) {
+        if (this.urgent.size === 0) this.urgentAtMs = nowMs
+        this.urgent.add(m.id)
+      }
     }
     return true
   }

@@ -51,6 +51,7 @@ export class BroadcastQueue {
   take(roomBytes: number, countMax: number, limit: number, sentBelow = limit): Uint8Array[] {
     const chosen: Item[] = []
     let used = 0
+    let misses = 0 // a frame nearly full of similar-sized updates: stop looking after a few misses
     const tiers = Math.min(this.tiers.length, sentBelow)
     outer: for (let t = 0; t < tiers; t++) {
       const tier = this.tiers[t]
@@ -60,7 +61,7 @@ export class BroadcastQueue {
         if (item.bytes.length <= roomBytes - used) {
           chosen.push(item)
           used += item.bytes.length
-        }
+        } else if (++misses >= 8) break outer
       }
     }
     const out: Uint8Array[] = []

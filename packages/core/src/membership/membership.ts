@@ -35,12 +35,14 @@ import { LocalHealth } from './local-health.js'
 import {
   appendEntries,
   beginFrame,
+  carriesEntries,
   compactClaim,
   decodeFrame,
   type Entry,
   encodeEntry,
   type Frame,
   type FrameHead,
+  frameHeadBytes,
 } from './messages.js'
 import { idHash, Ring } from './ring.js'
 import { Suspicion, suspicionMinMs } from './suspicion.js'
@@ -843,37 +845,36 @@ export class Membership implements Machine<MembershipEvent> {
     required: Uint8Array[],
     piggyback: boolean,
   ): void {
-    let requiredBytes = 0
-    for (const e of required) requiredBytes += e.length
-    const w = beginFrame(
-      head,
-      this.cfg.frameBytesMax,
-      piggyback && this.queue.size > 0 ? this.cfg.frameBytesMax : 32 + requiredBytes,
-    )
-    const carries = head.type !== 'ping-req' && head.type !== 'nack' && head.type !== 'digest'
-    if (carries) {
-      let entries = required
-      if (piggyback) {
-        entries = [...required]
-        const m = this.table.get(to)
-        if (m && m.state !== 'alive' && m.state !== 'left' && m.id !== this.id) {
-          // Tell a member what we believe of it, so it can refute (memberlist: "notify the suspect").
-          entries.push(
-            m.state === 'suspect'
-              ? this.suspectEntryBytes(m)
-              : encodeEntry(
-                  { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation },
-                  this.cfg.frameBytesMax,
-                ),
-          )
-        }
-        let used = 0
-        for (const e of entries) used += e.length
-        const room = w.remaining() - 1 - used
-        if (room > 16 && this.queue.size > 0) {
-          entries.push(...this.queue.take(room, 64, this.retransmitLimit()))
+    // Choose the entries first, then encode into a buffer of exactly the right size.
+    const headBytes = frameHeadBytes(head)
+    let entries = required
+    let used = 0
+    for (const e of required) used += e.length
+    if (piggyback && carriesEntries(head.type)) {
+      entries = [...required]
+      const m = this.table.get(to)
+      if (m && m.state !== 'alive' && m.state !== 'left' && m.id !== this.id) {
+        // Tell a member what we believe of it, so it can refute (memberlist: "notify the suspect").
+        const notice =
+          m.state === 'suspect'
+            ? this.suspectEntryBytes(m)
+            : encodeEntry(
+                { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation },
+                this.cfg.frameBytesMax,
+              )
+        entries.push(notice)
+        used += notice.length
+      }
+      const room = this.cfg.frameBytesMax - headBytes - 1 - used
+      if (room > 16 && this.queue.size > 0) {
+        for (const e of this.queue.take(room, 64, this.retransmitLimit())) {
+          entries.push(e)
+          used += e.length
         }
       }
+    }
+    const w = beginFrame(head, this.cfg.frameBytesMax, headBytes + 1 + used)
+    if (carriesEntries(head.type)) {
       const n = appendEntries(w, entries)
       assert(n >= required.length, () => `required entries do not fit a frame (${required.length}, ${n} fit)`)
     }

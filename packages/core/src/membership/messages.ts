@@ -11,7 +11,7 @@
  * tag u8 · fields, and are encoded once by the sender and copied into frames as raw bytes.
  */
 import type { NodeId } from '../sans-io.js'
-import { Reader, varintSize, Writer } from '../wire/codec.js'
+import { Reader, stringSize, varintSize, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
 import { type Claim, readClaim, writeClaim } from './claim.js'
 import { NODE_ID_BYTES_MAX } from './types.js'
@@ -75,13 +75,27 @@ const TAG_DEAD = 3
  */
 export function compactClaim(c: Claim): Claim {
   if (c.entry) return c
-  const w = new Writer(c.body.length + c.sig.length + 32, c.body.length + c.sig.length + 32)
-  w.u8(TAG_CLAIM)
-  writeClaim(w, c)
-  const entry = w.finish()
-  const sigAt = entry.length - c.sig.length
-  const bodyAt = sigAt - varintSize(c.sig.length) - c.body.length
+  // Hand-laid (no Writer, no copy on finish): tag · varint(body) · body · varint(sig) · sig.
+  const bodyLen = varintSize(c.body.length)
+  const sigLen = varintSize(c.sig.length)
+  const entry = new Uint8Array(1 + bodyLen + c.body.length + sigLen + c.sig.length)
+  entry[0] = TAG_CLAIM
+  putVarint(entry, 1, c.body.length)
+  const bodyAt = 1 + bodyLen
+  entry.set(c.body, bodyAt)
+  putVarint(entry, bodyAt + c.body.length, c.sig.length)
+  const sigAt = bodyAt + c.body.length + sigLen
+  entry.set(c.sig, sigAt)
   return new StoredClaim(c.id, c.bootEpoch, c.incarnation, c.left, c.meta, entry, bodyAt, sigAt)
+}
+
+function putVarint(buf: Uint8Array, at: number, v: number): void {
+  let i = at
+  while (v >= 0x80) {
+    buf[i++] = (v % 0x80) | 0x80
+    v = Math.floor(v / 0x80)
+  }
+  buf[i] = v
 }
 
 /** A claim held in a member table: one buffer, body and signature computed on demand. */
@@ -163,6 +177,31 @@ export type FrameHead =
   | { readonly type: 'sync'; readonly buckets: readonly number[] }
   | { readonly type: 'digest'; readonly hashes: readonly number[] }
 
+/** Encoded size of a frame head (everything before the entry count). */
+export function frameHeadBytes(head: FrameHead): number {
+  switch (head.type) {
+    case 'ping':
+    case 'ack':
+    case 'nack':
+      return 2 + varintSize(head.seq)
+    case 'ping-req':
+      return 2 + varintSize(head.seq) + stringSize(head.target)
+    case 'gossip':
+    case 'join':
+      return 2
+    case 'sync': {
+      let n = 2 + varintSize(head.buckets.length)
+      for (const b of head.buckets) n += varintSize(b)
+      return n
+    }
+    case 'digest': {
+      let n = 2 + varintSize(head.hashes.length)
+      for (const h of head.hashes) n += varintSize(h)
+      return n
+    }
+  }
+}
+
 /** Frames that carry entries. */
 export function carriesEntries(type: FrameType): boolean {
   return type === 'ping' || type === 'ack' || type === 'gossip' || type === 'join' || type === 'sync'
@@ -173,14 +212,12 @@ export function carriesEntries(type: FrameType): boolean {
  * caller then calls `appendEntries`. Throws WireError('oversized') if the head alone does not fit
  * (a bug in the caller).
  */
-export function beginFrame(head: FrameHead, frameBytesMax: number, initialBytes = 64): Writer {
-  const w = new Writer(
-    frameBytesMax,
-    initialBytes +
-      (head.type === 'digest' || head.type === 'sync'
-        ? 5 * (head.type === 'digest' ? head.hashes.length : head.buckets.length)
-        : 0),
-  )
+export function beginFrame(
+  head: FrameHead,
+  frameBytesMax: number,
+  initialBytes = frameHeadBytes(head) + 1,
+): Writer {
+  const w = new Writer(frameBytesMax, Math.max(initialBytes, 8))
   w.u8(WIRE_VERSION).u8(TYPE_CODES[head.type])
   switch (head.type) {
     case 'ping':

@@ -85,7 +85,7 @@ export function playFaults(run: ElectionRun, rng: Rng, opts: ScheduleOptions): F
         }
         victim ??= up[rng.int(up.length)]
         if (victim === undefined) continue
-        run.sim.crash(victim)
+        run.crash(victim)
         break
       }
       case 'restart': {

@@ -179,6 +179,19 @@ export class ElectionRun {
     return map
   }
 
+  /**
+   * Crash through the harness: first note which shard the node votes in, so the shard maps of
+   * later partitions still count it (it comes back there from its persisted state).
+   */
+  crash(id: NodeId): void {
+    if (this.sim.isUp(id)) {
+      const st = this.subject(id)?.status?.(this.sim.localNow(id))
+      if (st !== undefined)
+        this.lastShardOf.set(id, st.shard === null || st.role === 'observer' ? null : st.shard)
+    }
+    this.sim.crash(id)
+  }
+
   /** Partition through the harness, so the shard map at that moment is recorded for invariant 5. */
   partition(groupA: readonly NodeId[], groupB: readonly NodeId[], oneWay = false): void {
     this.shardMaps.push({ trueMs: this.sim.nowMs, map: this.shardMapNow() })

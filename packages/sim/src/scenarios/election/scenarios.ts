@@ -94,7 +94,7 @@ function crashAndMeasure(
       members: s.members.filter((m) => !victims.includes(m)),
     })
   }
-  for (const v of victims) run.sim.crash(v)
+  for (const v of victims) run.crash(v)
   run.runUntilAgreed(opts.waitMaxMs, leaderHit ? leader.term + 1 : 0)
   if (handle !== undefined) run.endEpisode(handle)
 }
@@ -283,7 +283,7 @@ const churn: Scenario = {
           : undefined
         m?.leave?.(run.sim.localNow(victim))
         run.sim.runFor(200)
-        run.sim.crash(victim)
+        run.crash(victim)
         stopped.push(victim)
         if (handle !== undefined) {
           run.runUntilAgreed(opts.waitMaxMs, handle.episode.minTerm)

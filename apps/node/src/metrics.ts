@@ -101,6 +101,13 @@ export class NodeMetrics {
       lines.push(`conclave_rejected_frames_total{where="transport",code="${k}"} ${v}`)
     for (const [k, v] of this.machineRejections)
       lines.push(`conclave_rejected_frames_total{where="protocol",code="${k}"} ${v}`)
+    const d = s.driver
+    if (d) {
+      metric('conclave_persist_ops_total', 'counter', 'persist ops written (fsynced) before sending')
+      lines.push(`conclave_persist_ops_total ${d.counts.persistOps}`)
+      metric('conclave_persist_seconds_total', 'counter', 'time the driver spent in synchronous fsynced writes')
+      lines.push(`conclave_persist_seconds_total ${(d.counts.persistMs / 1000).toFixed(3)}`)
+    }
     const mem = process.memoryUsage()
     metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')
     lines.push(`conclave_process_resident_bytes ${mem.rss}`)

@@ -1,7 +1,7 @@
 /** `pnpm bench <name> [options]`: benchmarks on real node processes. */
-import { runFailover } from './failover.js'
+import { defaultDataRoot, runFailover } from './failover.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--json]`
+const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
 
 function parse(argv: string[]): Map<string, string> {
   const out = new Map<string, string>()
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     engine,
     preset,
     basePort: int(flags, 'base-port', 30000, 1024, 60000),
+    dataRoot: flags.get('data-root') ?? defaultDataRoot(),
     say: (line) => process.stderr.write(`[bench] ${line}\n`),
   })
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`)

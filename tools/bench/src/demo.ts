@@ -6,9 +6,9 @@
  * dir. Ctrl-C stops every node gracefully (SIGTERM = leave) and removes the temp dir.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster } from '@conclave/node/harness'
+import { defaultDataRoot } from './failover.js'
 
 const args = new Map<string, string>()
 const argv = process.argv.slice(2)
@@ -26,7 +26,8 @@ const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`
 const say = (s: string) => process.stdout.write(`${clock()}  ${s}\n`)
 const short = (id: string | null | undefined) => (id ? `${id.slice(0, 8)}…${id.slice(-4)}` : '(none)')
 
-const dir = mkdtempSync(join(tmpdir(), 'conclave-demo-'))
+// Data dirs on tmpfs when present (see defaultDataRoot in failover.ts); --data-root to change.
+const dir = mkdtempSync(join(args.get('data-root') ?? defaultDataRoot(), 'conclave-demo-'))
 const cluster = new LocalCluster({
   nodes,
   dir,

@@ -9,6 +9,7 @@
  * queued behind the current drain); at most one timer is armed; a persist failure throws out of
  * the driver and crashes the process rather than sending un-persisted votes.
  */
+import { performance } from 'node:perf_hooks'
 import type { Layer, Machine, NodeId, Outbound, PersistOp } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
 import type { Clock } from './clock.js'
@@ -33,7 +34,7 @@ export class Driver<E extends TraceEvent = TraceEvent> {
   private readonly pending: Array<() => void> = []
   private stopped = true
   /** Drains performed and ops done, for metrics. */
-  readonly counts = { drains: 0, persistOps: 0, sends: 0, events: 0 }
+  readonly counts = { drains: 0, persistOps: 0, persistMs: 0, sends: 0, events: 0 }
 
   constructor(private readonly init: DriverInit<E>) {}
 
@@ -85,7 +86,9 @@ export class Driver<E extends TraceEvent = TraceEvent> {
     const ready = this.init.machine.drain()
     this.counts.drains++
     if (ready.persist.length > 0) {
+      const t0 = performance.now()
       this.init.persist(ready.persist)
+      this.counts.persistMs += performance.now() - t0
       this.counts.persistOps += ready.persist.length
     }
     for (const out of ready.send) this.init.send(out)

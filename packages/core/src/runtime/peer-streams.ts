@@ -54,7 +54,7 @@ export interface PeerStreamsLimits {
   /** Peers with an outbound channel at once. Default 4096. */
   peersMax: number
   /**
-   * Dial + stream-open timeout. Default 10 s. A Noise handshake takes ~10 ms on an idle host, but
+   * Dial + stream-open timeout. Default 30 s (libp2p's own dial timeouts are raised to match). A Noise handshake takes ~10 ms on an idle host, but
    * when dozens of nodes start on 2 cores, handshakes queue for seconds; a short timeout throws
    * away handshakes that were nearly done and the retries livelock (measured: 25 nodes never
    * converged with 2 s). Frames wait in the bounded queue meanwhile.
@@ -71,7 +71,7 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   queueFramesMax: 256,
   streamsPerPeerMax: 4,
   peersMax: 4096,
-  dialTimeoutMs: 10_000,
+  dialTimeoutMs: 30_000,
   redialBackoffMs: 250,
   banMs: 60_000,
 }
@@ -204,6 +204,7 @@ export class PeerStreams {
       return
     }
     ch.opening = true
+    const dialStartMs = this.init.clock.nowMs()
     try {
       const connection = await this.connect(to)
       const stream = await connection.newStream(PROTOCOLS[layer], {
@@ -221,7 +222,7 @@ export class PeerStreams {
       ch.failures = 0
       this.flush(ch)
     } catch (err) {
-      this.init.onDialError?.(to, layer, String(err))
+      this.init.onDialError?.(to, layer, `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`)
       process.stderr.write(`${JSON.stringify({ level: 'raw', msg: 'dial', to, layer, err: String(err) })}\n`)
       ch.failures = Math.min(ch.failures + 1, 3)
       ch.retryAtMs = this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)

@@ -81,7 +81,7 @@ export interface MembershipConfig {
   gossipSendsMax: number
   /**
    * Byte budget of dedicated gossip frames per second (token bucket, burst = one second's worth).
-   * Default LAN 8000. A death or refutation costs ≈ 6 × 70–500 B and never touches it; a mass
+   * Default LAN 16000. A death or refutation costs ≈ 6 × 70–500 B and never touches it; a mass
    * join would otherwise flood every node with full frames every gossipIntervalMs, so there
    * anti-entropy carries the bulk instead. Lower: less load under storms, slower join spread.
    */
@@ -145,7 +145,7 @@ export function lanConfig(): MembershipConfig {
     gossipIntervalMs: 50,
     gossipFanout: 3,
     gossipSendsMax: 6,
-    gossipBytesPerSecMax: 8000,
+    gossipBytesPerSecMax: 16000,
     broadcastQueueMax: 128,
     aeIntervalMs: 2000,
     aeFastIntervalMs: 200,

@@ -4,7 +4,7 @@
  * driver, signals, admin HTTP) end to end. They run the FlatRaft engine, whose election is
  * complete today; the same harness runs `--engine conclave` (see conclave-cluster.test.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,7 +16,8 @@ let dir: string
 
 describe('a 5-process cluster on loopback (flat-raft engine)', () => {
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'conclave-rt-'))
+    // tmpfs when present: fsync on the shared disk takes up to 100 ms under load (docs/operations.md)
+    dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-rt-'))
     cluster = new LocalCluster({
       nodes: N,
       dir,

@@ -3,7 +3,7 @@
  * processes on 127.0.0.1: each node is a `conclave start` process with its own libp2p node, key
  * and data dir, all started with `--bootstrap-expect 5` so they compute the same shard map.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,7 +15,8 @@ let dir: string
 
 describe('a 5-process Conclave cluster on loopback', () => {
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'conclave-cc-'))
+    // tmpfs when present: fsync on the shared disk takes up to 100 ms under load (docs/operations.md)
+    dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-cc-'))
     const base = 22000 + (process.pid % 400) * 10
     cluster = new LocalCluster({
       nodes: N + 1,

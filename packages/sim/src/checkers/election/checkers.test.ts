@@ -171,6 +171,38 @@ describe('invariant 5: no lease on a side without quorum', () => {
     expect(checkMinorityNoLease(trace, ctx({ faults })).map((v) => v.rule)).toEqual(['minority-lease'])
   })
 
+  it('counts bridge nodes (in neither group) towards both sides', () => {
+    // {a, b} and {e, f, g, h, i} are cut apart, c and d reach both: {a, b, c, d} holds shard 0
+    // only, but through the bridge {a, b} + {c, d} is not judged as a minority of nodes either.
+    const bridged: FaultRecord[] = [
+      ...add(...nodes),
+      {
+        trueMs: 1000,
+        kind: 'partition',
+        groupA: ['a', 'b', 'g', 'h', 'i'],
+        groupB: ['e', 'f'],
+        oneWay: false,
+      },
+    ]
+    const trace = [...shards, hold(900, 'a', 1, 900, 1200), hold(1150, 'a', 1, 1150, 1450)]
+    // side A + bridge {c, d} holds shards 0 and 2: a quorum, so a's lease is fine
+    expect(checkMinorityNoLease(trace, ctx({ faults: bridged }))).toEqual([])
+    const tooFew: FaultRecord[] = [
+      ...add(...nodes),
+      {
+        trueMs: 1000,
+        kind: 'partition',
+        groupA: ['a', 'b'],
+        groupB: ['e', 'f', 'g', 'h', 'i'],
+        oneWay: false,
+      },
+    ]
+    // side A + bridge {c, d} holds shard 0 only: a's lease past one period is a violation
+    expect(checkMinorityNoLease(trace, ctx({ faults: tooFew })).map((v) => v.rule)).toEqual([
+      'minority-lease',
+    ])
+  })
+
   it('fails a minority node that answers isLeader() late in the partition', () => {
     const probes = [{ trueMs: 2000, leaders: ['b'] }]
     expect(checkMinorityNoLease(shards, ctx({ faults, probes })).map((v) => v.rule)).toEqual([

@@ -3,7 +3,8 @@
  * lease period. For every two-way partition, each side that lacks a quorum (shard-map.ts) is
  * watched from `start + leasePeriodMs·(1+ρ)` until the heal: no node on it may claim a global
  * lease reaching into that window, nor answer isLeader() true in a probe inside it.
- * Nodes in neither group (a bridge) are on both sides and are not judged.
+ * Nodes in neither group (a bridge) reach both sides: they count towards either side's quorum
+ * and are not judged themselves.
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
@@ -28,9 +29,14 @@ export function checkMinorityNoLease(
     const watchFromMs = p.trueMs + ctx.leasePeriodMs * (1 + ctx.driftBound)
     if (watchFromMs >= endMs) continue
     const shards = shardMapAt(trace, p.trueMs)
+    const inA = new Set(p.groupA)
+    const inB = new Set(p.groupB)
+    const bridge = allNodes.filter((n) => !inA.has(n) && !inB.has(n))
     for (const group of [p.groupA, p.groupB]) {
       const side = new Set(group)
-      const quorum = ctx.quorumOf ? ctx.quorumOf(side, p.trueMs) : sideHasQuorum(side, shards, allNodes)
+      // Quorum counts the bridge too: a side reaches its nodes, and they vote.
+      const reach = new Set([...group, ...bridge])
+      const quorum = ctx.quorumOf ? ctx.quorumOf(reach, p.trueMs) : sideHasQuorum(reach, shards, allNodes)
       if (quorum) continue
       for (const iv of globalLeases) {
         if (side.has(iv.node) && iv.untilMs > watchFromMs && iv.fromMs < endMs) {

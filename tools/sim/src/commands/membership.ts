@@ -2,6 +2,7 @@
  * `pnpm sim membership`: run one membership scenario on N simulated nodes and report detection
  * times, false alarms, traffic and simulator speed (figures defined in docs/simulator.md).
  */
+import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { lanConfig, localConfig, type MembershipConfig, wanConfig } from '@conclave/core'
 import {
@@ -114,7 +115,7 @@ export const membershipCommand: Command = {
       },
     })
     bar.done()
-    if (args.json) io.out(JSON.stringify(report))
+    if (args.json) io.out(JSON.stringify({ ...report, commit: commitOf() }))
     else printReport(io, report, args.presetName)
     if (report.invariant7Violations > 0) {
       io.err(
@@ -124,6 +125,14 @@ export const membershipCommand: Command = {
     }
     return 0
   },
+}
+
+/** The checkout's commit (with `+dirty` when files changed): with the seed it identifies a run. */
+function commitOf(): string | null {
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' })
+  if (head.status !== 0) return null
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
+  return `${head.stdout.trim()}${dirty.stdout.trim() === '' ? '' : '+dirty'}`
 }
 
 function ms(v: number | null): string {

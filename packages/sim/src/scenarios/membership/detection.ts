@@ -13,16 +13,19 @@ export interface Crash {
   firstDeadMs: number
   /** observer → true time it first had the subject dead (after the crash). */
   readonly deadAt: Map<NodeId, number>
+  /** The nodes that had the subject alive (or suspect) in their view when it crashed. */
+  readonly knewIt: ReadonlySet<NodeId>
 }
 
 export class DetectionTracker {
   readonly crashes: Crash[] = []
   private readonly open = new Map<NodeId, Crash>()
 
-  watch(subject: NodeId, crashedAtMs: number): void {
+  watch(subject: NodeId, crashedAtMs: number, knewIt: ReadonlySet<NodeId>): void {
     const c: Crash = {
       subject,
       crashedAtMs,
+      knewIt,
       firstSuspectMs: Number.POSITIVE_INFINITY,
       firstDeadMs: Number.POSITIVE_INFINITY,
       deadAt: new Map(),

@@ -48,8 +48,14 @@ function crashOne(ctx: PlanContext, exclude: ReadonlySet<NodeId>): NodeId | unde
   const candidates = cluster.live().filter((id) => !exclude.has(id) && !cluster.sim.isPaused(id))
   const [victim] = cluster.pick(candidates, 1)
   if (victim === undefined) return undefined
+  // Observers: the nodes that know the victim alive now (a node still joining may not have it).
+  const knewIt = new Set<NodeId>()
+  for (const id of cluster.live()) {
+    const state = cluster.membership(id)?.member(victim)?.state
+    if (id !== victim && (state === 'alive' || state === 'suspect')) knewIt.add(id)
+  }
   cluster.crash(victim)
-  tracker.watch(victim, cluster.sim.nowMs)
+  tracker.watch(victim, cluster.sim.nowMs, knewIt)
   return victim
 }
 

@@ -138,12 +138,10 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
   let undetected = 0
   for (const c of tracker.crashes) {
     if (Number.isFinite(c.firstSuspectMs)) firsts.push(c.firstSuspectMs - c.crashedAtMs)
-    const addedAt = new Map<NodeId, number>()
-    for (const f of sim.faults) if (f.kind === 'add' && f.node !== undefined) addedAt.set(f.node, f.trueMs)
     let last = 0
     let complete = true
     for (const o of live) {
-      if (o === c.subject || (addedAt.get(o) ?? 0) > c.crashedAtMs || crashedAfter(o, c.crashedAtMs)) continue
+      if (!c.knewIt.has(o) || crashedAfter(o, c.crashedAtMs)) continue
       const t = c.deadAt.get(o)
       if (t === undefined) {
         complete = false

@@ -223,7 +223,6 @@ export class PeerStreams {
       this.flush(ch)
     } catch (err) {
       this.init.onDialError?.(to, layer, `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`)
-      process.stderr.write(`${JSON.stringify({ level: 'raw', msg: 'dial', to, layer, err: String(err) })}\n`)
       ch.failures = Math.min(ch.failures + 1, 3)
       ch.retryAtMs = this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
       this.drop('dial-failed', ch.queue.length)

@@ -7,6 +7,7 @@
  * - deadStaysDead: DESIGN.md invariant 7 — once an observer has a member dead at incarnation i,
  *   it takes it back (alive, suspect or a new join) only with an incarnation above i, or a new
  *   boot epoch (the member restarted, per the fault log, or the event carries a higher bootEpoch).
+ *   An observer that restarted since the death starts with an empty table and is not bound by it.
  */
 import type { MemberState, NodeId, TraceEvent } from '@conclave/core'
 import type { TraceRecord } from '../trace.js'
@@ -101,7 +102,14 @@ export function deadStaysDead(trace: readonly TraceRecord[], ctx: CheckContext):
     if (was === undefined) continue
     dead.delete(key)
     const newerBoot = bootEpoch !== undefined && was.bootEpoch !== undefined && bootEpoch > was.bootEpoch
-    if (incarnation > was.incarnation || newerBoot || restartedBetween(member, was.trueMs, r.trueMs)) continue
+    // The observer's own restart wipes its (unpersisted) table: a fresh process that learns the member anew is no revival.
+    if (
+      incarnation > was.incarnation ||
+      newerBoot ||
+      restartedBetween(member, was.trueMs, r.trueMs) ||
+      restartedBetween(e.node, was.trueMs, r.trueMs)
+    )
+      continue
     out.push({
       checker: 'deadStaysDead',
       trueMs: r.trueMs,

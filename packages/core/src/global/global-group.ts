@@ -21,6 +21,14 @@ import type { ShardGroup, Sink } from '../shard/shard-group.js'
 import type { Announce } from '../shard/shard-wire.js'
 import type { Rng } from '../util/rng.js'
 import type { GlobalConfig } from './global-config.js'
+import {
+  describeChange,
+  isMapAtLeast,
+  type MapState,
+  mapStateOf,
+  REMOVED_SHARDS_MAX,
+  withMapState,
+} from './global-log.js'
 import { encodeGlobalMessage, type GlobalMessage } from './global-wire.js'
 
 export type GlobalBreak = 'vote-commit' | 'lease' | undefined
@@ -44,6 +52,16 @@ export interface GlobalGroupInit {
   onAssign?: (node: NodeId, nowMs: number) => void
   /** Shards are not grown past this many voters by assignment. Default 9. */
   shardSizeMax?: number
+  /** A shard with fewer voters is merged away (dissolved; its members reassigned) while > 3 shards. Default 3. */
+  shardSizeMin?: number
+  /** Global leader: every member that says it votes in `shard` is dead or left for the grace period. */
+  shardGone?: (shard: number, nowMs: number) => boolean
+  /** How long a shard must be silent (no ack) before it may be dissolved as gone. Default 5000 ms. */
+  deadGraceMs?: number
+  /** Global leader: alive members that say they vote in a shard the committed map no longer has. */
+  stranded?: (map: ShardMap) => readonly NodeId[]
+  /** Any node: the global leader says this map state is committed (members of dissolved shards). */
+  onCommittedMap?: (state: MapState, nowMs: number) => void
 }
 
 /** An assignment is re-sent if the node is still unassigned after this long. */
@@ -51,6 +69,8 @@ const ASSIGN_RETRY_MS = 1000
 const ASSIGNS_PENDING_MAX = 64
 
 const ROUNDS_KEPT_MAX = 64
+/** Committed maps sent to members of dissolved shards per heartbeat round. */
+const STRANDED_PER_ROUND_MAX = 16
 const PENDING_VOTES_MAX = 8
 
 export class GlobalGroup {
@@ -90,6 +110,14 @@ export class GlobalGroup {
   private leaseUntil = 0
   private lastQuorumSentMs = 0
   private lastQuorumRound = 0
+  /** Global leader: per shard, the latest global-log entry committed in its control log (from acks). */
+  private readonly mapCommitted = new Map<number, { term: number; version: number }>()
+  /** Global leader: per shard, when it last acked (dissolve needs a silent shard). */
+  private readonly lastAckMs = new Map<number, number>()
+  private leaderSinceMs = 0
+  /** Global leader: the newest map version it saw committed by a majority of shards. */
+  private globallyCommitted: MapState | undefined
+  private effectiveCache: { key: string; map: ShardMap } | undefined
 
   constructor(private readonly init: GlobalGroupInit) {
     this.id = init.id
@@ -100,6 +128,27 @@ export class GlobalGroup {
   attach(shardGroup: ShardGroup | undefined, map: ShardMap | undefined): void {
     this.shardGroup = shardGroup
     this.map = map
+  }
+
+  /**
+   * The shard map this node acts on in the global group: the latest global-log entry in its
+   * shard's control log, committed or not (Raft thesis §4.1: a configuration is used as soon as
+   * it is in the log), or the committed map if that is newer (bootstrap, or told by the leader).
+   */
+  private effMap(): ShardMap | undefined {
+    const base = this.map
+    if (!base) return undefined
+    const latest = this.shardGroup?.log.latestMap()
+    if (!latest || isMapAtLeast(mapStateOf(base), latest)) return base
+    const key = `${latest.term}/${latest.version}/${base.version}/${base.term ?? 0}`
+    if (this.effectiveCache?.key !== key) this.effectiveCache = { key, map: withMapState(base, latest) }
+    return this.effectiveCache.map
+  }
+
+  /** (term, version) of the map this node acts on. */
+  private mapState(): MapState | undefined {
+    const m = this.effMap()
+    return m ? mapStateOf(m) : undefined
   }
 
   // --- queries ---------------------------------------------------------------------------
@@ -137,7 +186,7 @@ export class GlobalGroup {
       globalLeader: this.knownLeaderValue,
       globalTerm: this.knownTermValue,
       leaseLeftMs,
-      shardCount: this.map?.shards.size ?? 0,
+      shardCount: this.map?.shardsTotal ?? this.map?.shards.size ?? 0,
     }
   }
 
@@ -148,7 +197,7 @@ export class GlobalGroup {
   }
 
   nextTickAtMs(): number {
-    if (this.shardGroup?.role !== 'leader' || !this.map) return Number.POSITIVE_INFINITY
+    if (this.shardGroup?.role !== 'leader' || !this.effMap()) return Number.POSITIVE_INFINITY
     if (this.roleValue === 'leader') return this.nextHeartbeatMs
     return this.electionDeadlineMs
   }
@@ -171,7 +220,7 @@ export class GlobalGroup {
 
   tick(nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader' || !this.map) return
+    if (sg?.role !== 'leader' || !this.effMap()) return
     if (this.roleValue === 'leader') {
       // CheckQuorum, global flavour: no majority of shards acked a round in electionTimeoutMax.
       if (nowMs - this.lastQuorumSentMs > this.cfg.electionTimeoutMaxMs) {
@@ -209,6 +258,9 @@ export class GlobalGroup {
         return
       case 'gassign':
         this.onAssign(from, m, nowMs)
+        return
+      case 'gmap':
+        this.onMap(from, m, nowMs)
         return
     }
   }
@@ -257,11 +309,13 @@ export class GlobalGroup {
    * lease; no live global leader heard within electionTimeoutMin (stickiness); our shard
    * leadership older than electionTimeoutMin (inherit the predecessor's promise); a fresh map.
    */
-  private mayGrant(term: number, mapVersion: number, nowMs: number): boolean {
+  private mayGrant(term: number, candMap: { term: number; version: number }, nowMs: number): boolean {
     const sg = this.shardGroup
-    if (!sg?.hasLease(nowMs) || !this.map) return false
-    if (term <= this.votedTerm() || term <= this.knownTermValue) return false
-    if (mapVersion < this.map.version) return false
+    const mine = this.mapState()
+    if (!sg?.hasLease(nowMs) || !mine) return false
+    if (term <= this.votedTerm() || term <= this.knownTermValue || term <= mine.term) return false
+    // Raft §5.4.1 on the global log: a candidate must hold every entry a majority of shards holds.
+    if (!isMapAtLeast(candMap, mine)) return false
     if (this.roleValue === 'leader') return false
     if (nowMs - this.lastHeardGlobalMs < this.cfg.electionTimeoutMinMs) return false
     const inherited = this.init.unsafeBreak === 'vote-commit' ? 0 : this.cfg.electionTimeoutMinMs
@@ -270,34 +324,39 @@ export class GlobalGroup {
 
   private startPreVote(nowMs: number): void {
     const sg = this.shardGroup
-    const map = this.map
+    const map = this.effMap()
     if (!sg || !map) return
     this.roleValue = 'precandidate'
     this.grants.clear()
     this.resetElectionTimer(nowMs)
-    const term = Math.max(this.knownTermValue, this.votedTerm()) + 1
+    const term = this.termFloor() + 1
     this.term = term
-    if (this.mayGrant(term, map.version, nowMs)) this.grants.add(sg.shard)
-    const m: GlobalMessage = { type: 'gprevote', term, candShard: sg.shard, mapVersion: map.version }
+    const own = mapStateOf(map)
+    if (this.mayGrant(term, own, nowMs)) this.grants.add(sg.shard)
+    const m: GlobalMessage = {
+      type: 'gprevote',
+      term,
+      candShard: sg.shard,
+      mapVersion: own.version,
+      mapTerm: own.term,
+    }
     this.broadcast(m, sg.shard)
     this.checkPreVoteQuorum(nowMs)
   }
 
   private checkPreVoteQuorum(nowMs: number): void {
-    if (
-      this.roleValue === 'precandidate' &&
-      this.map &&
-      this.grants.size >= quorumSize(this.map.shards.size)
-    ) {
+    const map = this.effMap()
+    if (this.roleValue === 'precandidate' && map && this.grants.size >= quorumSize(map.shards.size)) {
       this.becomeCandidate(nowMs)
     }
   }
 
   private becomeCandidate(nowMs: number): void {
     const sg = this.shardGroup
-    const map = this.map
+    const map = this.effMap()
     if (!sg || !map) return
-    if (!this.mayGrant(this.term, map.version, nowMs)) {
+    const own = mapStateOf(map)
+    if (!this.mayGrant(this.term, own, nowMs)) {
       this.roleValue = 'none'
       return
     }
@@ -315,12 +374,16 @@ export class GlobalGroup {
         nowMs,
       )
     }
-    this.broadcast({ type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: map.version }, sg.shard)
+    this.broadcast(
+      { type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: own.version, mapTerm: own.term },
+      sg.shard,
+    )
     this.checkVoteQuorum(nowMs)
   }
 
   private checkVoteQuorum(nowMs: number): void {
-    if (this.roleValue === 'candidate' && this.map && this.grants.size >= quorumSize(this.map.shards.size)) {
+    const map = this.effMap()
+    if (this.roleValue === 'candidate' && map && this.grants.size >= quorumSize(map.shards.size)) {
       this.becomeLeader(nowMs)
     }
   }
@@ -328,7 +391,7 @@ export class GlobalGroup {
   private onPreVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gprevote' }, nowMs: number): void {
     const sg = this.shardGroup
     if (sg?.role !== 'leader') return // only a shard leader speaks for its shard
-    const granted = this.mayGrant(m.term, m.mapVersion, nowMs)
+    const granted = this.mayGrant(m.term, { term: m.mapTerm, version: m.mapVersion }, nowMs)
     this.sendTo(from, { type: 'gprevote-resp', term: m.term, shard: sg.shard, granted })
   }
 
@@ -338,7 +401,7 @@ export class GlobalGroup {
     nowMs: number,
   ): void {
     if (this.roleValue !== 'precandidate' || m.term !== this.term || !m.granted) return
-    if (!this.map?.shards.has(m.shard)) return
+    if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
     this.checkPreVoteQuorum(nowMs)
   }
@@ -346,7 +409,8 @@ export class GlobalGroup {
   private onVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gvote' }, nowMs: number): void {
     const sg = this.shardGroup
     if (sg?.role !== 'leader') return
-    if (!this.mayGrant(m.term, m.mapVersion, nowMs) || this.pendingVotes.size >= PENDING_VOTES_MAX) {
+    const candMap = { term: m.mapTerm, version: m.mapVersion }
+    if (!this.mayGrant(m.term, candMap, nowMs) || this.pendingVotes.size >= PENDING_VOTES_MAX) {
       this.sendTo(from, {
         type: 'gvote-resp',
         term: Math.max(m.term, this.votedTerm()),
@@ -370,7 +434,7 @@ export class GlobalGroup {
 
   private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {
     if (this.roleValue !== 'candidate' || m.term !== this.term || !m.granted) return
-    if (!this.map?.shards.has(m.shard)) return
+    if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
     this.checkVoteQuorum(nowMs)
   }
@@ -387,6 +451,9 @@ export class GlobalGroup {
     this.leaseUntil = 0
     this.lastQuorumSentMs = nowMs
     this.lastQuorumRound = this.round
+    this.mapCommitted.clear()
+    this.lastAckMs.clear()
+    this.leaderSinceMs = nowMs
     this.electionDeadlineMs = Number.POSITIVE_INFINITY
     this.sink.event({ kind: 'global:leader', node: this.id, atMs: nowMs, term: this.term, leader: this.id })
     this.know(this.term, this.id, nowMs, nowMs)
@@ -395,7 +462,7 @@ export class GlobalGroup {
 
   private heartbeatRound(nowMs: number): void {
     const sg = this.shardGroup
-    const map = this.map
+    const map = this.effMap()
     if (!sg || !map) return
     this.round++
     this.roundSentMs.set(this.round, nowMs)
@@ -425,24 +492,30 @@ export class GlobalGroup {
       }
     }
     this.extendLease(nowMs)
-    if (this.hasLease(nowMs)) this.maybeAssign(nowMs)
+    if (this.hasLease(nowMs)) {
+      this.maybeAssign(nowMs)
+      this.advanceGlobalLog(nowMs)
+    }
   }
 
   private onHeartbeat(from: NodeId, m: GlobalMessage & { type: 'gheartbeat' }, nowMs: number): void {
     const sg = this.shardGroup
     if (sg?.role !== 'leader' || !sg.hasLease(nowMs)) return // only a leased shard leader may ack
-    if (
-      m.term < Math.max(this.knownTermValue, this.votedTerm()) ||
-      (m.term === this.term && this.roleValue === 'leader')
-    ) {
+    const floor = this.termFloor()
+    const committedMap = sg.log.committedMap(sg.commit) ?? (this.map ? mapStateOf(this.map) : undefined)
+    const mapTerm = committedMap?.term ?? 0
+    const mapVersion = committedMap?.version ?? 0
+    if (m.term < floor || (m.term === this.term && this.roleValue === 'leader')) {
       this.sendTo(from, {
         type: 'gack',
-        term: Math.max(this.knownTermValue, this.votedTerm()),
+        term: floor,
         round: m.round,
         shard: sg.shard,
         ok: false,
         voters: sg.voters().length,
         shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
+        mapTerm,
+        mapVersion,
       })
       return
     }
@@ -459,16 +532,26 @@ export class GlobalGroup {
       ok: true,
       voters: sg.voters().length,
       shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
+      mapTerm,
+      mapVersion,
     })
   }
 
+  /** Lowest global term this shard still follows: its votes, the known term, its map's term. */
+  private termFloor(): number {
+    const mapTerm = this.shardGroup?.log.latestMap()?.term ?? 0
+    return Math.max(this.knownTermValue, this.votedTerm(), mapTerm)
+  }
+
   private onAck(from: NodeId, m: GlobalMessage & { type: 'gack' }, nowMs: number): void {
-    if (this.roleValue !== 'leader' || !this.map?.shards.has(m.shard)) return
+    if (this.roleValue !== 'leader' || !this.effMap()?.shards.has(m.shard)) return
     if (!m.ok) {
       if (m.term > this.term) this.stepDown(nowMs)
       return
     }
     if (m.term !== this.term || m.round > this.round) return
+    this.lastAckMs.set(m.shard, nowMs)
+    this.mapCommitted.set(m.shard, { term: m.mapTerm, version: m.mapVersion })
     this.shardLeaders.set(m.shard, { id: from, round: m.round })
     this.shardSizes.set(m.shard, m.voters)
     if (m.round > (this.ackedRound.get(m.shard) ?? 0)) {
@@ -488,7 +571,7 @@ export class GlobalGroup {
    * period after the cut (invariant 5). Never more than s_i + D, so invariant 2's argument holds.
    */
   private extendLease(nowMs: number): void {
-    const map = this.map
+    const map = this.effMap()
     if (!map) return
     const shards = [...map.shards.keys()]
     const acked = quorumValue(
@@ -605,8 +688,9 @@ export class GlobalGroup {
   /** Our place in the cyclic shard order after the last known leader's shard (0 = first). */
   private candidateRank(): number | undefined {
     const sg = this.shardGroup
-    if (!sg || !this.map || this.knownLeaderShard === undefined) return undefined
-    const shards = [...this.map.shards.keys()].sort((a, b) => a - b)
+    const map = this.effMap()
+    if (!sg || !map || this.knownLeaderShard === undefined) return undefined
+    const shards = [...map.shards.keys()].sort((a, b) => a - b)
     const from = shards.indexOf(this.knownLeaderShard)
     const me = shards.indexOf(sg.shard)
     if (from < 0 || me < 0 || me === from) return undefined
@@ -614,7 +698,7 @@ export class GlobalGroup {
   }
 
   private broadcast(m: GlobalMessage, exceptShard: number): void {
-    const map = this.map
+    const map = this.effMap()
     if (!map) return
     for (const [shard, voters] of map.shards) {
       if (shard === exceptShard) continue
@@ -628,6 +712,128 @@ export class GlobalGroup {
     return [...new Set([...mapVoters, ...extra])].filter((v) => v !== this.id)
   }
 
+  // --- the global log of shard-map changes (global leader) -------------------------------
+
+  /**
+   * Global leader, once per heartbeat round while it holds its lease (docs/protocol.md §Global
+   * log). Its latest entry is the newest map in its own shard's log. Steps:
+   *  1. no entry of our term yet → append a no-change entry of our term (Raft thesis §4.1 fix: a
+   *     new leader commits an entry of its term before any change);
+   *  2. entry not yet committed by a majority of shards (of that entry's map) → send it to the
+   *     shards whose control log has not committed it;
+   *  3. committed → report it once, tell members of dissolved shards, then propose at most ONE
+   *     next change (dissolve one shard), so consecutive maps differ by one voter (§4.1).
+   */
+  private advanceGlobalLog(nowMs: number): void {
+    const sg = this.shardGroup
+    const map = this.effMap()
+    if (!sg || !map) return
+    const mine = mapStateOf(map)
+    if (mine.term < this.term) {
+      const noop: MapState = { term: this.term, version: mine.version + 1, removed: [...mine.removed] }
+      sg.propose({ kind: 'map', map: noop }, nowMs)
+      return
+    }
+    const ownCommitted = sg.log.committedMap(sg.commit)
+    if (ownCommitted)
+      this.mapCommitted.set(sg.shard, { term: ownCommitted.term, version: ownCommitted.version })
+    let holders = 0
+    for (const shard of map.shards.keys()) {
+      const c = this.mapCommitted.get(shard)
+      if (c && c.term === mine.term && c.version >= mine.version) {
+        holders++
+        continue
+      }
+      if (shard === sg.shard) continue // our own shard commits through our own log
+      this.sendMap(shard, map, { type: 'gmap', term: this.term, map: mine, committed: false })
+    }
+    if (holders < quorumSize(map.shards.size)) return
+    if (this.globallyCommitted?.version !== mine.version) {
+      const prev = this.globallyCommitted
+      this.globallyCommitted = mine
+      // A no-change entry (a new leader's first) is not a shard-map change: no event.
+      const changed = prev !== undefined && prev.removed.join() !== mine.removed.join()
+      if (changed)
+        this.sink.event({
+          kind: 'shardmap:commit',
+          node: this.id,
+          atMs: nowMs,
+          index: mine.version,
+          change: `global ${describeChange(prev, mine)}`,
+        })
+    }
+    this.tellStranded(map, mine)
+    const next = this.nextDissolve(map, nowMs)
+    if (next === undefined) return
+    const change: MapState = {
+      term: this.term,
+      version: mine.version + 1,
+      removed: [...mine.removed, next].sort((a, b) => a - b),
+    }
+    sg.propose({ kind: 'map', map: change }, nowMs)
+  }
+
+  /**
+   * Which shard to dissolve next, if any (never our own): a shard that lost its quorum for good
+   * (every member that says it votes there is dead or left for the grace period, and the shard
+   * has not acked for as long), else a live shard below shardSizeMin while more than 3 shards
+   * remain (a merge: its members are then reassigned one voter at a time).
+   */
+  private nextDissolve(map: ShardMap, nowMs: number): number | undefined {
+    const sg = this.shardGroup
+    if (!sg || map.shards.size <= 1 || (map.removed?.length ?? 0) >= REMOVED_SHARDS_MAX) return undefined
+    const graceMs = this.init.deadGraceMs ?? 5000
+    const sizeMin = this.init.shardSizeMin ?? 3
+    const shards = [...map.shards.keys()].sort((a, b) => a - b)
+    for (const shard of shards) {
+      if (shard === sg.shard) continue
+      const silentMs = nowMs - (this.lastAckMs.get(shard) ?? this.leaderSinceMs)
+      if (silentMs >= graceMs && this.init.shardGone?.(shard, nowMs)) return shard
+    }
+    if (map.shards.size <= 3) return undefined
+    for (const shard of shards) {
+      if (shard === sg.shard) continue
+      const size = this.shardSizes.get(shard)
+      const fresh =
+        nowMs - (this.lastAckMs.get(shard) ?? Number.NEGATIVE_INFINITY) < this.cfg.electionTimeoutMaxMs
+      if (fresh && size !== undefined && size < sizeMin) return shard
+    }
+    return undefined
+  }
+
+  /** Members of dissolved shards learn the committed map (then leave their shard and get reassigned). */
+  private tellStranded(map: ShardMap, state: MapState): void {
+    const stranded = this.init.stranded?.(map) ?? []
+    const m: GlobalMessage = { type: 'gmap', term: this.term, map: state, committed: true }
+    for (const node of stranded.slice(0, STRANDED_PER_ROUND_MAX)) this.sendTo(node, m)
+  }
+
+  private sendMap(shard: number, map: ShardMap, m: GlobalMessage): void {
+    const known = this.shardLeaders.get(shard)
+    if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
+    else for (const v of this.targets(shard, map.shards.get(shard) ?? [])) this.sendTo(v, m)
+  }
+
+  /**
+   * A shard leader appends the global leader's entry to its control log (its ack, with the
+   * committed map, goes back on the next gack). Accepted only from a leader of a term this shard
+   * still follows, and only if it is newer than the latest entry in the log. A committed map
+   * (`committed`) is for members of dissolved shards: the node adopts it.
+   */
+  private onMap(_from: NodeId, m: GlobalMessage & { type: 'gmap' }, nowMs: number): void {
+    if (m.committed) {
+      if (m.map.term <= m.term) this.init.onCommittedMap?.(m.map, nowMs)
+      return
+    }
+    const sg = this.shardGroup
+    if (sg?.role !== 'leader' || m.map.term !== m.term || m.term < this.termFloor()) return
+    if (!this.effMap()?.shards.has(sg.shard)) return
+    const latest = sg.log.latestMap()
+    if (latest && isMapAtLeast(latest, m.map)) return // already have it (or newer)
+    if (!latest && this.map && isMapAtLeast(mapStateOf(this.map), m.map)) return
+    sg.propose({ kind: 'map', map: m.map }, nowMs)
+  }
+
   // --- shard assignment (global leader) ---------------------------------------------------
 
   /**
@@ -636,7 +842,7 @@ export class GlobalGroup {
    * committed in the shard's control log). One pending assignment per node, retried after 1 s.
    */
   private maybeAssign(nowMs: number): void {
-    const map = this.map
+    const map = this.effMap()
     const unassigned = this.init.unassigned?.(nowMs) ?? []
     // Forget pending assignments of nodes that got a shard (or vanished).
     const still = new Set(unassigned)

@@ -10,9 +10,9 @@ import {
 
 const u = fc.nat({ max: 2 ** 40 })
 const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
-  fc.record({ type: fc.constant('gprevote' as const), term: u, candShard: u, mapVersion: u }),
+  fc.record({ type: fc.constant('gprevote' as const), term: u, candShard: u, mapVersion: u, mapTerm: u }),
   fc.record({ type: fc.constant('gprevote-resp' as const), term: u, shard: u, granted: fc.boolean() }),
-  fc.record({ type: fc.constant('gvote' as const), term: u, candShard: u, mapVersion: u }),
+  fc.record({ type: fc.constant('gvote' as const), term: u, candShard: u, mapVersion: u, mapTerm: u }),
   fc.record({ type: fc.constant('gvote-resp' as const), term: u, shard: u, granted: fc.boolean() }),
   fc.record({ type: fc.constant('gheartbeat' as const), term: u, round: u, leaderShard: u, leaseLeftMs: u }),
   fc.record({
@@ -23,12 +23,20 @@ const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
     ok: fc.boolean(),
     voters: fc.nat({ max: 64 }),
     shardLeaseLeftMs: u,
+    mapTerm: u,
+    mapVersion: u,
   }),
   fc.record({
     type: fc.constant('gassign' as const),
     term: u,
     shard: u,
     node: fc.string({ minLength: 1, maxLength: 52, unit: fc.constantFrom(...'12D3KooWxyz'.split('')) }),
+  }),
+  fc.record({
+    type: fc.constant('gmap' as const),
+    term: u,
+    committed: fc.boolean(),
+    map: fc.record({ term: u, version: u, removed: fc.array(u, { maxLength: 32 }) }),
   }),
 )
 

@@ -5,6 +5,7 @@
  * the leaders from the leader of the shard they are attached to (shard-map.ts attachedShard).
  */
 import { type GlobalBreak, GlobalGroup } from '../global/global-group.js'
+import { isMapAtLeast, type MapState, mapStateOf, withMapState } from '../global/global-log.js'
 import { decodeGlobalMessage } from '../global/global-wire.js'
 import { type ClaimSigner, type MemberMetaInput, Membership, type MemberView } from '../membership/index.js'
 import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
@@ -148,6 +149,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
         this.shardGroup?.proposeConfig('add', node, t)
       },
       shardSizeMax: init.config.shardMap.shardSizeMax,
+      shardSizeMin: init.config.shardMap.shardSizeMin,
+      deadGraceMs: init.config.shardMap.deadGraceMs,
+      shardGone: (shard, t) => this.shardGone(shard, t),
+      stranded: (map) => this.strandedMembers(map),
+      onCommittedMap: (state, t) => this.adoptMapState(state, t, true),
       onKnownChange: (t) => {
         if (this.shardGroup?.role !== 'leader') return
         this.shardGroup.heartbeatNow(t)
@@ -168,6 +174,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.membership.tick(nowMs)
     this.maybeBootstrap(nowMs)
     this.shardGroup?.tick(nowMs)
+    this.syncMapFromLog(nowMs)
     this.global.tick(nowMs)
     this.announceToObservers(nowMs)
     this.updateOrphan(nowMs)
@@ -309,6 +316,66 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       return
     }
     this.shardGroup.receive(from, m, nowMs)
+    this.syncMapFromLog(nowMs)
+  }
+
+  /** The latest global-log entry committed in our shard's log becomes our map (routing, persisted). */
+  private syncMapFromLog(nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg || !this.map) return
+    const committed = sg.log.committedMap(sg.commit)
+    if (committed) this.adoptMapState(committed, nowMs, false)
+  }
+
+  /**
+   * Adopt a newer global-log state. `globallyCommitted`: the global leader told us (we are in a
+   * dissolved shard); only then do we leave a shard the map no longer has — a removal committed
+   * globally is never undone, so the old shard (and its persisted votes) is never needed again.
+   */
+  private adoptMapState(state: MapState, nowMs: number, globallyCommitted: boolean): void {
+    const map = this.map
+    if (!map || this.init.observer) return
+    const cur = mapStateOf(map)
+    if (isMapAtLeast(cur, state)) return
+    this.map = withMapState(map, state)
+    this.sink.persist(shardMapOp(this.map))
+    const sg = this.shardGroup
+    if (globallyCommitted && sg && !this.map.shards.has(sg.shard)) {
+      sg.stop(nowMs)
+      this.shardGroup = undefined
+      this.global.attach(undefined, this.map)
+      this.global.onShardRoleChange(nowMs)
+      this.membership.setMeta({ shard: null }, nowMs)
+      this.sink.event({
+        kind: 'shardmap:commit',
+        node: this.id,
+        atMs: nowMs,
+        index: state.version,
+        change: `left dissolved shard ${sg.shard}`,
+      })
+      return
+    }
+    this.global.attach(sg, this.map)
+  }
+
+  /** Every member that says it votes in `shard` is dead or left for the grace period (or none does). */
+  private shardGone(shard: number, nowMs: number): boolean {
+    for (const m of this.membership.members()) {
+      if (m.meta.shard !== shard) continue
+      if (m.state !== 'dead' && m.state !== 'left') return false
+      if (nowMs - m.stateSinceMs < this.init.config.shardMap.deadGraceMs) return false
+    }
+    return true
+  }
+
+  /** Alive members that say they vote in a shard `map` no longer has. */
+  private strandedMembers(map: ShardMap): NodeId[] {
+    const out: NodeId[] = []
+    for (const m of this.membership.members()) {
+      if (m.state !== 'alive' || m.meta.shard === null || map.shards.has(m.meta.shard)) continue
+      out.push(m.id)
+    }
+    return out
   }
 
   /** `bootstrapExpect: N`: once N non-observer members are alive, all compute the same map. */
@@ -384,7 +451,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     if (a && !this.map && a.shardCount > 0) {
       const shards = new Map<number, NodeId[]>()
       for (let i = 0; i < a.shardCount; i++) shards.set(i, [])
-      this.adoptMap({ version: 1, shards }, nowMs, true)
+      this.adoptMap({ version: 1, shards, term: 0, removed: [], shardsTotal: a.shardCount }, nowMs, true)
     }
     this.global.learn(a, nowMs)
   }

@@ -5,83 +5,22 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { NodeId } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
 import { createRng } from '../util/rng.js'
 import { type ConclaveConfig, lanConclaveConfig, type UnsafeBreak } from './conclave-config.js'
+import { safetyViolations } from './safety-check.js'
 import { TestNet, testIds } from './test-net.js'
-
-type Traced = TraceEvent & { trueMs: number }
-
-export function safetyViolations(trace: readonly Traced[]): string[] {
-  const out: string[] = []
-  const shardLeaders = new Map<string, NodeId>()
-  const globalLeaders = new Map<number, NodeId>()
-  const globalVotes = new Map<string, NodeId>()
-  const holds = new Map<string, { node: NodeId; from: number; until: number }[]>()
-  const open = new Map<string, { node: NodeId; from: number; until: number }>()
-  let lastToken = 0
-  for (const e of trace) {
-    if (e.kind === 'shard:leader' && e.node === e.leader) {
-      const k = `${e.shard}/${e.term}`
-      const prev = shardLeaders.get(k)
-      if (prev !== undefined && prev !== e.node) out.push(`inv1: shard ${k} leaders ${prev} and ${e.node}`)
-      shardLeaders.set(k, e.node)
-    } else if (e.kind === 'global:leader') {
-      const prev = globalLeaders.get(e.term)
-      if (prev !== undefined && prev !== e.node)
-        out.push(`inv1: global term ${e.term} leaders ${prev} and ${e.node}`)
-      globalLeaders.set(e.term, e.node)
-    } else if (e.kind === 'global:vote') {
-      const k = `${e.shard}/${e.term}`
-      const prev = globalVotes.get(k)
-      if (prev !== undefined && prev !== e.candidate)
-        out.push(`inv4: shard ${e.shard} voted ${prev} and ${e.candidate} in ${e.term}`)
-      globalVotes.set(k, e.candidate)
-    } else if (e.kind === 'lease:hold') {
-      const scope = e.scope === 'global' ? 'global' : `shard-${e.shard}`
-      if (e.scope === 'global') {
-        if (e.term < lastToken) out.push(`inv3: token ${e.term} after ${lastToken}`)
-        lastToken = Math.max(lastToken, e.term)
-      }
-      const key = `${scope}|${e.node}`
-      const cur = open.get(key)
-      if (cur && cur.until >= e.fromMs) cur.until = Math.max(cur.until, e.untilMs)
-      else {
-        const iv = { node: e.node, from: e.fromMs, until: e.untilMs }
-        open.set(key, iv)
-        const list = holds.get(scope) ?? []
-        list.push(iv)
-        holds.set(scope, list)
-      }
-    } else if (e.kind === 'lease:end') {
-      const scope = e.scope === 'global' ? 'global' : `shard-${e.shard}`
-      const cur = open.get(`${scope}|${e.node}`)
-      if (cur) cur.until = Math.min(cur.until, e.atMs)
-    }
-  }
-  for (const [scope, list] of holds) {
-    for (let i = 0; i < list.length; i++) {
-      for (let j = i + 1; j < list.length; j++) {
-        const a = list[i]
-        const b = list[j]
-        if (a && b && a.node !== b.node && a.from < b.until && b.from < a.until) {
-          out.push(`inv2: ${scope} ${a.node} [${a.from},${a.until}] ∩ ${b.node} [${b.from},${b.until}]`)
-        }
-      }
-    }
-  }
-  return out
-}
 
 /** A crash also wipes volatile state; pauses are not modelled here (the simulator has them). */
 export function fuzzRun(
   seed: number,
   brk?: UnsafeBreak,
+  deadGraceMs?: number,
 ): { violations: string[]; live: boolean; net: TestNet } {
   const rng = createRng(seed)
   const n = 3 + rng.int(23)
   const cfg: ConclaveConfig = lanConclaveConfig()
   if (brk) cfg.unsafe = { break: brk }
+  if (deadGraceMs !== undefined) cfg.shardMap.deadGraceMs = deadGraceMs
   const net = new TestNet({ ids: testIds(n), config: cfg, seed, latencyMs: 1 + rng.int(4) })
   net.runFor(1500)
   for (let step = 0; step < 20; step++) {
@@ -129,5 +68,20 @@ describe('election fuzz (seeded faults, then liveness)', () => {
         failing.push(`seed ${seed}: live=${r.live} ${r.violations.slice(0, 3).join('; ')}`)
     }
     expect(failing).toEqual([])
+  })
+
+  it('30 seeds with a 400 ms grace: removals, dissolves and merges under faults stay safe and live', () => {
+    const failing: string[] = []
+    let dissolves = 0
+    for (let seed = 1001; seed <= 1030; seed++) {
+      const r = fuzzRun(seed, undefined, 400)
+      dissolves += r.net
+        .events('shardmap:commit')
+        .filter((e) => e.change.startsWith('global dissolve')).length
+      if (r.violations.length > 0 || !r.live)
+        failing.push(`seed ${seed}: live=${r.live} ${r.violations.slice(0, 3).join('; ')}`)
+    }
+    expect(failing).toEqual([])
+    expect(dissolves).toBeGreaterThan(0) // the run really exercised the global log
   })
 })

@@ -12,6 +12,12 @@ export interface ShardMap {
   readonly version: number
   /** shard id → sorted voters. */
   readonly shards: ReadonlyMap<number, readonly NodeId[]>
+  /** Global term of the leader that committed this version (global-log.ts; bootstrap 0). */
+  readonly term?: number
+  /** Bootstrap shards dissolved so far (global-log.ts). */
+  readonly removed?: readonly number[]
+  /** How many shards the bootstrap map had (ids 0 … shardsTotal−1). */
+  readonly shardsTotal?: number
 }
 
 export const SHARD_MAP_KEY = 'global/map'
@@ -35,7 +41,7 @@ export function bootstrapShardMap(members: readonly NodeId[], cfg: ShardMapConfi
     shards.get(i % k)?.push(id)
   })
   for (const v of shards.values()) v.sort()
-  return { version: 1, shards }
+  return { version: 1, shards, term: 0, removed: [], shardsTotal: k }
 }
 
 const shardIndexCache = new WeakMap<ShardMap, Map<NodeId, number>>()
@@ -78,6 +84,11 @@ export function shardMapOp(map: ShardMap): PersistOp {
     w.varint(s).varint(voters.length)
     for (const v of voters) w.string(v)
   }
+  // Global-log fields (appended; a map written before them reads as term 0, nothing removed).
+  w.varint(map.term ?? 0)
+    .varint(map.shardsTotal ?? map.shards.size)
+    .varint(map.removed?.length ?? 0)
+  for (const s of map.removed ?? []) w.varint(s)
   return { key: SHARD_MAP_KEY, value: w.finish() }
 }
 
@@ -94,6 +105,12 @@ export function readShardMap(bytes: Uint8Array | undefined): ShardMap | undefine
     for (let j = 0; j < m; j++) voters.push(r.string(256))
     shards.set(s, voters)
   }
+  if (r.remaining() === 0) return { version, shards }
+  const term = r.varint()
+  const shardsTotal = r.varint()
+  const k = r.varintMax(100_000, 'removed shards')
+  const removed: number[] = []
+  for (let i = 0; i < k; i++) removed.push(r.varint())
   r.end()
-  return { version, shards }
+  return { version, shards, term, removed, shardsTotal }
 }

@@ -6,6 +6,7 @@
  *  - at most logEntriesMax entries are kept: committed prefixes are folded into a snapshot (Raft §7).
  * Voter changes take effect as soon as they are appended (Raft thesis §4.1, one voter at a time).
  */
+import type { MapState } from '../global/global-log.js'
 import type { NodeId } from '../sans-io.js'
 import { assert } from '../util/assert.js'
 
@@ -20,6 +21,12 @@ export type LogEntry =
     }
   /** Single-voter membership change (Raft thesis §4.1). */
   | { readonly term: number; readonly kind: 'config'; readonly op: 'add' | 'remove'; readonly node: NodeId }
+  /**
+   * A GLOBAL-log entry (global/global-log.ts): the whole shard-map state after the change, as the
+   * global leader of `map.term` proposed it. The latest one in the log wins (a later global
+   * leader's entry supersedes an earlier, globally uncommitted one).
+   */
+  | { readonly term: number; readonly kind: 'map'; readonly map: MapState }
 
 /** An entry before the leader stamps its term on it. */
 export type LogEntryBody = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'term'> : never) : never
@@ -32,6 +39,8 @@ export interface LogSnapshot {
   /** Highest global term this shard ever voted in (0 = never), and for whom. */
   readonly globalVoteTerm: number
   readonly globalVoteCandidate: NodeId
+  /** Latest global-log (shard map) state folded in; undefined = none yet (the bootstrap map). */
+  readonly map?: MapState
 }
 
 export class ControlLog {
@@ -112,6 +121,17 @@ export class ControlLog {
     return { term: s.globalVoteTerm, candidate: s.globalVoteCandidate }
   }
 
+  /** Latest shard-map state in the log, committed or not (what this shard's leader must present). */
+  latestMap(): MapState | undefined {
+    return foldState(this.snap, this.entries).map
+  }
+
+  /** Latest shard-map state among entries up to `commitIndex`. */
+  committedMap(commitIndex: number): MapState | undefined {
+    const upTo = Math.max(0, Math.min(this.entries.length, commitIndex - this.snap.index))
+    return foldState(this.snap, this.entries.slice(0, upTo)).map
+  }
+
   /** Highest global vote among entries up to `index` (what this shard has durably promised). */
   committedGlobalVote(commitIndex: number): { term: number; candidate: NodeId } {
     const upTo = Math.max(0, Math.min(this.entries.length, commitIndex - this.snap.index))
@@ -127,8 +147,9 @@ export class ControlLog {
 function foldState(
   snap: LogSnapshot,
   entries: readonly LogEntry[],
-): { voters: NodeId[]; globalVoteTerm: number; globalVoteCandidate: NodeId } {
+): { voters: NodeId[]; globalVoteTerm: number; globalVoteCandidate: NodeId; map?: MapState } {
   const voters = [...snap.voters]
+  let map = snap.map
   let globalVoteTerm = snap.globalVoteTerm
   let globalVoteCandidate = snap.globalVoteCandidate
   for (const e of entries) {
@@ -139,8 +160,12 @@ function foldState(
       const at = voters.indexOf(e.node)
       if (e.op === 'add' && at < 0) voters.push(e.node)
       if (e.op === 'remove' && at >= 0) voters.splice(at, 1)
+    } else if (e.kind === 'map') {
+      map = e.map
     }
   }
   voters.sort()
-  return { voters, globalVoteTerm, globalVoteCandidate }
+  return map
+    ? { voters, globalVoteTerm, globalVoteCandidate, map }
+    : { voters, globalVoteTerm, globalVoteCandidate }
 }

@@ -242,6 +242,22 @@ export class ShardGroup {
     return index
   }
 
+  /** The shard was dissolved (global log): give up any lease; the object is then dropped. */
+  stop(nowMs: number): void {
+    if (this.roleValue === 'leader' && this.hasLease(nowMs)) {
+      this.sink.event({
+        kind: 'lease:end',
+        node: this.id,
+        atMs: nowMs,
+        scope: 'shard',
+        shard: this.shard,
+        term: this.termValue,
+      })
+    }
+    this.leaseUntil = 0
+    this.roleValue = 'observer'
+  }
+
   /** Leader only: send a heartbeat round now (e.g. to carry fresh global news). */
   heartbeatNow(nowMs: number): void {
     if (this.roleValue === 'leader') this.heartbeatRound(nowMs)

@@ -6,7 +6,7 @@
 import type { NodeId, PersistOp } from '../sans-io.js'
 import { Reader, Writer } from '../wire/codec.js'
 import { ControlLog, type LogEntry } from './control-log.js'
-import { readSnapshot, writeSnapshot } from './shard-wire.js'
+import { readMapState, readSnapshot, writeMapState, writeSnapshot } from './shard-wire.js'
 
 export const HARD_STATE_KEY = 'shard/hard'
 export const LOG_KEY = 'shard/log'
@@ -45,6 +45,7 @@ export function logOp(log: ControlLog): PersistOp {
     w.varint(e.term)
     if (e.kind === 'noop') w.u8(0)
     else if (e.kind === 'global-vote') w.u8(1).varint(e.globalTerm).string(e.candidate)
+    else if (e.kind === 'map') writeMapState(w.u8(3), e.map)
     else
       w.u8(2)
         .bool(e.op === 'add')
@@ -65,6 +66,7 @@ export function readLog(bytes: Uint8Array | undefined): ControlLog | undefined {
     if (kind === 0) entries.push({ term, kind: 'noop' })
     else if (kind === 1)
       entries.push({ term, kind: 'global-vote', globalTerm: r.varint(), candidate: r.string(256) })
+    else if (kind === 3) entries.push({ term, kind: 'map', map: readMapState(r) })
     else entries.push({ term, kind: 'config', op: r.bool() ? 'add' : 'remove', node: r.string(256) })
   }
   r.end()

@@ -2,6 +2,8 @@
  * Wire codec of the shard layer. Every frame: version byte, type byte, fields. Decoding is
  * bounded (Reader) and every failure is a WireError; every encoded frame is ≤ SHARD_FRAME_BYTES_MAX.
  */
+
+import { type MapState, REMOVED_SHARDS_MAX } from '../global/global-log.js'
 import type { NodeId } from '../sans-io.js'
 import { Reader, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
@@ -147,10 +149,26 @@ function writeEntry(w: Writer, e: LogEntry): void {
   w.varint(e.term)
   if (e.kind === 'noop') w.u8(0)
   else if (e.kind === 'global-vote') w.u8(1).varint(e.globalTerm).string(e.candidate)
+  else if (e.kind === 'map') writeMapState(w.u8(3), e.map)
   else
     w.u8(2)
       .bool(e.op === 'add')
       .string(e.node)
+}
+
+/** A global-log state (global/global-log.ts): term, version, removed shards (bounded). */
+export function writeMapState(w: Writer, m: MapState): void {
+  w.varint(m.term).varint(m.version).varint(m.removed.length)
+  for (const s of m.removed) w.varint(s)
+}
+
+export function readMapState(r: Reader): MapState {
+  const term = r.varint()
+  const version = r.varint()
+  const n = r.varintMax(REMOVED_SHARDS_MAX, 'removed shards')
+  const removed: number[] = []
+  for (let i = 0; i < n; i++) removed.push(r.varint())
+  return { term, version, removed }
 }
 
 function readEntry(r: Reader): LogEntry {
@@ -159,6 +177,7 @@ function readEntry(r: Reader): LogEntry {
   if (kind === 0) return { term, kind: 'noop' }
   if (kind === 1) return { term, kind: 'global-vote', globalTerm: r.varint(), candidate: readId(r) }
   if (kind === 2) return { term, kind: 'config', op: r.bool() ? 'add' : 'remove', node: readId(r) }
+  if (kind === 3) return { term, kind: 'map', map: readMapState(r) }
   throw new WireError('unknown-type', `log entry kind ${kind}`)
 }
 
@@ -188,6 +207,8 @@ export function writeSnapshot(w: Writer, s: LogSnapshot): void {
   w.varint(s.index).varint(s.term).varint(s.voters.length)
   for (const v of s.voters) w.string(v)
   w.varint(s.globalVoteTerm).string(s.globalVoteCandidate)
+  w.bool(s.map !== undefined)
+  if (s.map) writeMapState(w, s.map)
 }
 
 export function readSnapshot(r: Reader): LogSnapshot {
@@ -198,7 +219,8 @@ export function readSnapshot(r: Reader): LogSnapshot {
   for (let i = 0; i < n; i++) voters.push(readId(r))
   const globalVoteTerm = r.varint()
   const globalVoteCandidate = r.string(NODE_ID_BYTES_MAX, 'candidate')
-  return { index, term, voters, globalVoteTerm, globalVoteCandidate }
+  const snap = { index, term, voters, globalVoteTerm, globalVoteCandidate }
+  return r.bool() ? { ...snap, map: readMapState(r) } : snap
 }
 
 export function readId(r: Reader): NodeId {

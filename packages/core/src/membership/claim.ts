@@ -10,6 +10,7 @@
 import type { NodeId } from '../sans-io.js'
 import { Reader, type Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
+import { internId } from './intern.js'
 import {
   META_ADDR_BYTES_MAX,
   META_ADDRS_MAX,
@@ -40,7 +41,7 @@ export interface Claim {
   readonly sig: Uint8Array
   /**
    * The claim encoded as a wire entry (tag, body, signature), when known: body and sig are then
-   * views into it, so a stored claim costs one buffer (see messages.ts `compactClaim`).
+   * views into it (see messages.ts `claimEntryBytes`).
    */
   readonly entry?: Uint8Array
 }
@@ -70,7 +71,7 @@ export function writeClaimBody(
 
 export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
   if (r.u8() !== CLAIM_DOMAIN) throw new WireError('bad-value', 'claim domain byte')
-  const id = r.string(NODE_ID_BYTES_MAX, 'node id')
+  const id = internId(r.string(NODE_ID_BYTES_MAX, 'node id'))
   if (id.length === 0) throw new WireError('bad-value', 'empty node id')
   const bootEpoch = r.varint()
   const incarnation = r.varint()
@@ -101,8 +102,8 @@ export function writeClaim(w: Writer, c: Claim): void {
 
 /** Reads a claim (body parsed and checked, signature NOT verified: see verifyClaim). */
 export function readClaim(r: Reader, frameBytesMax: number): Claim {
-  // Views into the frame; messages.ts copies the claim out (compactClaim) so that a stored claim
-  // does not pin the whole frame.
+  // Views into the frame; a receiver copies out only the claims it keeps (messages.ts
+  // `claimEntryBytes`), so a stored claim does not pin the frame and a duplicate costs no copy.
   const body = r.bytes(frameBytesMax, 'claim body')
   const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature')
   const inner = new Reader(body)

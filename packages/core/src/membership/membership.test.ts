@@ -5,7 +5,7 @@ import { Writer } from '../wire/codec.js'
 import { type Claim, simSigner, writeClaimBody } from './claim.js'
 import { lanConfig } from './config.js'
 import { Membership } from './membership.js'
-import { encodeFrame } from './messages.js'
+import { appendEntries, beginFrame, encodeFrame } from './messages.js'
 import { cluster, type TestNet, testIds } from './test-net.js'
 
 const FRAME = lanConfig().frameBytesMax
@@ -138,19 +138,17 @@ describe('membership: leave, rejoin, metadata', () => {
     const ids = testIds(6)
     const victim = ids[1] as NodeId
     const old = net.node(victim)
-    const staleClaim = (old.member(victim) as { claim?: Claim }).claim
+    // The row keeps the claim as its signed wire entry (see membership.ts Member.entry).
+    const staleEntry = (old.member(victim) as { entry?: Uint8Array }).entry
     net.crash(victim)
     net.run(net.nowMs + 3000)
     const watcher = net.node(ids[0] as NodeId)
     expect(watcher.member(victim)?.state).toBe('dead')
     // Replay the victim's old alive claim (same boot, same incarnation): no resurrection.
-    if (!staleClaim) throw new Error('claim missing')
-    watcher.receive(
-      ids[2] as NodeId,
-      'membership',
-      encodeFrame({ type: 'gossip', entries: [{ kind: 'claim', claim: staleClaim }] }, FRAME),
-      net.nowMs,
-    )
+    if (!staleEntry) throw new Error('claim missing')
+    const frame = beginFrame({ type: 'gossip' }, FRAME)
+    expect(appendEntries(frame, [staleEntry])).toBe(1)
+    watcher.receive(ids[2] as NodeId, 'membership', frame.finish(), net.nowMs)
     expect(watcher.member(victim)?.state).toBe('dead')
     // Restart with a new boot epoch: back, everywhere.
     const reborn = net.add(victim, 2)

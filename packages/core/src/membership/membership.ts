@@ -36,7 +36,7 @@ import {
   appendEntries,
   beginFrame,
   carriesEntries,
-  compactClaim,
+  claimEntryBytes,
   decodeFrame,
   type Entry,
   encodeEntry,
@@ -56,8 +56,11 @@ interface Member {
   bootEpoch: number
   meta: MemberMeta
   stateSinceMs: number
-  /** The newest signed claim seen (alive or left). */
-  claim: Claim
+  /**
+   * The newest signed claim seen (alive or left), kept only as its wire entry (claimEntryBytes):
+   * one exact-size buffer, relayed byte for byte; no decoded claim object is kept per row.
+   */
+  entry: Uint8Array
   readonly hash: number
   /** Current digest fingerprint, to subtract on change. */
   fp: number
@@ -157,7 +160,7 @@ export class Membership implements Machine<MembershipEvent> {
       bootEpoch: init.bootEpoch,
       meta,
       stateSinceMs: nowMs,
-      claim,
+      entry: claimEntryBytes(claim),
       hash: idHash(init.id),
       fp: 0,
     }
@@ -177,7 +180,7 @@ export class Membership implements Machine<MembershipEvent> {
   join(seeds: NodeId[], nowMs: number): void {
     const others = seeds.filter((s) => s !== this.id)
     if (this.self.state === 'left') this.reclaimSelf(nowMs)
-    this.enqueue(this.id, { kind: 'claim', claim: this.self.claim }, nowMs)
+    this.enqueueBytes(this.id, this.self.entry, nowMs)
     if (others.length === 0) return
     this.joining = { seeds: others, attempt: 0, nextAtMs: nowMs }
   }
@@ -192,7 +195,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.suspicions.clear()
     this.notifyAtMs.clear()
     // Tell the monitors directly too: they would otherwise start suspecting at once.
-    const entry = this.claimEntry(this.self.claim)
+    const entry = this.self.entry
     for (const to of this.monitorsOf(this.self))
       this.sendFrame(to, { type: 'gossip' }, 'leave', [entry], false)
   }
@@ -535,8 +538,12 @@ export class Membership implements Machine<MembershipEvent> {
         changed++
         // Infection-style: pass on what was news (SWIM §4.1). State learned by anti-entropy is
         // not re-gossiped (it is old news to most), and suspicions travel only to the monitors.
-        if (source === 'gossip' && e.kind !== 'suspect')
-          this.enqueue(e.kind === 'claim' ? e.claim.id : e.id, e, nowMs)
+        if (source === 'gossip' && e.kind !== 'suspect') {
+          // A claim is relayed as the row's own entry buffer (no second copy in the queue).
+          const row = e.kind === 'claim' ? this.table.get(e.claim.id) : undefined
+          if (row) this.enqueueBytes(row.id, row.entry, nowMs)
+          else this.enqueue(e.kind === 'claim' ? e.claim.id : e.id, e, nowMs)
+        }
       }
     }
     return changed
@@ -562,7 +569,7 @@ export class Membership implements Machine<MembershipEvent> {
         bootEpoch: c.bootEpoch,
         meta: c.meta,
         stateSinceMs: nowMs,
-        claim: c,
+        entry: claimEntryBytes(c),
         hash: idHash(c.id),
         fp: 0,
       }
@@ -655,7 +662,7 @@ export class Membership implements Machine<MembershipEvent> {
     if (this.self.state === 'left') return
     if (bootEpoch !== this.self.bootEpoch || incarnation < this.self.incarnation) {
       // About an older life or incarnation: make sure the teller learns the current claim.
-      const bytes = this.claimEntry(this.self.claim)
+      const bytes = this.self.entry
       const first = tell[0]
       if (first) this.sendFrame(first, { type: 'gossip' }, 'refute', [bytes], false)
       return
@@ -664,7 +671,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.bumpSelf(nowMs, false)
     this.emit({ kind: 'member:refute', node: this.id, atMs: nowMs, incarnation: this.self.incarnation })
     this.raiseHealth(1, nowMs)
-    const bytes = this.claimEntry(this.self.claim)
+    const bytes = this.self.entry
     const to = new Set<NodeId>([...tell, ...this.monitorsOf(this.self)])
     to.delete(this.id)
     for (const t of to) this.sendFrame(t, { type: 'gossip' }, 'refute', [bytes], false)
@@ -700,7 +707,7 @@ export class Membership implements Machine<MembershipEvent> {
       m.bootEpoch = c.bootEpoch
       m.incarnation = c.incarnation
       m.meta = c.meta
-      m.claim = c
+      m.entry = claimEntryBytes(c)
     })
     if (m.state !== state) this.setState(m, state, nowMs, via)
   }
@@ -734,9 +741,9 @@ export class Membership implements Machine<MembershipEvent> {
     const claim = this.signClaim(s.bootEpoch, s.incarnation + 1, left, s.meta)
     this.reindex(s, () => {
       s.incarnation = claim.incarnation
-      s.claim = claim
+      s.entry = claimEntryBytes(claim)
     })
-    this.enqueue(this.id, { kind: 'claim', claim }, nowMs)
+    this.enqueueBytes(this.id, s.entry, nowMs)
   }
 
   /** join() after leave(): come back at a higher incarnation. */
@@ -751,7 +758,7 @@ export class Membership implements Machine<MembershipEvent> {
     writeClaimBody(w, { id: this.id, bootEpoch, incarnation, left, meta })
     const body = w.finish()
     const sig = this.signer.sign(body)
-    return compactClaim({ id: this.id, bootEpoch, incarnation, left, meta, body, sig })
+    return { id: this.id, bootEpoch, incarnation, left, meta, body, sig }
   }
 
   private reclaimTombstones(nowMs: number): void {
@@ -779,7 +786,10 @@ export class Membership implements Machine<MembershipEvent> {
   // ---------------------------------------------------------------- dissemination (SWIM §4.1)
 
   private enqueue(key: NodeId, e: Entry, nowMs: number): void {
-    const bytes = e.kind === 'claim' ? this.claimEntry(e.claim) : encodeEntry(e, this.cfg.frameBytesMax)
+    this.enqueueBytes(key, encodeEntry(e, this.cfg.frameBytesMax), nowMs)
+  }
+
+  private enqueueBytes(key: NodeId, bytes: Uint8Array, nowMs: number): void {
     if (bytes.length > this.entryBytesMax()) {
       this.rejections.add('entry-too-big')
       return
@@ -889,7 +899,7 @@ export class Membership implements Machine<MembershipEvent> {
     const seed = j.seeds[j.attempt % j.seeds.length] as NodeId
     j.attempt++
     j.nextAtMs = nowMs + this.cfg.joinRetryMs
-    const bytes = this.claimEntry(this.self.claim)
+    const bytes = this.self.entry
     this.sendFrame(seed, { type: 'join' }, 'join', [bytes], false)
   }
 
@@ -1031,11 +1041,6 @@ export class Membership implements Machine<MembershipEvent> {
     return seen
   }
 
-  /** A claim as an entry (stored claims carry their encoding, see compactClaim). */
-  private claimEntry(c: Claim): Uint8Array {
-    return encodeEntry({ kind: 'claim', claim: c }, this.cfg.frameBytesMax)
-  }
-
   /** What we know of m as one entry: its claim while up or left, a dead notice once dead. */
   private entryOf(m: Member): Uint8Array {
     if (m.state === 'dead') {
@@ -1044,7 +1049,7 @@ export class Membership implements Machine<MembershipEvent> {
         this.cfg.frameBytesMax,
       )
     }
-    return this.claimEntry(m.claim)
+    return m.entry
   }
 
   // ---------------------------------------------------------------- outputs

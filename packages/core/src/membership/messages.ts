@@ -13,7 +13,8 @@
 import type { NodeId } from '../sans-io.js'
 import { Reader, stringSize, varintSize, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
-import { type Claim, readClaim, writeClaim } from './claim.js'
+import { type Claim, readClaim } from './claim.js'
+import { internId } from './intern.js'
 import { NODE_ID_BYTES_MAX } from './types.js'
 
 export const WIRE_VERSION = 1
@@ -70,12 +71,13 @@ const TAG_SUSPECT = 2
 const TAG_DEAD = 3
 
 /**
- * The claim with its entry encoding attached and body / signature as views into it: one buffer
- * per stored claim, and the entry never has to be encoded again.
+ * The claim encoded as a wire entry (tag · varint(body) · body · varint(sig) · sig) in one
+ * exact-size buffer of its own: what a member table keeps per member, and what it copies into
+ * frames as is. Claims that carry their entry already return it without a copy.
  */
-export function compactClaim(c: Claim): Claim {
-  if (c.entry) return c
-  // Hand-laid (no Writer, no copy on finish): tag · varint(body) · body · varint(sig) · sig.
+export function claimEntryBytes(c: Claim): Uint8Array {
+  if (c.entry) return c.entry
+  // Hand-laid (no Writer, no copy on finish).
   const bodyLen = varintSize(c.body.length)
   const sigLen = varintSize(c.sig.length)
   const entry = new Uint8Array(1 + bodyLen + c.body.length + sigLen + c.sig.length)
@@ -84,9 +86,8 @@ export function compactClaim(c: Claim): Claim {
   const bodyAt = 1 + bodyLen
   entry.set(c.body, bodyAt)
   putVarint(entry, bodyAt + c.body.length, c.sig.length)
-  const sigAt = bodyAt + c.body.length + sigLen
-  entry.set(c.sig, sigAt)
-  return new StoredClaim(c.id, c.bootEpoch, c.incarnation, c.left, c.meta, entry, bodyAt, sigAt)
+  entry.set(c.sig, bodyAt + c.body.length + sigLen)
+  return entry
 }
 
 function putVarint(buf: Uint8Array, at: number, v: number): void {
@@ -98,37 +99,11 @@ function putVarint(buf: Uint8Array, at: number, v: number): void {
   buf[i] = v
 }
 
-/** A claim held in a member table: one buffer, body and signature computed on demand. */
-class StoredClaim implements Claim {
-  constructor(
-    readonly id: NodeId,
-    readonly bootEpoch: number,
-    readonly incarnation: number,
-    readonly left: boolean,
-    readonly meta: Claim['meta'],
-    readonly entry: Uint8Array,
-    private readonly bodyAt: number,
-    private readonly sigAt: number,
-  ) {}
-
-  get body(): Uint8Array {
-    return this.entry.subarray(this.bodyAt, this.sigAt - varintSize(this.entry.length - this.sigAt))
-  }
-
-  get sig(): Uint8Array {
-    return this.entry.subarray(this.sigAt)
-  }
-}
-
 /** Encodes one entry on its own (senders keep these bytes and copy them into frames). */
 export function encodeEntry(e: Entry, frameBytesMax: number): Uint8Array {
-  if (e.kind === 'claim' && e.claim.entry) return e.claim.entry
+  if (e.kind === 'claim') return claimEntryBytes(e.claim)
   const w = new Writer(frameBytesMax, 128)
   switch (e.kind) {
-    case 'claim':
-      w.u8(TAG_CLAIM)
-      writeClaim(w, e.claim)
-      break
     case 'suspect':
       w.u8(TAG_SUSPECT).string(e.id).varint(e.bootEpoch).varint(e.incarnation).string(e.accuser)
       break
@@ -142,14 +117,14 @@ export function encodeEntry(e: Entry, frameBytesMax: number): Uint8Array {
 function readNodeId(r: Reader, what: string): NodeId {
   const id = r.string(NODE_ID_BYTES_MAX, what)
   if (id.length === 0) throw new WireError('bad-value', `empty ${what}`)
-  return id
+  return internId(id)
 }
 
 function readEntry(r: Reader, frameBytesMax: number): Entry {
   const tag = r.u8()
   switch (tag) {
     case TAG_CLAIM:
-      return { kind: 'claim', claim: compactClaim(readClaim(r, frameBytesMax)) }
+      return { kind: 'claim', claim: readClaim(r, frameBytesMax) }
     case TAG_SUSPECT: {
       const id = readNodeId(r, 'suspect id')
       const bootEpoch = r.varint()

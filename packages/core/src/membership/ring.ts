@@ -21,31 +21,28 @@ export function idHash(id: string): number {
   return h >>> 0
 }
 
-interface Slot {
-  readonly hash: number
-  readonly id: NodeId
-}
-
-function before(a: Slot, hash: number, id: NodeId): boolean {
-  return a.hash < hash || (a.hash === hash && a.id < id)
-}
-
 export class Ring {
-  private readonly slots: Slot[] = []
+  /**
+   * Parallel arrays sorted by (hash, id): hashes as doubles (unsigned 32-bit values, stored
+   * unboxed) and ids. No per-slot object: at N=1000 a slot costs ~16 B instead of ~56 B.
+   */
+  private readonly hashes: number[] = []
+  private readonly ids: NodeId[] = []
   /** Bumped on every change, so callers can cache what they derived from the ring. */
   version = 0
 
   get size(): number {
-    return this.slots.length
+    return this.ids.length
   }
 
   /** Index of the first slot not before (hash, id). */
   private lowerBound(hash: number, id: NodeId): number {
     let lo = 0
-    let hi = this.slots.length
+    let hi = this.ids.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (before(this.slots[mid] as Slot, hash, id)) lo = mid + 1
+      const h = this.hashes[mid] as number
+      if (h < hash || (h === hash && (this.ids[mid] as NodeId) < id)) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -53,22 +50,23 @@ export class Ring {
 
   add(id: NodeId, hash: number): void {
     const i = this.lowerBound(hash, id)
-    const s = this.slots[i]
-    if (s && s.id === id) return
-    this.slots.splice(i, 0, { hash, id })
+    if (this.ids[i] === id) return
+    this.hashes.splice(i, 0, hash)
+    this.ids.splice(i, 0, id)
     this.version++
   }
 
   remove(id: NodeId, hash: number): void {
     const i = this.lowerBound(hash, id)
-    if (this.slots[i]?.id === id) {
-      this.slots.splice(i, 1)
+    if (this.ids[i] === id) {
+      this.hashes.splice(i, 1)
+      this.ids.splice(i, 1)
       this.version++
     }
   }
 
   has(id: NodeId, hash: number): boolean {
-    return this.slots[this.lowerBound(hash, id)]?.id === id
+    return this.ids[this.lowerBound(hash, id)] === id
   }
 
   /** Up to k members after (hash, id) clockwise, never `id` itself. */
@@ -82,36 +80,35 @@ export class Ring {
   }
 
   private walk(id: NodeId, hash: number, k: number, dir: 1 | -1): NodeId[] {
-    const n = this.slots.length
+    const n = this.ids.length
     const out: NodeId[] = []
     if (n === 0) return out
     const at = this.lowerBound(hash, id)
-    const present = this.slots[at]?.id === id
-    // Clockwise starts after `id` (or at the insertion point); counter-clockwise just before it.
+    const present = this.ids[at] === id
     let i = dir === 1 ? (present ? at + 1 : at) : at - 1
     for (let step = 0; step < n && out.length < k; step++, i += dir) {
-      const s = this.slots[((i % n) + n) % n] as Slot
-      if (s.id !== id) out.push(s.id)
+      const s = this.ids[((i % n) + n) % n] as NodeId
+      if (s !== id) out.push(s)
     }
     return out
   }
 
   /** A uniformly random member other than those in `exclude` (undefined if none after a few tries). */
   random(rng: Rng, exclude: ReadonlySet<NodeId> | NodeId): NodeId | undefined {
-    const n = this.slots.length
+    const n = this.ids.length
     if (n === 0) return undefined
     const excluded = (id: NodeId) => (typeof exclude === 'string' ? id === exclude : exclude.has(id))
     for (let tries = 0; tries < 8; tries++) {
-      const s = this.slots[rng.int(n)] as Slot
-      if (!excluded(s.id)) return s.id
+      const s = this.ids[rng.int(n)] as NodeId
+      if (!excluded(s)) return s
     }
-    for (const s of this.slots) if (!excluded(s.id)) return s.id
+    for (const s of this.ids) if (!excluded(s)) return s
     return undefined
   }
 
   /** The member at position i mod size (for paging from a random start). */
   at(i: number): NodeId | undefined {
-    const n = this.slots.length
-    return n === 0 ? undefined : this.slots[((i % n) + n) % n]?.id
+    const n = this.ids.length
+    return n === 0 ? undefined : this.ids[((i % n) + n) % n]
   }
 }

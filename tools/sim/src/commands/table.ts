@@ -75,7 +75,11 @@ function cell(values: Num[], worst: 'max' | 'min'): string {
   const nums = values.filter((v): v is number => typeof v === 'number')
   if (nums.length === 0) return '—'
   const sorted = [...nums].sort((a, b) => a - b)
-  const median = sorted[Math.floor((sorted.length - 1) / 2)] as number
+  const mid = sorted.length / 2
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(mid)] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
   const w = worst === 'max' ? (sorted.at(-1) as number) : (sorted[0] as number)
   const missing = values.length - nums.length
   const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1))

@@ -44,6 +44,9 @@ export interface LogSnapshot {
 }
 
 export class ControlLog {
+  /** latestMap() cache (nextTickAtMs asks for it often); cleared by every mutation. */
+  private latestMapCache: { map: MapState | undefined } | undefined
+
   constructor(
     private snap: LogSnapshot,
     private entries: LogEntry[] = [],
@@ -80,6 +83,7 @@ export class ControlLog {
   }
 
   append(entry: LogEntry): number {
+    this.latestMapCache = undefined
     this.entries.push(entry)
     return this.lastIndex
   }
@@ -87,11 +91,13 @@ export class ControlLog {
   /** Drop every entry at index ≥ from (a follower's conflicting suffix, Raft §5.3). */
   truncateFrom(from: number, commitIndex: number): void {
     assert(from > commitIndex, () => `truncating committed entry ${from} (commit ${commitIndex})`)
+    this.latestMapCache = undefined
     this.entries.length = Math.max(0, from - this.snap.index - 1)
   }
 
   /** Replace everything with a leader's snapshot (its state is committed). */
   install(snap: LogSnapshot): void {
+    this.latestMapCache = undefined
     this.snap = snap
     this.entries = []
   }
@@ -123,7 +129,8 @@ export class ControlLog {
 
   /** Latest shard-map state in the log, committed or not (what this shard's leader must present). */
   latestMap(): MapState | undefined {
-    return foldState(this.snap, this.entries).map
+    this.latestMapCache ??= { map: foldState(this.snap, this.entries).map }
+    return this.latestMapCache.map
   }
 
   /** Latest shard-map state among entries up to `commitIndex`. */

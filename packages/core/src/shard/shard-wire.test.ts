@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { REMOVED_SHARDS_MAX } from '../global/global-log.js'
 import { WireError } from '../wire/errors.js'
 import type { LogEntry } from './control-log.js'
 import {
@@ -18,6 +19,11 @@ const nodeId = fc.string({
   maxLength: NODE_ID_BYTES_MAX,
   unit: fc.constantFrom(...'12D3KooWabcdefXYZ'.split('')),
 })
+const mapState = fc.record({
+  term: u,
+  version: u,
+  removed: fc.array(fc.nat({ max: 20_000 }), { maxLength: REMOVED_SHARDS_MAX }),
+})
 const entry: fc.Arbitrary<LogEntry> = fc.oneof(
   fc.record({ term: u, kind: fc.constant('noop' as const) }),
   fc.record({ term: u, kind: fc.constant('global-vote' as const), globalTerm: u, candidate: nodeId }),
@@ -27,6 +33,7 @@ const entry: fc.Arbitrary<LogEntry> = fc.oneof(
     op: fc.constantFrom('add' as const, 'remove' as const),
     node: nodeId,
   }),
+  fc.record({ term: u, kind: fc.constant('map' as const), map: mapState }),
 )
 const announce = fc.option(
   fc.record({ globalLeader: nodeId, globalTerm: u, leaseLeftMs: u, shardCount: fc.nat({ max: 20_000 }) }),
@@ -68,13 +75,17 @@ export const shardMessage: fc.Arbitrary<ShardMessage> = fc.oneof(
     type: fc.constant('snapshot' as const),
     ...head,
     round: u,
-    snapshot: fc.record({
-      index: u,
-      term: u,
-      voters: fc.array(nodeId, { maxLength: SNAPSHOT_VOTERS_MAX }),
-      globalVoteTerm: u,
-      globalVoteCandidate: fc.oneof(fc.constant(''), nodeId),
-    }),
+    snapshot: fc.record(
+      {
+        index: u,
+        term: u,
+        voters: fc.array(nodeId, { maxLength: SNAPSHOT_VOTERS_MAX }),
+        globalVoteTerm: u,
+        globalVoteCandidate: fc.oneof(fc.constant(''), nodeId),
+        map: mapState,
+      },
+      { requiredKeys: ['index', 'term', 'voters', 'globalVoteTerm', 'globalVoteCandidate'] },
+    ),
   }),
   fc.record({ type: fc.constant('timeout-now' as const), ...head }),
   fc.record({ type: fc.constant('announce' as const), ...head, announce }),

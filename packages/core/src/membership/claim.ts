@@ -10,7 +10,7 @@
 import type { NodeId } from '../sans-io.js'
 import { Reader, type Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
-import { internId } from './intern.js'
+import { internIdBytes } from './intern.js'
 import {
   META_ADDR_BYTES_MAX,
   META_ADDRS_MAX,
@@ -71,7 +71,7 @@ export function writeClaimBody(
 
 export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
   if (r.u8() !== CLAIM_DOMAIN) throw new WireError('bad-value', 'claim domain byte')
-  const id = internId(r.string(NODE_ID_BYTES_MAX, 'node id'))
+  const id = internIdBytes(r.bytes(NODE_ID_BYTES_MAX, 'node id'), 'node id')
   if (id.length === 0) throw new WireError('bad-value', 'empty node id')
   const bootEpoch = r.varint()
   const incarnation = r.varint()
@@ -107,9 +107,9 @@ export function readClaim(r: Reader, frameBytesMax: number): Claim {
   const body = r.bytes(frameBytesMax, 'claim body')
   const sig = r.bytes(SIGNATURE_BYTES_MAX, 'signature')
   const inner = new Reader(body)
-  const parsed = readClaimBody(inner)
+  const p = readClaimBody(inner)
   inner.end()
-  return { ...parsed, body, sig }
+  return { id: p.id, bootEpoch: p.bootEpoch, incarnation: p.incarnation, left: p.left, meta: p.meta, body, sig }
 }
 
 export function claimSize(c: Claim): number {

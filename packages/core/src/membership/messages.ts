@@ -14,7 +14,7 @@ import type { NodeId } from '../sans-io.js'
 import { Reader, stringSize, varintSize, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
 import { type Claim, readClaim } from './claim.js'
-import { internId } from './intern.js'
+import { internIdBytes } from './intern.js'
 import { NODE_ID_BYTES_MAX } from './types.js'
 
 export const WIRE_VERSION = 1
@@ -115,9 +115,9 @@ export function encodeEntry(e: Entry, frameBytesMax: number): Uint8Array {
 }
 
 function readNodeId(r: Reader, what: string): NodeId {
-  const id = r.string(NODE_ID_BYTES_MAX, what)
+  const id = internIdBytes(r.bytes(NODE_ID_BYTES_MAX, what), what)
   if (id.length === 0) throw new WireError('bad-value', `empty ${what}`)
-  return internId(id)
+  return id
 }
 
 function readEntry(r: Reader, frameBytesMax: number): Entry {

@@ -1,0 +1,24 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { WireError } from '../wire/errors.js'
+import { internIdBytes } from './intern.js'
+
+const enc = new TextEncoder()
+
+describe('internIdBytes', () => {
+  it('returns the UTF-8 decoding of the bytes, one shared string per distinct ascii id', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 60 }), (s) => {
+        const a = internIdBytes(enc.encode(s), 'id')
+        const b = internIdBytes(Uint8Array.from(enc.encode(s)), 'id')
+        expect(a).toBe(s)
+        expect(b).toBe(s)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('rejects invalid UTF-8 with a WireError', () => {
+    expect(() => internIdBytes(Uint8Array.of(0x41, 0xff, 0x42), 'id')).toThrow(WireError)
+  })
+})

@@ -109,7 +109,15 @@ export function readClaim(r: Reader, frameBytesMax: number): Claim {
   const inner = new Reader(body)
   const p = readClaimBody(inner)
   inner.end()
-  return { id: p.id, bootEpoch: p.bootEpoch, incarnation: p.incarnation, left: p.left, meta: p.meta, body, sig }
+  return {
+    id: p.id,
+    bootEpoch: p.bootEpoch,
+    incarnation: p.incarnation,
+    left: p.left,
+    meta: p.meta,
+    body,
+    sig,
+  }
 }
 
 export function claimSize(c: Claim): number {

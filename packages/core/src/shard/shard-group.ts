@@ -255,7 +255,7 @@ export class ShardGroup {
       })
     }
     this.leaseUntil = 0
-    this.roleValue = 'observer'
+    this.setRole('observer', nowMs) // trace: no longer votes in this shard
   }
 
   /** Leader only: send a heartbeat round now (e.g. to carry fresh global news). */

@@ -85,13 +85,31 @@ export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
   const addrs: string[] = addrsN === 0 ? NO_STRINGS : []
   for (let i = 0; i < addrsN; i++) addrs.push(r.string(META_ADDR_BYTES_MAX, 'addr'))
   const version = r.varint()
-  return {
-    id,
-    bootEpoch,
-    incarnation,
-    left,
-    meta: { priority, shard: shardPlus1 === 0 ? null : shardPlus1 - 1, roles, addrs, version },
+  const shard = shardPlus1 === 0 ? null : shardPlus1 - 1
+  const meta =
+    rolesN === 0 && addrsN === 0
+      ? plainMeta(priority, shard, version)
+      : { priority, shard, roles, addrs, version }
+  return { id, bootEpoch, incarnation, left, meta }
+}
+
+/**
+ * Metadata without roles or addrs (the common case) is shared: one frozen object per
+ * (priority, shard, version), so a member table row does not carry its own copy. Bounded
+ * (PLAIN_META_MAX distinct values; past that, fresh objects). Frozen: a reader that tried to
+ * change a member's metadata in place would throw instead of changing it for every row.
+ */
+const PLAIN_META_MAX = 4096
+const plainMetas = new Map<string, MemberMeta>()
+
+function plainMeta(priority: number, shard: number | null, version: number): MemberMeta {
+  const key = `${priority}/${shard}/${version}`
+  let m = plainMetas.get(key)
+  if (m === undefined) {
+    m = Object.freeze({ priority, shard, roles: NO_STRINGS, addrs: NO_STRINGS, version }) as MemberMeta
+    if (plainMetas.size < PLAIN_META_MAX) plainMetas.set(key, m)
   }
+  return m
 }
 
 /** Writes a claim: body as length-prefixed bytes, then the signature. */

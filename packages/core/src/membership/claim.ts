@@ -100,14 +100,17 @@ export function readClaimBody(r: Reader): Omit<Claim, 'body' | 'sig'> {
  * change a member's metadata in place would throw instead of changing it for every row.
  */
 const PLAIN_META_MAX = 4096
-const plainMetas = new Map<string, MemberMeta>()
+const plainMetas = new Map<number, MemberMeta>()
 
 function plainMeta(priority: number, shard: number | null, version: number): MemberMeta {
-  const key = `${priority}/${shard}/${version}`
-  let m = plainMetas.get(key)
+  const shardPlus1 = shard === null ? 0 : shard + 1
+  // One exact number per (priority, shard, version) below 2^20 / 2^10 / 2^20 (< 2^53); others are not shared.
+  const shareable = priority < 0x100000 && shardPlus1 < 0x400 && version < 0x100000
+  const key = shareable ? (priority * 0x400 + shardPlus1) * 0x100000 + version : -1
+  let m = shareable ? plainMetas.get(key) : undefined
   if (m === undefined) {
     m = Object.freeze({ priority, shard, roles: NO_STRINGS, addrs: NO_STRINGS, version }) as MemberMeta
-    if (plainMetas.size < PLAIN_META_MAX) plainMetas.set(key, m)
+    if (shareable && plainMetas.size < PLAIN_META_MAX) plainMetas.set(key, m)
   }
   return m
 }

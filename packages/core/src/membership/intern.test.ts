@@ -18,6 +18,14 @@ describe('internIdBytes', () => {
     )
   })
 
+  it('decodes non-ASCII ids exactly (not interned) and tells ids with a common tail apart', () => {
+    expect(internIdBytes(enc.encode('nœud-é-🙂'), 'id')).toBe('nœud-é-🙂')
+    const tail = 'x'.repeat(20)
+    expect(internIdBytes(enc.encode(`a${tail}`), 'id')).toBe(`a${tail}`)
+    expect(internIdBytes(enc.encode(`b${tail}`), 'id')).toBe(`b${tail}`)
+    expect(internIdBytes(enc.encode(`a${tail}`), 'id')).toBe(`a${tail}`)
+  })
+
   it('rejects invalid UTF-8 with a WireError', () => {
     expect(() => internIdBytes(Uint8Array.of(0x41, 0xff, 0x42), 'id')).toThrow(WireError)
   })

@@ -21,29 +21,26 @@ const byHash = new Map<number, NodeId | NodeId[]>()
 let count = 0
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * FNV-1a over the length and the last 16 bytes: peer ids share a long fixed prefix and end in
+ * key material, so the tail tells them apart; the full compare below makes collisions harmless.
+ */
 function hashBytes(b: Uint8Array): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193)
+  let h = Math.imul(0x811c9dc5 ^ b.length, 0x01000193)
+  for (let i = Math.max(0, b.length - 16); i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193)
   return h >>> 0
 }
 
-/** True when `s` is pure ASCII and equals the bytes (non-ASCII ids are compared after decoding). */
+/** True when `s` equals the ASCII bytes (compared from the end, where ids differ). */
 function sameAscii(s: string, b: Uint8Array): boolean {
   if (s.length !== b.length) return false
-  for (let i = 0; i < b.length; i++) if (s.charCodeAt(i) !== b[i]) return false
+  for (let i = b.length - 1; i >= 0; i--) if (s.charCodeAt(i) !== b[i]) return false
   return true
 }
 
 /** The canonical string for the id whose UTF-8 encoding is `bytes`. */
 export function internIdBytes(bytes: Uint8Array, what: string): NodeId {
-  let ascii = true
-  for (let i = 0; i < bytes.length; i++) {
-    if ((bytes[i] as number) >= 0x80) {
-      ascii = false
-      break
-    }
-  }
-  if (!ascii) return decode(bytes, what) // rare (peer ids are base58): not interned
+  // Only ASCII ids are interned, so a match below also proves the bytes are ASCII.
   const h = hashBytes(bytes)
   const have = byHash.get(h)
   if (typeof have === 'string') {
@@ -52,7 +49,7 @@ export function internIdBytes(bytes: Uint8Array, what: string): NodeId {
     for (const s of have) if (sameAscii(s, bytes)) return s
   }
   const id = decode(bytes, what)
-  if (count >= INTERN_MAX) return id
+  if (count >= INTERN_MAX || id.length !== bytes.length) return id // full, or not ASCII (rare: peer ids are base58)
   count++
   if (have === undefined) byHash.set(h, id)
   else if (typeof have === 'string') byHash.set(h, [have, id])

@@ -22,7 +22,7 @@ import { FileStore } from '../runtime/file-store.js'
 import { nextBootEpoch } from '../runtime/identity.js'
 import { LoopMonitor } from '../runtime/loop-monitor.js'
 import { PeerStreams, type PeerStreamsComponents, type PeerStreamsLimits } from '../runtime/peer-streams.js'
-import { TOPIC_LEADER } from '../runtime/protocols.js'
+import { TOPIC_LEADER, TOPIC_STATUS } from '../runtime/protocols.js'
 import { ed25519Signer } from '../runtime/signer.js'
 import type { NodeId } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
@@ -51,7 +51,18 @@ export interface ConclaveServiceInit {
   machineFactory?: (ctx: MachineContext) => LeaderMachine
   /** Clock override (tests). Default: monotonic wall-anchored clock. */
   clock?: Clock
+  /**
+   * How often this node publishes its NodeStatus on TOPIC_STATUS (it also publishes at once on
+   * every leader change it sees). Default 1000 ms. Each publish is one small gossipsub message
+   * (≤ STATUS_MAX_BYTES) fanned out to the subscribers (inspectors), so n nodes cost about
+   * n / (statusIntervalMs / 1000) messages per second: shorter = fresher inspector, more traffic.
+   * 0 disables the periodic publish (leader changes are still published).
+   */
+  statusIntervalMs?: number
 }
+
+/** A NodeStatus larger than this is not published (counted in `statusOversize`): bounded frames. */
+export const STATUS_MAX_BYTES = 4096
 
 export interface ConclaveComponents extends PeerStreamsComponents {
   peerId: PeerId
@@ -81,6 +92,9 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
   private lastLeader: { id: NodeId; term: number } | undefined
   private waiters = new Set<() => void>()
   private pubsub: PubSubLike | undefined
+  private statusTimer: ReturnType<typeof setInterval> | undefined
+  /** NodeStatus snapshots not published because they exceeded STATUS_MAX_BYTES. */
+  statusOversize = 0
 
   constructor(
     private readonly components: ConclaveComponents,
@@ -110,7 +124,10 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     return this.streams
   }
 
-  /** Gossipsub is optional; when given, leader changes are announced on TOPIC_LEADER. */
+  /**
+   * Gossipsub is optional; when given, every leader change this node sees is announced on
+   * TOPIC_LEADER, and its NodeStatus is published on TOPIC_STATUS (periodically and on change).
+   */
   attachPubSub(pubsub: PubSubLike): void {
     this.pubsub = pubsub
   }
@@ -172,6 +189,11 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     })
     this.monitor.start()
     this.pubsub?.subscribe(TOPIC_LEADER)
+    const statusEveryMs = this.init.statusIntervalMs ?? 1000
+    if (this.pubsub && statusEveryMs > 0) {
+      this.statusTimer = setInterval(() => this.publishStatus(), statusEveryMs)
+      this.statusTimer.unref?.()
+    }
     // Our listen addresses may not be known yet when services start; members learn how to dial
     // us from our gossiped metadata, so publish them as soon as (and whenever) they change.
     this.publishedAddrs = ctx.addrs.join(',')
@@ -194,6 +216,8 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
 
   async beforeStop(): Promise<void> {
     this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
+    if (this.statusTimer) clearInterval(this.statusTimer)
+    this.statusTimer = undefined
     this.monitor?.stop()
     this.driverRef?.stop()
     await this.streams?.stop()
@@ -302,13 +326,28 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
         shard: m.shardLeader?.()?.shard ?? null,
       }
       this.safeDispatch('leader:change', detail)
-      if (detail.isSelf && this.pubsub) {
+      // Every node announces what it learned (not only the new leader): an inspector can then
+      // tell when all followers know the new leader, which is when a failover is complete.
+      if (this.pubsub) {
         void this.pubsub
           .publish(TOPIC_LEADER, new TextEncoder().encode(JSON.stringify({ ...detail, atMs: nowMs })))
           .catch(() => {})
+        this.publishStatus()
       }
     }
     if (this.waiters.size > 0 && m.isLeader(nowMs)) for (const wake of [...this.waiters]) wake()
+  }
+
+  /** Publish this node's NodeStatus (JSON, ≤ STATUS_MAX_BYTES) on TOPIC_STATUS; no-op without pubsub. */
+  private publishStatus(): void {
+    if (!this.pubsub || !this.machineRef) return
+    const bytes = new TextEncoder().encode(JSON.stringify(this.status()))
+    if (bytes.length > STATUS_MAX_BYTES) {
+      this.statusOversize++
+      return
+    }
+    // No subscriber yet (no inspector) is a normal case: gossipsub rejects the publish.
+    void this.pubsub.publish(TOPIC_STATUS, bytes).catch(() => {})
   }
 
   /** A throwing listener must not break the driver loop. */

@@ -434,6 +434,9 @@ export function applyRecord(s: ClusterState, r: TraceRecord, out: JournalSink | 
         n.observer = true
         n.shard = null
       } else {
+        // A node outside every shard (joining, or its shard dissolved) reports role observer
+        // until it is placed; placed in a shard it counts again for that shard's failovers.
+        n.observer = false
         n.shard = r.shard
       }
       if (r.role === 'candidate') onShardElection(s, r.shard, r.term, n.id, out)

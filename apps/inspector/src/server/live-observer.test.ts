@@ -32,6 +32,21 @@ describe('live feed → trace records', () => {
     expect(statusToRecords('a', { role: 'emperor' }, 0)).toEqual([])
   })
 
+  it("reads core's NodeStatus roles (global-leader, shard-leader) as shard roles", () => {
+    const status = { id: 'a', shard: 1, shardTerm: 2, shardLeader: 'a', globalLeader: 'a', globalTerm: 5 }
+    const leader = statusToRecords('a', { ...status, role: 'global-leader', leaseLeftMs: 0 }, 10)
+    expect(leader.map((r) => r.kind)).toEqual(['shard:role', 'shard:leader', 'global:leader', 'global:known'])
+    expect(leader[0]).toMatchObject({ role: 'leader', shard: 1 })
+    expect(statusToRecords('a', { ...status, role: 'shard-leader' }, 10)[0]).toMatchObject({ role: 'leader' })
+    const other = statusToRecords('c', { ...status, id: 'c', role: 'global-leader', shardLeader: 'b' }, 10)
+    expect(other[0]).toMatchObject({ role: 'follower' })
+    expect(statusToRecords('b', { ...status, role: 'follower' }, 10).map((r) => r.kind)).toEqual([
+      'shard:role',
+      'shard:leader',
+      'global:known',
+    ])
+  })
+
   it('does not wait for the inspector itself when measuring a live failover', () => {
     const model = new TraceModel()
     const at = (t: number) => ({ atMs: t, trueMs: t })

@@ -32,20 +32,34 @@ export interface LiveObserver {
 
 const ROLES: readonly string[] = ['follower', 'precandidate', 'candidate', 'leader', 'observer']
 
+/**
+ * NodeStatus.role (core's NodeRole) → the node's role in its shard. A global leader is its
+ * shard's leader when it names itself shard leader; 'observer' with no shard is a node outside
+ * every shard. Older payloads that already use the shard role names pass through.
+ */
+function shardRoleOf(from: string, status: Record<string, unknown>): ShardRole | null {
+  const role = status.role
+  if (role === 'shard-leader') return 'leader'
+  if (role === 'global-leader') return status.shardLeader === from ? 'leader' : 'follower'
+  return typeof role === 'string' && ROLES.includes(role) ? (role as ShardRole) : null
+}
+
 /** NodeStatus (packages/core node/conclave-machine.ts) → the records it implies about its node. */
 export function statusToRecords(from: string, status: Record<string, unknown>, nowMs: number): TraceRecord[] {
   const base = { node: from, atMs: nowMs, trueMs: nowMs }
   const out: TraceRecord[] = []
   const shard = typeof status.shard === 'number' ? status.shard : null
   const shardTerm = typeof status.shardTerm === 'number' ? status.shardTerm : 0
-  const role =
-    typeof status.role === 'string' && ROLES.includes(status.role) ? (status.role as ShardRole) : null
+  const role = shardRoleOf(from, status)
   if (role) out.push({ ...base, kind: 'shard:role', shard: shard ?? -1, term: shardTerm, role })
   if (shard !== null && typeof status.shardLeader === 'string') {
     out.push({ ...base, kind: 'shard:leader', shard, term: shardTerm, leader: status.shardLeader })
   }
   const globalTerm = typeof status.globalTerm === 'number' ? status.globalTerm : 0
   if (typeof status.globalLeader === 'string') {
+    if (status.role === 'global-leader' && status.globalLeader === from) {
+      out.push({ ...base, kind: 'global:leader', term: globalTerm, leader: from })
+    }
     out.push({ ...base, kind: 'global:known', term: globalTerm, leader: status.globalLeader })
   }
   const lease = typeof status.leaseLeftMs === 'number' ? status.leaseLeftMs : 0

@@ -3,9 +3,18 @@
  * check every election invariant, and report failover, load and disruption figures.
  */
 import { parseArgs } from 'node:util'
-import { type Algo, runElection, type Scenario, scenarioNamed, scenarios, subjectFor } from '@conclave/sim'
+import {
+  type Algo,
+  runElection,
+  type Scenario,
+  type Simulation,
+  scenarioNamed,
+  scenarios,
+  subjectFor,
+} from '@conclave/sim'
 import { type Command, type Io, UsageError } from './command.js'
 import { printElectionReport } from './election-report.js'
+import { TraceFileWriter } from './trace-file.js'
 
 const names = scenarios.map((s) => s.name)
 
@@ -18,6 +27,8 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
   --repeats R     faults per scenario, for the failover distribution (default 5)
   --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
   --json          one JSON report per scenario, each on its own line
+  --trace FILE    (one scenario only) write every event, fault and a per-node traffic sample each
+                  second to FILE as JSON lines ({ trueMs, ...event }), for conclave-inspector --replay
 Exit code 1 if any invariant was violated.`
 
 export function parseScenarios(v: string | undefined): Scenario[] {
@@ -59,6 +70,7 @@ export async function runElectionCommand(
       break: { type: 'string' },
       algo: { type: 'string' },
       json: { type: 'boolean', default: false },
+      trace: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -70,7 +82,13 @@ export async function runElectionCommand(
   const repeats = intArg('repeats', values.repeats, 1, 1000)
   const unsafeBreak = breakArg(values.break)
   let violated = false
-  for (const scenario of parseScenarios(values.scenario)) {
+  const chosenScenarios = parseScenarios(values.scenario)
+  const tracePath = values.trace
+  if (tracePath !== undefined && chosenScenarios.length !== 1) {
+    throw new UsageError('--trace records one run: give exactly one --scenario')
+  }
+  for (const scenario of chosenScenarios) {
+    let traceFile: TraceFileWriter | undefined
     if (!values.json) io.err(`running ${chosen} ${scenario.name} on ${nodes} nodes, seed ${seed}…\n`)
     const report = runElection({
       algo: chosen,
@@ -80,7 +98,16 @@ export async function runElectionCommand(
       repeats,
       makeSubject: subjectFor(chosen),
       ...(unsafeBreak ? { unsafeBreak } : {}),
+      ...(tracePath !== undefined
+        ? {
+            onSimulation: (sim: Simulation) => {
+              traceFile = new TraceFileWriter(sim, tracePath)
+            },
+          }
+        : {}),
     })
+    traceFile?.close()
+    if (traceFile) io.err(`trace: ${traceFile.lines} lines written to ${traceFile.path}\n`)
     printElectionReport(io, report, values.json)
     if (report.violations > 0) violated = true
   }

@@ -13,10 +13,12 @@ import {
   type NetworkModel,
   plans,
   runMembershipScenario,
+  type Simulation,
   wanNetwork,
 } from '@conclave/sim'
 import { ProgressBar } from '../progress.js'
 import { type Command, type Io, UsageError } from './command.js'
+import { TraceFileWriter } from './trace-file.js'
 
 const usage = `pnpm sim membership --nodes N --seed S --scenario ${membershipScenarios.join('|')}
     [--loss P] [--duration-s D] [--preset lan|wan|local] [--network lan|wan] [--json]
@@ -31,7 +33,9 @@ const usage = `pnpm sim membership --nodes N --seed S --scenario ${membershipSce
                     ${membershipScenarios.map((s) => `${s} ${plans[s].defaultDurationS}`).join(', ')})
   --preset X        membership configuration preset (default lan)
   --network X       latency model: lan one-way 0.2-2 ms, wan 5-250 ms (default lan)
-  --json            print the report as one JSON object on the last line`
+  --json            print the report as one JSON object on the last line
+  --trace FILE      write every event, fault and a per-node traffic sample each second to FILE
+                    as JSON lines ({ trueMs, ...event }), for conclave-inspector --replay FILE`
 
 function parse(argv: string[]) {
   const { values } = parseArgs({
@@ -45,6 +49,7 @@ function parse(argv: string[]) {
       preset: { type: 'string', default: 'lan' },
       network: { type: 'string', default: 'lan' },
       json: { type: 'boolean', default: false },
+      trace: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -87,6 +92,7 @@ function parse(argv: string[]) {
     config: preset(),
     network: network(),
     json: values.json,
+    trace: values.trace,
   }
 }
 
@@ -98,7 +104,15 @@ export const membershipCommand: Command = {
     const args = parse(argv)
     const bar = new ProgressBar(io, `${args.scenario} n=${args.nodes} seed=${args.seed}`)
     const wall0 = performance.now()
+    let traceFile: TraceFileWriter | undefined
     const report = runMembershipScenario({
+      ...(args.trace !== undefined
+        ? {
+            onSimulation: (sim: Simulation) => {
+              traceFile = new TraceFileWriter(sim, args.trace!)
+            },
+          }
+        : {}),
       nodes: args.nodes,
       seed: args.seed,
       scenario: args.scenario,
@@ -115,6 +129,8 @@ export const membershipCommand: Command = {
       },
     })
     bar.done()
+    traceFile?.close()
+    if (traceFile) io.err(`trace: ${traceFile.lines} lines written to ${traceFile.path}\n`)
     if (args.json) io.out(JSON.stringify({ ...report, commit: commitOf() }))
     else printReport(io, report, args.presetName)
     if (report.invariant7Violations > 0) {

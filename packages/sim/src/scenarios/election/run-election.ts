@@ -9,6 +9,7 @@ import { countDisruptions } from '../../checkers/election/disruptions.js'
 import { checkElection } from '../../checkers/election/index.js'
 import type { ElectionViolation } from '../../checkers/election/violation.js'
 import { idsFor } from '../../peer-ids.js'
+import type { Simulation } from '../../simulation.js'
 import { max, mean, percentile } from '../../stats.js'
 import { globalFailovers, perNodeRates, shardFailovers } from './figures.js'
 import { ElectionRun } from './harness.js'
@@ -27,6 +28,8 @@ export interface ElectionRunOptions {
   readonly warmupMaxMs?: number
   /** Invariant 6 bound: after faults stop, a leader known to all within this, ms. Default 10_000. */
   readonly convergeBoundMs?: number
+  /** Called once with the simulation before it runs (e.g. to record the trace to a file). */
+  readonly onSimulation?: (sim: Simulation) => void
 }
 
 export interface ElectionReport {
@@ -80,6 +83,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
   const subject = opts.makeSubject({ ids, ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}) })
   const init = opts.scenario.init?.(subject.timing.driftBound) ?? {}
   const run = new ElectionRun({ subject, ids, seed: opts.seed, ...init })
+  opts.onSimulation?.(run.sim)
   const sopts: ScenarioOptions = { repeats: opts.repeats ?? 5, waitMaxMs: 10_000 }
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
 

@@ -34,6 +34,7 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
     idsTotal: opts.nodes + plan.spares(opts.nodes, durationMs),
   })
   const sim = cluster.sim
+  opts.onSimulation?.(sim)
   const tracker = new DetectionTracker()
   sim.onEvent(tracker.onRecord)
 

@@ -1,6 +1,7 @@
 /** Options and report of a membership scenario run (what `pnpm sim membership` prints). */
 import type { MembershipConfig } from '@conclave/core'
 import type { NetworkModel } from '../../network-model.js'
+import type { Simulation } from '../../simulation.js'
 
 export const membershipScenarios = ['crash', 'loss', 'pause', 'partition', 'churn', 'join'] as const
 export type MembershipScenarioName = (typeof membershipScenarios)[number]
@@ -19,6 +20,8 @@ export interface MembershipRunOptions {
   network?: NetworkModel
   /** Called about once per simulated second (and at phase changes). */
   onProgress?: (p: Progress) => void
+  /** Called once with the simulation before it runs (e.g. to record the trace to a file). */
+  onSimulation?: (sim: Simulation) => void
 }
 
 export interface Progress {

@@ -102,14 +102,20 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private nextAnnounceMs = 0
   private orphan = false
   private nextReadmitMs = 0
+  /** What is durable now: `init.stored` plus every persist op since (a shard joined later reads it). */
+  private readonly persisted: Map<string, Uint8Array>
 
   constructor(
     readonly init: ConclaveInit,
     nowMs: number,
   ) {
     this.id = init.id
+    this.persisted = new Map(init.stored)
     this.sink = {
-      persist: (op) => this.out.persist.push(op),
+      persist: (op) => {
+        this.persisted.set(op.key, op.value)
+        this.out.persist.push(op)
+      },
       send: (msg) => this.out.send.push(msg),
       event: (e) => this.out.events.push(e),
     }
@@ -306,7 +312,12 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       this.learn(m.announce, nowMs)
       return
     }
-    if (!this.shardGroup && !this.init.observer && (m.type === 'append' || m.type === 'snapshot')) {
+    if (
+      !this.shardGroup &&
+      !this.init.observer &&
+      (m.type === 'append' || m.type === 'snapshot') &&
+      (this.map === undefined || this.map.shards.has(m.shard))
+    ) {
       // A shard leader replicating to us: the global leader assigned us to its shard. We join
       // as a non-voter and become a voter when the config entry that adds us reaches our log.
       this.joinShard(m.shard, [], nowMs)
@@ -417,7 +428,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
         voters,
         config: this.init.config.shard,
         rng: this.init.rng.fork(),
-        stored: this.init.stored,
+        stored: this.persisted,
         sink: this.sink,
         rejections: this.rejections,
         unsafeBreak: brk === 'lease' || brk === 'persist' ? (brk as ShardBreak) : undefined,

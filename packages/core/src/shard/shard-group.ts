@@ -98,6 +98,8 @@ export class ShardGroup {
   private lastQuorumSentMs = 0
   private lastQuorumRound = 0
   private leaderSinceMsValue = 0
+  /** Joined with no voter list and nothing stored: accept no entries before the leader's snapshot. */
+  private needsSnapshot = false
 
   constructor(
     private readonly init: ShardGroupInit,
@@ -125,6 +127,7 @@ export class ShardGroup {
             globalVoteCandidate: '',
           })
     this.commitIndex = this.log.snapshot.index
+    this.needsSnapshot = !(stored && hard?.shard === init.shard) && init.voters.length === 0
     // A (re)started voter withholds votes for a full election timeout, as if it had just heard a
     // leader: it may have acked a lease round before the crash and forgotten it (volatile).
     this.lastHeardLeaderMs = init.unsafeBreak === 'persist' ? Number.NEGATIVE_INFINITY : nowMs
@@ -277,7 +280,9 @@ export class ShardGroup {
     if (op === 'add' && voters.includes(node)) return false
     if (op === 'remove' && (!voters.includes(node) || node === this.id || voters.length <= 1)) return false
     if (op === 'add') {
-      this.nextIndex.set(node, this.log.snapshot.index + 1)
+      // Start the newcomer with our snapshot (Raft §7), even one at index 0: its base voter set
+      // (the bootstrap voters) is not in any entry, and a newcomer's own base is empty.
+      this.nextIndex.set(node, this.log.snapshot.index)
       this.matchIndex.set(node, 0)
     }
     return this.propose({ kind: 'config', op, node }, nowMs) !== undefined
@@ -468,6 +473,11 @@ export class ShardGroup {
       return
     }
     this.hooks.onAnnounce(m.announce, nowMs)
+    if (this.needsSnapshot) {
+      // We joined knowing no voters: our base (index 0) is not the shard's. Ask for the snapshot.
+      this.replyAppend(from, m.round, false, 0)
+      return
+    }
     let prevIndex = m.prevIndex
     let entries = m.entries
     if (prevIndex < this.log.snapshot.index) {
@@ -503,7 +513,8 @@ export class ShardGroup {
       this.replyAppend(from, m.round, false, 0)
       return
     }
-    if (m.snapshot.index > this.commitIndex) {
+    if (m.snapshot.index > this.commitIndex || this.needsSnapshot) {
+      this.needsSnapshot = false
       this.log.install(m.snapshot)
       this.commitIndex = m.snapshot.index
       this.persistLog()
@@ -555,7 +566,11 @@ export class ShardGroup {
       if ((this.nextIndex.get(from) ?? 0) <= this.log.lastIndex)
         this.sendAppend(from, this.hooks.announce(nowMs))
     } else {
-      const next = Math.max(1, Math.min((this.nextIndex.get(from) ?? 1) - 1, m.matchIndex + 1))
+      // matchIndex 0: the voter has nothing we can build on (e.g. a newcomer): send our snapshot.
+      const next =
+        m.matchIndex === 0
+          ? this.log.snapshot.index
+          : Math.max(1, Math.min((this.nextIndex.get(from) ?? 1) - 1, m.matchIndex + 1))
       this.nextIndex.set(from, next)
       this.sendAppend(from, this.hooks.announce(nowMs))
     }

@@ -180,8 +180,9 @@ function leaderLost(s: ClusterState, id: NodeId, cause: string, out: JournalSink
 function onGlobalLeader(s: ClusterState, leader: NodeId, term: number, out: JournalSink | null): void {
   const current = s.global
   if (current && term <= current.term) return
-  s.global = { leader, term, sinceMs: s.nowMs }
+  // Opened while s.global still names the previous leader, so the episode records it as the old one.
   if (current) openFailover(s, 'global', null, 'leader change', out)
+  s.global = { leader, term, sinceMs: s.nowMs }
   const f = s.globalFailover
   if (f) {
     f.electedMs = s.nowMs
@@ -206,8 +207,8 @@ function onShardLeader(
 ): void {
   const current = s.shards.get(shard)
   if (current && term <= current.term) return
-  s.shards.set(shard, { leader, term, sinceMs: s.nowMs })
   if (current) openFailover(s, 'shard', shard, 'leader change', out)
+  s.shards.set(shard, { leader, term, sinceMs: s.nowMs })
   const f = s.shardFailovers.get(shard)
   if (f) {
     f.electedMs = s.nowMs

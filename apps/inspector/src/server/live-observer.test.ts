@@ -67,4 +67,16 @@ describe('live feed → trace records', () => {
       expect.objectContaining({ durationMs: 30, newLeader: 'b', cause: 'declared dead' }),
     ])
   })
+
+  it('a leader change seen only as a newer leader records the previous leader as the old one', () => {
+    const model = new TraceModel()
+    model.append({ kind: 'node:meta', node: 'me', trueMs: 0, observer: true, roles: ['inspector'] })
+    for (const r of announcementToRecords('a', { leader: 'a', term: 1, isSelf: true }, 10)) model.append(r)
+    for (const r of announcementToRecords('b', { leader: 'a', term: 1 }, 11)) model.append(r)
+    for (const r of announcementToRecords('b', { leader: 'b', term: 2, isSelf: true }, 40)) model.append(r)
+    for (const r of announcementToRecords('a', { leader: 'b', term: 2 }, 55)) model.append(r)
+    expect(model.journal.failovers).toEqual([
+      expect.objectContaining({ oldLeader: 'a', newLeader: 'b', durationMs: 15, cause: 'leader change' }),
+    ])
+  })
 })

@@ -4,7 +4,13 @@
  * `--every` seconds it kills the leader's process with SIGKILL and prints the measured failover
  * (until every survivor reported the new leader), then restarts the killed node from its data
  * dir. Ctrl-C stops every node gracefully (SIGTERM = leave) and removes the temp dir.
+ *
+ * Once the first leader is agreed it also starts the live inspector (apps/inspector) as an
+ * observer peer next to the cluster and prints its URL: `--inspector-port N` (default 7070),
+ * `--no-inspector` to skip it. It starts after the bootstrap so it never counts toward
+ * `--bootstrap-expect`; Ctrl-C stops it first, then the nodes.
  */
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { LocalCluster } from '@conclave/node/harness'
@@ -23,6 +29,18 @@ const nodes = Number(args.get('nodes') ?? 10)
 const everyS = Number(args.get('every') ?? 20)
 const engine = (args.get('engine') ?? 'conclave') as 'conclave' | 'flat-raft'
 const basePort = Number(args.get('base-port') ?? 40000)
+const withInspector = args.get('no-inspector') !== 'true'
+const inspectorPort = Number(args.get('inspector-port') ?? 7070)
+const inspectorBin = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'apps',
+  'inspector',
+  'bin',
+  'conclave-inspector.mjs',
+)
 const t0 = Date.now()
 const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`
 const say = (s: string) => process.stdout.write(`${clock()}  ${s}\n`)
@@ -39,10 +57,48 @@ const cluster = new LocalCluster({
   preset: 'local',
 })
 let stopping = false
+let inspector: ChildProcess | undefined
+
+/** The inspector as a child process; its output is relayed line by line, prefixed. */
+function startInspector(): void {
+  const boot = [0, 1, 2].filter((i) => i < nodes).flatMap((i) => ['--bootstrap', cluster.addr(i)])
+  const child = spawn(process.execPath, [inspectorBin, ...boot, '--port', String(inspectorPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  inspector = child
+  let pending = ''
+  const relay = (chunk: Buffer) => {
+    pending += chunk.toString('utf8')
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) {
+      if (line.startsWith('inspector: ')) say(`INSPECTOR live view: open ${line.slice('inspector: '.length)}`)
+      else if (line.trim() !== '') say(`inspector | ${line}`)
+    }
+  }
+  child.stdout?.on('data', relay)
+  child.stderr?.on('data', relay)
+  child.on('exit', (code, signal) => {
+    if (!stopping) say(`inspector exited (${signal ?? `code ${code}`}); the cluster keeps running`)
+  })
+}
+
+/** SIGTERM the inspector and wait for it (at most 5 s, then SIGKILL). */
+async function stopInspector(): Promise<void> {
+  const child = inspector
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
 
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true
+    if (inspector) say('stopping the inspector…')
+    await stopInspector()
     say('stopping every node (SIGTERM: graceful leave)…')
     await Promise.race([cluster.stopAll('SIGTERM'), new Promise((r) => setTimeout(r, 8000))])
     await cluster.stopAll('SIGKILL')
@@ -66,6 +122,7 @@ async function main(): Promise<void> {
   say(
     `LEADER node ${cluster.indexOf(leader.id)} (${short(leader.id)}) term ${leader.term}, known by all ${nodes} nodes, ${Date.now() - t0} ms after launch`,
   )
+  if (withInspector) startInspector()
   say(
     `try: curl -s http://127.0.0.1:${cluster.adminPort(cluster.indexOf(leader.id))}/metrics | grep conclave_`,
   )

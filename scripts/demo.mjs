@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `pnpm demo`: starts a real local cluster — 10 `conclave` node processes (--nodes N) on 127.0.0.1, each its
 // own libp2p node — narrates who leads and in which term, kills the leader every 20 s and prints
-// the measured failover (tools/bench/src/demo.ts). Ctrl-C stops every node cleanly.
+// the measured failover (tools/bench/src/demo.ts). Once the first leader is agreed it starts the
+// live inspector (apps/inspector, an observer peer) and prints its URL (default
+// http://127.0.0.1:7070/; --inspector-port N, --no-inspector). Ctrl-C stops it and every node cleanly.
 //   pnpm demo --nodes 30 --every 15      options pass through
 //   pnpm demo --sim [--nodes 1000 ...]   the simulator's narrated demo (tools/sim) instead
 import { spawn } from 'node:child_process'

@@ -1036,7 +1036,8 @@ export class Membership implements Machine<MembershipEvent> {
       const boot = e.kind === 'claim' ? e.claim.bootEpoch : e.bootEpoch
       const inc = e.kind === 'claim' ? e.claim.incarnation : e.incarnation
       const rank = e.kind === 'dead' ? 1 : e.kind === 'claim' && e.claim.left ? 2 : 0
-      if (e.kind !== 'suspect') seen.set(id, fingerprint(idHash(id), boot, inc, rank))
+      if (e.kind !== 'suspect')
+        seen.set(id, fingerprint(this.table.get(id)?.hash ?? idHash(id), boot, inc, rank))
     }
     return seen
   }

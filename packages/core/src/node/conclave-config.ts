@@ -53,13 +53,49 @@ export function wanConclaveConfig(): ConclaveConfig {
   return c
 }
 
-/** Local (one machine, sub-ms latency): timeouts ÷2. */
+/**
+ * Local: many node processes on ONE busy host (the demo, the real-process benchmark). Loopback
+ * latency is sub-ms, but the processes share the CPU: measured with 25 processes on 2 cores
+ * (load average ≈ 30, docs/operations.md "Why 25 nodes did not converge"), a shard vote reached
+ * its candidate p50 1083 ms / p90 3676 ms after the election started, so the old ÷2 preset
+ * (elections timing out after 100–175 ms, heartbeats every 50 ms) re-elected forever, and its
+ * doubled heartbeat rate was itself a large part of the CPU load. This preset keeps LAN's
+ * protocol and trades failover time for stability instead:
+ * - shard: heartbeat 150 ms, election 600–1000 ms (4 heartbeats may be late before anyone
+ *   campaigns; LAN has 2); failover ≥ 600 ms by construction.
+ * - global: heartbeat 150 ms, election 700–1200 ms, rank step 40 ms (a loaded election round
+ *   trip); the global timeout stays above the shard one so a shard re-elects first.
+ * - membership: probe every 500 ms with 200 + 250 ms timeouts, gossip every 100 ms,
+ *   suspicion ×3: fewer false suspicions of a starved process, ~2.5× fewer SWIM frames.
+ */
 export function localConclaveConfig(): ConclaveConfig {
   const c = lanConclaveConfig()
-  c.membership = localConfig()
-  c.shard = scaleShard(c.shard, 0.5)
-  c.global = scaleGlobal(c.global, 0.5)
-  c.shardMap.deadGraceMs = 2000
+  c.membership = {
+    ...localConfig(),
+    probeIntervalMs: 500,
+    probeTimeoutMs: 200,
+    indirectTimeoutMs: 250,
+    gossipIntervalMs: 100,
+    suspicionMinMult: 3,
+    suspectNotifyIntervalMs: 300,
+    stallDetectMs: 2000,
+  }
+  c.shard = {
+    ...c.shard,
+    heartbeatIntervalMs: 150,
+    electionTimeoutMinMs: 600,
+    electionTimeoutMaxMs: 1000,
+    leaseMarginMs: 20,
+  }
+  c.global = {
+    ...c.global,
+    heartbeatIntervalMs: 150,
+    electionTimeoutMinMs: 700,
+    electionTimeoutMaxMs: 1200,
+    leaseMarginMs: 30,
+    rankStepMs: 40,
+  }
+  c.shardMap.deadGraceMs = 3000
   return c
 }
 

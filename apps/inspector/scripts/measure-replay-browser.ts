@@ -9,7 +9,8 @@
  */
 import { statSync } from 'node:fs'
 import { createRng } from '@conclave/core'
-import { launchChromium, scrubTo, waitForFrameAt } from '../src/e2e/browser.js'
+import type { Page } from 'playwright-core'
+import { launchChromium, scrubTo } from '../src/e2e/browser.js'
 import { TraceModel } from '../src/model/trace-model.js'
 import { startInspectorServer } from '../src/server/http-server.js'
 import { loadTraceFile } from '../src/server/trace-file.js'
@@ -19,6 +20,13 @@ const file = process.argv[2]
 if (!file) throw new Error('usage: measure-replay-browser.ts TRACE.jsonl [screenshot.png] [fraction]')
 const shot = process.argv[3]
 const shotAt = Number(process.argv[4] ?? 1)
+
+/** The page has drawn the frame for true time ≈ tMs (a real trace's times are fractional ms). */
+async function waitForFrameNear(page: Page, tMs: number): Promise<void> {
+  await page.waitForFunction((t) => Math.abs(Number(document.body.dataset.tMs) - t) < 1, tMs, {
+    timeout: 60_000,
+  })
+}
 
 const model = new TraceModel()
 const report = await loadTraceFile(file, model)
@@ -35,14 +43,13 @@ try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   const opened = performance.now()
   await page.goto(server.url)
-  await waitForFrameAt(page, model.endMs)
+  await waitForFrameNear(page, model.endMs)
   const firstFrameMs = performance.now() - opened
-  const tAt = (f: number) =>
-    Math.round(model.startMs + (Math.round(f * 1000) / 1000) * (model.endMs - model.startMs))
+  const tAt = (f: number) => model.startMs + (Math.round(f * 1000) / 1000) * (model.endMs - model.startMs)
   const scrub = async (f: number) => {
     const a = performance.now()
     await scrubTo(page, f)
-    await waitForFrameAt(page, tAt(f))
+    await waitForFrameNear(page, tAt(f))
     return performance.now() - a
   }
   await scrub(0)

@@ -3,18 +3,32 @@
 // turbo, then print one closing line `N passed, N failed` summed over all packages' vitest JSON
 // reports (artifacts/test-results/*.json).
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const results = join(root, 'artifacts', 'test-results')
-const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } }).status ?? 1
+const run = (cmd, args) =>
+  spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  }).status ?? 1
 
 let rc = run('node', ['scripts/bootstrap.mjs'])
 if (rc !== 0) process.exit(rc)
 rmSync(results, { recursive: true, force: true })
-rc = run('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--filter=@conclave/*', ...process.argv.slice(2)])
+rc = run('pnpm', [
+  'exec',
+  'turbo',
+  'run',
+  'test',
+  '--concurrency=1',
+  '--continue',
+  '--filter=@conclave/*',
+  ...process.argv.slice(2),
+])
 
 let passed = 0
 let failed = 0
@@ -24,7 +38,9 @@ if (existsSync(results)) {
     if (!file.endsWith('.json')) continue
     const report = JSON.parse(readFileSync(join(results, file), 'utf8'))
     passed += report.numPassedTests ?? 0
-    failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites && !report.numFailedTests ? report.numFailedTestSuites : 0)
+    failed +=
+      (report.numFailedTests ?? 0) +
+      (report.numFailedTestSuites && !report.numFailedTests ? report.numFailedTestSuites : 0)
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0)
   }
 }

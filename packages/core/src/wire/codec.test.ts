@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Reader, Writer, stringSize, utf8Length, varintSize } from './codec.js'
+import { Reader, stringSize, utf8Length, varintSize, Writer } from './codec.js'
 import { WireError } from './errors.js'
 
 describe('wire codec primitives', () => {

@@ -140,7 +140,8 @@ export class Reader {
 
   bytes(lengthMax: number, what = 'bytes'): Uint8Array {
     const n = this.varintMax(lengthMax, `${what} length`)
-    if (n > this.remaining()) throw new WireError('truncated', `${what}: ${n} B wanted, ${this.remaining()} left`)
+    if (n > this.remaining())
+      throw new WireError('truncated', `${what}: ${n} B wanted, ${this.remaining()} left`)
     const out = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return out

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm demo`: starts a real local cluster — 10 `conclave` node processes (--nodes N) on 127.0.0.1, each its
+// `pnpm demo`: starts a real local cluster — 25 `conclave` node processes (--nodes N) on 127.0.0.1, each its
 // own libp2p node — narrates who leads and in which term, kills the leader every 20 s and prints
 // the measured failover (tools/bench/src/demo.ts). Once the first leader is agreed it starts the
 // live inspector (apps/inspector, an observer peer) and prints its URL (default

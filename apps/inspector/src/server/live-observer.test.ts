@@ -32,6 +32,22 @@ describe('live feed → trace records', () => {
     expect(statusToRecords('a', { role: 'emperor' }, 0)).toEqual([])
   })
 
+  it('reads the fallback status of a machine without NodeStatus (FlatRaft): { isLeader, leader }', () => {
+    expect(
+      statusToRecords('a', { id: 'a', isLeader: true, leader: { id: 'a', term: 3 } }, 5).map((r) => [
+        r.kind,
+        'leader' in r ? r.leader : null,
+      ]),
+    ).toEqual([
+      ['global:leader', 'a'],
+      ['global:known', 'a'],
+    ])
+    expect(statusToRecords('b', { id: 'b', isLeader: false, leader: { id: 'a', term: 3 } }, 5)).toEqual([
+      expect.objectContaining({ kind: 'global:known', node: 'b', leader: 'a', term: 3 }),
+    ])
+    expect(statusToRecords('b', { id: 'b', isLeader: false, leader: null }, 5)).toEqual([])
+  })
+
   it("reads core's NodeStatus roles (global-leader, shard-leader) as shard roles", () => {
     const status = { id: 'a', shard: 1, shardTerm: 2, shardLeader: 'a', globalLeader: 'a', globalTerm: 5 }
     const leader = statusToRecords('a', { ...status, role: 'global-leader', leaseLeftMs: 0 }, 10)

@@ -55,6 +55,22 @@ export function statusToRecords(from: string, status: Record<string, unknown>, n
   if (shard !== null && typeof status.shardLeader === 'string') {
     out.push({ ...base, kind: 'shard:leader', shard, term: shardTerm, leader: status.shardLeader })
   }
+  // A machine without NodeStatus (the FlatRaft baseline) publishes the service's fallback
+  // { id, isLeader, leader: { id, term } | null }: its one leader is read as the global leader.
+  const fallback = status.leader as { id?: unknown; term?: unknown } | null | undefined
+  if (
+    status.globalLeader === undefined &&
+    typeof fallback === 'object' &&
+    fallback !== null &&
+    typeof fallback.id === 'string' &&
+    typeof fallback.term === 'number'
+  ) {
+    if (status.isLeader === true && fallback.id === from) {
+      out.push({ ...base, kind: 'global:leader', term: fallback.term, leader: from })
+    }
+    out.push({ ...base, kind: 'global:known', term: fallback.term, leader: fallback.id })
+    return out
+  }
   const globalTerm = typeof status.globalTerm === 'number' ? status.globalTerm : 0
   if (typeof status.globalLeader === 'string') {
     if (status.role === 'global-leader' && status.globalLeader === from) {

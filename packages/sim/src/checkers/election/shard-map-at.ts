@@ -1,11 +1,19 @@
 /**
- * Who votes in which shard at a given true time, as the trace tells it: each node's latest
- * `shard:role` event (observers and nodes that never reported a role are in no shard). Used by
- * invariant 5 to decide which side of a partition holds a quorum of shards.
+ * Who votes in which shard at a given true time. Used by invariant 5 to decide which side of a
+ * partition holds a quorum of shards.
+ *
+ * What a node claims (its latest `shard:role`, or its `status().shard` read by the harness) is
+ * only a starting point: a voter removed from a shard while it was down still claims that shard
+ * after a restart. The committed shard logs decide (Raft §4.1 single-server changes): each
+ * `shardmap:commit` that a shard leader emits for a committed config entry
+ * (`add X to shard S` / `remove X from shard S`) overrides the claims, the entry with the highest
+ * log index per (node, shard) winning; a shard the global log dissolved (`global dissolve shard S`,
+ * until a `global restore shard S`) counts no more, as the global group no longer counts it.
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
 
+/** The shard map the trace shows at trueMs: claims from `shard:role`, corrected by the committed logs. */
 export function shardMapAt(trace: readonly TraceRecord[], trueMs: number): Map<number, NodeId[]> {
   const shardOf = new Map<NodeId, number | null>()
   for (const { trueMs: t, event: e } of trace) {
@@ -19,6 +27,58 @@ export function shardMapAt(trace: readonly TraceRecord[], trueMs: number): Map<n
     voters.push(node)
     map.set(shard, voters)
   }
+  return withCommittedConfig(map, trace, trueMs)
+}
+
+const CONFIG_CHANGE = /^(add|remove) (\S+) (?:to|from) shard (\d+)$/
+const GLOBAL_CHANGE = /^global (dissolve|restore) shard ([\d,]+)/
+
+/**
+ * `claimed` (shard → voters as the nodes say) corrected by the committed config entries and
+ * global dissolves in the trace up to trueMs. Pure: returns a new map.
+ */
+export function withCommittedConfig(
+  claimed: ReadonlyMap<number, readonly NodeId[]>,
+  trace: readonly TraceRecord[],
+  trueMs: number,
+): Map<number, NodeId[]> {
+  // (shard → node → the committed entry with the highest index about that node)
+  const committed = new Map<number, Map<NodeId, { index: number; member: boolean }>>()
+  const dissolved = new Set<number>()
+  for (const { trueMs: t, event: e } of trace) {
+    if (t > trueMs) break
+    if (e.kind !== 'shardmap:commit') continue
+    const c = CONFIG_CHANGE.exec(e.change)
+    if (c) {
+      const [, op, node, shardText] = c
+      if (node === undefined || shardText === undefined) continue
+      const shard = Number(shardText)
+      const byNode = committed.get(shard) ?? new Map<NodeId, { index: number; member: boolean }>()
+      const prev = byNode.get(node)
+      if (prev === undefined || e.index >= prev.index)
+        byNode.set(node, { index: e.index, member: op === 'add' })
+      committed.set(shard, byNode)
+      continue
+    }
+    const g = GLOBAL_CHANGE.exec(e.change)
+    if (g) {
+      for (const s of (g[2] ?? '').split(',')) {
+        if (g[1] === 'dissolve') dissolved.add(Number(s))
+        else dissolved.delete(Number(s))
+      }
+    }
+  }
+  const map = new Map<number, NodeId[]>()
+  for (const [shard, voters] of claimed) map.set(shard, [...voters])
+  for (const [shard, byNode] of committed) {
+    const voters = new Set(map.get(shard) ?? [])
+    for (const [node, { member }] of byNode) {
+      if (member) voters.add(node)
+      else voters.delete(node)
+    }
+    map.set(shard, [...voters])
+  }
+  for (const shard of dissolved) map.delete(shard)
   return map
 }
 

@@ -16,7 +16,7 @@ import type { NodeId, Rng, TraceEvent } from '@conclave/core'
 import { createRng } from '@conclave/core'
 import type { Traffic } from '../../accounting.js'
 import { FencingResource } from '../../checkers/election/fencing-resource.js'
-import { sideHasQuorum } from '../../checkers/election/shard-map-at.js'
+import { sideHasQuorum, withCommittedConfig } from '../../checkers/election/shard-map-at.js'
 import type { LeaderProbe } from '../../checkers/election/violation.js'
 import { lanNetwork, type NetworkModel } from '../../network-model.js'
 import { Simulation } from '../../simulation.js'
@@ -31,6 +31,8 @@ const KEPT_KINDS: ReadonlySet<TraceEvent['kind']> = new Set([
   'global:vote',
   'global:leader',
   'global:known',
+  // invariant 5: committed shard config changes and global dissolves (shard-map-at.ts)
+  'shardmap:commit',
   // invariant 7 (membership): a dead member comes back only with a new incarnation or boot epoch
   'member:state',
   'member:join',
@@ -70,7 +72,10 @@ export class ElectionRun {
   readonly resource = new FencingResource()
   readonly probes: LeaderProbe[] = []
   readonly episodes: Episode[] = []
-  /** Shard maps (shard → voters) read from the live nodes at each partition, for invariant 5. */
+  /**
+   * Shard maps (shard → voters) at each partition, for invariant 5: what the nodes report,
+   * corrected by the committed shard logs in the trace (withCommittedConfig).
+   */
   readonly shardMaps: Array<{ trueMs: number; map: Map<number, NodeId[]> }> = []
   private readonly lastShardOf = new Map<NodeId, number | null>()
   /** The harness's own stream (fault choices), separate from the nodes' and the network's. */
@@ -192,9 +197,17 @@ export class ElectionRun {
     this.sim.crash(id)
   }
 
-  /** Partition through the harness, so the shard map at that moment is recorded for invariant 5. */
+  /**
+   * Partition through the harness, so the shard map at that moment is recorded for invariant 5.
+   * A node's claim is not its vote: a voter removed while it was down still reports its old
+   * shard, so the committed config changes in the trace override the claims.
+   */
   partition(groupA: readonly NodeId[], groupB: readonly NodeId[], oneWay = false): void {
-    this.shardMaps.push({ trueMs: this.sim.nowMs, map: this.shardMapNow() })
+    const nowMs = this.sim.nowMs
+    this.shardMaps.push({
+      trueMs: nowMs,
+      map: withCommittedConfig(this.shardMapNow(), this.sim.trace, nowMs),
+    })
     this.sim.partition(groupA, groupB, { oneWay })
   }
 

@@ -175,7 +175,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     const driver = new Driver({
       machine,
       clock: this.clock,
-      persist: (ops) => this.store.write(ops),
+      persist: (ops) => this.store.writeAsync(ops),
       send: (out) => streams.send(out),
       onEvent: (ev) => this.safeDispatch('trace', ev),
       afterDrain: (now) => this.afterDrain(now),

@@ -132,6 +132,16 @@ export class ShardGroup {
     // leader: it may have acked a lease round before the crash and forgotten it (volatile).
     this.lastHeardLeaderMs = init.unsafeBreak === 'persist' ? Number.NEGATIVE_INFINITY : nowMs
     this.resetElectionTimer(nowMs)
+    // Trace: this node now belongs to the shard. Without it a voter that stays a follower would
+    // never appear in the shard in the trace (inspector topology, checkers' voter sets).
+    this.sink.event({
+      kind: 'shard:role',
+      node: this.id,
+      atMs: nowMs,
+      shard: this.shard,
+      term: this.termValue,
+      role: 'follower',
+    })
   }
 
   // --- queries ---------------------------------------------------------------------------

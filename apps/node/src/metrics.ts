@@ -105,7 +105,11 @@ export class NodeMetrics {
     if (d) {
       metric('conclave_persist_ops_total', 'counter', 'persist ops written (fsynced) before sending')
       lines.push(`conclave_persist_ops_total ${d.counts.persistOps}`)
-      metric('conclave_persist_seconds_total', 'counter', 'time the driver spent in synchronous fsynced writes')
+      metric(
+        'conclave_persist_seconds_total',
+        'counter',
+        'time the driver spent in synchronous fsynced writes',
+      )
       lines.push(`conclave_persist_seconds_total ${(d.counts.persistMs / 1000).toFixed(3)}`)
     }
     const mem = process.memoryUsage()

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   say(
     `try: curl -s http://127.0.0.1:${cluster.adminPort(cluster.indexOf(leader.id))}/metrics | grep conclave_`,
   )
-  for (let round = 1; !stopping; round++) {
+  while (!stopping) {
     await new Promise((r) => setTimeout(r, everyS * 1000))
     if (stopping) return
     leader = await cluster.waitFor(() => cluster.agreedLeader(), 30_000, 'a leader known by all')

@@ -222,7 +222,11 @@ export class PeerStreams {
       ch.failures = 0
       this.flush(ch)
     } catch (err) {
-      this.init.onDialError?.(to, layer, `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`)
+      this.init.onDialError?.(
+        to,
+        layer,
+        `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`,
+      )
       ch.failures = Math.min(ch.failures + 1, 3)
       ch.retryAtMs = this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
       this.drop('dial-failed', ch.queue.length)

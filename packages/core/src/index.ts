@@ -3,6 +3,7 @@ export {
   ConclaveService,
   type ConclaveServiceInit,
   conclave,
+  type StatusTraffic,
 } from './api/conclave-service.js'
 export { type ConclaveNode, type CreateConclaveOptions, createConclave } from './api/create-conclave.js'
 export type { ConclaveEvents, LeaderChange } from './api/events.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TraceModel } from '../model/trace-model.js'
-import { announcementToRecords, statusToRecords } from './live-observer.js'
+import { announcementToRecords, statusToRecords, TrafficSampler } from './live-observer.js'
 
 describe('live feed → trace records', () => {
   it('turns a leader announcement into global:known (and global:leader from the leader itself)', () => {
@@ -94,5 +94,71 @@ describe('live feed → trace records', () => {
     expect(model.journal.failovers).toEqual([
       expect.objectContaining({ oldLeader: 'a', newLeader: 'b', durationMs: 15, cause: 'leader change' }),
     ])
+  })
+
+  it('turns successive traffic counters into net:sample records, restarting the baseline on a reset', () => {
+    const sampler = new TrafficSampler()
+    const traffic = (sent: number, received: number, atMs: number, boot = 1) => ({
+      role: 'follower',
+      traffic: {
+        msgsSent: sent,
+        msgsReceived: received,
+        bytesSent: sent * 10,
+        bytesReceived: received * 10,
+        atMs,
+        boot,
+      },
+    })
+    expect(sampler.sample('a', traffic(10, 20, 5_000), 100)).toEqual([]) // first status: baseline only
+    expect(sampler.sample('a', traffic(40, 50, 6_000), 1_100)).toEqual([
+      { kind: 'net:sample', node: 'a', trueMs: 1_100, windowMs: 1_000, msgs: 60, bytes: 600 },
+    ])
+    // Per node: b's first status does not sample against a's counters.
+    expect(sampler.sample('b', traffic(100, 100, 9_000), 1_150)).toEqual([])
+    // The window is the node's own clock (gossip delay does not skew the rate).
+    expect(sampler.sample('a', traffic(40, 70, 6_500), 2_000)).toEqual([
+      expect.objectContaining({ node: 'a', windowMs: 500, msgs: 20, bytes: 200 }),
+    ])
+    // Restart: counters went backwards → new baseline, no (negative) sample; then rates resume.
+    expect(sampler.sample('a', traffic(3, 4, 7_000), 2_500)).toEqual([])
+    expect(sampler.sample('a', traffic(13, 14, 8_000), 3_500)).toEqual([
+      expect.objectContaining({ windowMs: 1_000, msgs: 20, bytes: 200 }),
+    ])
+    // Restart detected by a new boot epoch even when the new counters are already larger.
+    expect(sampler.sample('a', traffic(500, 500, 9_000, 2), 4_500)).toEqual([])
+    expect(sampler.sample('a', traffic(510, 500, 10_000, 2), 5_500)).toEqual([
+      expect.objectContaining({ msgs: 10 }),
+    ])
+  })
+
+  it('reads older or malformed traffic fields without throwing', () => {
+    const sampler = new TrafficSampler()
+    expect(sampler.sample('a', { role: 'follower' }, 0)).toEqual([]) // older node: no traffic
+    expect(sampler.sample('a', { traffic: null }, 0)).toEqual([])
+    expect(sampler.sample('a', { traffic: 'lots' }, 0)).toEqual([])
+    expect(sampler.sample('a', { traffic: { msgsSent: 'x', msgsReceived: 1 } }, 0)).toEqual([])
+    expect(sampler.sample('a', { traffic: { msgsSent: -1, msgsReceived: 1 } }, 0)).toEqual([])
+    // Without bytes, atMs or boot: the window is the inspector's own clock, bytes count as 0.
+    expect(sampler.sample('a', { traffic: { msgsSent: 1, msgsReceived: 1 } }, 1_000)).toEqual([])
+    expect(sampler.sample('a', { traffic: { msgsSent: 5, msgsReceived: 7 } }, 3_000)).toEqual([
+      { kind: 'net:sample', node: 'a', trueMs: 3_000, windowMs: 2_000, msgs: 10, bytes: 0 },
+    ])
+    // Same instant twice: no zero-length window.
+    expect(sampler.sample('a', { traffic: { msgsSent: 6, msgsReceived: 7 } }, 3_000)).toEqual([])
+  })
+
+  it('feeds the messages-per-second chart (cluster and busiest node)', () => {
+    const model = new TraceModel()
+    const sampler = new TrafficSampler()
+    const status = (sent: number, atMs: number) => ({ traffic: { msgsSent: sent, msgsReceived: 0, atMs } })
+    for (let s = 0; s <= 4; s++) {
+      const now = 10_000 + s * 1_000
+      for (const r of sampler.sample('a', status(s * 100, now), now)) model.append(r)
+      for (const r of sampler.sample('b', status(s * 30, now), now)) model.append(r)
+    }
+    model.finish()
+    const rates = model.journal.rates
+    expect(rates.length).toBeGreaterThan(0)
+    expect(rates[0]).toMatchObject({ clusterPerSec: 130, busiestPerSec: 100, busiestNode: 'a' })
   })
 })

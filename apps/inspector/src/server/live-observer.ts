@@ -7,7 +7,8 @@
  *   - leader announcements on TOPIC_LEADER ({ leader, term, isSelf, shard } from each node that
  *     saw a change) → `global:known` (and `global:leader` when isSelf) for the announcing node;
  *   - periodic status on TOPIC_STATUS (a NodeStatus JSON) → shard role/leader, known global
- *     leader and lease records for the publishing node.
+ *     leader and lease records for the publishing node, and from its cumulative `traffic`
+ *     counters a `net:sample` (messages and bytes since its previous status) for the charts.
  * Malformed pubsub payloads are counted in `rejected`, never thrown.
  */
 import { mkdtemp } from 'node:fs/promises'
@@ -94,6 +95,85 @@ export function statusToRecords(from: string, status: Record<string, unknown>, n
   return out
 }
 
+/** The last traffic counters seen from one node: the baseline of its next sample. */
+interface TrafficBaseline {
+  readonly msgs: number
+  readonly bytes: number
+  /** The node's own clock reading of the counters, when it sent one. */
+  readonly atMs: number | null
+  /** The observer's clock when they arrived. */
+  readonly seenMs: number
+  readonly boot: number | null
+}
+
+/** How many nodes' baselines are kept (a live mesh is far smaller; this only bounds memory). */
+const TRAFFIC_NODES_MAX = 4096
+
+function counter(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null
+}
+
+/**
+ * Turns the cumulative counters in successive statuses of each node
+ * (`traffic: { msgsSent, msgsReceived, bytesSent, bytesReceived, atMs?, boot? }`, published by
+ * core's ConclaveService) into the `net:sample` records a replayed simulator trace carries: the
+ * messages and bytes (sent + received) the node handled since its previous status, over the
+ * window between the two. The first status of a node only sets its baseline. A restart (a new
+ * boot epoch, or a counter or clock going backwards) also only sets the baseline: a sample is
+ * never negative. A status without (valid) counters, from an older node, yields nothing.
+ */
+export class TrafficSampler {
+  private readonly last = new Map<string, TrafficBaseline>()
+
+  sample(from: string, status: Record<string, unknown>, nowMs: number): TraceRecord[] {
+    const t = status.traffic
+    if (typeof t !== 'object' || t === null) return []
+    const traffic = t as Record<string, unknown>
+    const sent = counter(traffic.msgsSent)
+    const received = counter(traffic.msgsReceived)
+    if (sent === null || received === null) return []
+    const msgs = sent + received
+    const bytes = (counter(traffic.bytesSent) ?? 0) + (counter(traffic.bytesReceived) ?? 0)
+    const atMs = counter(traffic.atMs)
+    const boot = counter(traffic.boot)
+    const prev = this.last.get(from)
+    const next: TrafficBaseline = { msgs, bytes, atMs, seenMs: nowMs, boot }
+    const restarted =
+      prev !== undefined &&
+      ((prev.boot !== null && boot !== null && boot !== prev.boot) ||
+        msgs < prev.msgs ||
+        bytes < prev.bytes ||
+        (prev.atMs !== null && atMs !== null && atMs < prev.atMs))
+    if (prev === undefined || restarted) {
+      this.remember(from, next)
+      return []
+    }
+    const windowMs = prev.atMs !== null && atMs !== null ? atMs - prev.atMs : nowMs - prev.seenMs
+    // Two statuses read at the same instant: keep the older baseline, the next one carries both.
+    if (!(windowMs > 0)) return []
+    this.remember(from, next)
+    return [
+      {
+        kind: 'net:sample',
+        node: from,
+        trueMs: nowMs,
+        windowMs,
+        msgs: msgs - prev.msgs,
+        bytes: bytes - prev.bytes,
+      },
+    ]
+  }
+
+  private remember(node: string, b: TrafficBaseline): void {
+    this.last.delete(node)
+    if (this.last.size >= TRAFFIC_NODES_MAX) {
+      const oldest = this.last.keys().next().value
+      if (oldest !== undefined) this.last.delete(oldest)
+    }
+    this.last.set(node, b)
+  }
+}
+
 /** A leader announcement ({ leader, term, isSelf, shard }) from `from` → what it says about `from`. */
 export function announcementToRecords(
   from: string,
@@ -124,6 +204,7 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
     listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
   })
   const rejected = { count: 0 }
+  const traffic = new TrafficSampler()
   const append = (records: TraceRecord[]) => {
     for (const r of records) model.append(r)
   }
@@ -175,7 +256,7 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
       const now = Date.now()
       append(
         msg.topic === core.TOPIC_STATUS
-          ? statusToRecords(sender, b, now)
+          ? [...statusToRecords(sender, b, now), ...traffic.sample(sender, b, now)]
           : announcementToRecords(sender, b, now),
       )
     })

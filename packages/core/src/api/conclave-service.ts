@@ -61,6 +61,21 @@ export interface ConclaveServiceInit {
   statusIntervalMs?: number
 }
 
+/**
+ * Cumulative message counters published with the status (`traffic`): frames and framed bytes this
+ * node's peer streams sent and received since they started, read at `atMs` (this node's clock).
+ */
+export interface StatusTraffic {
+  msgsSent: number
+  msgsReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** This node's clock when the counters were read. */
+  atMs: number
+  /** The node's boot epoch: a new one means the counters restarted from 0. */
+  boot: number
+}
+
 /** A NodeStatus larger than this is not published (counted in `statusOversize`): bounded frames. */
 export const STATUS_MAX_BYTES = 4096
 
@@ -342,10 +357,36 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     if (this.waiters.size > 0 && m.isLeader(nowMs)) for (const wake of [...this.waiters]) wake()
   }
 
-  /** Publish this node's NodeStatus (JSON, ≤ STATUS_MAX_BYTES) on TOPIC_STATUS; no-op without pubsub. */
+  /**
+   * Cumulative frame counters of this node's peer streams since they started (they restart at 0
+   * with the process), plus the clock reading they were taken at, so a reader turns two
+   * successive snapshots into a rate. Undefined before start.
+   */
+  traffic(): StatusTraffic | undefined {
+    const stats = this.streams?.stats
+    if (!stats) return undefined
+    return {
+      msgsSent: sum(stats.sentMsgs),
+      msgsReceived: sum(stats.recvMsgs),
+      bytesSent: sum(stats.sentBytes),
+      bytesReceived: sum(stats.recvBytes),
+      atMs: Math.round(this.clock.nowMs()),
+      boot: this.bootEpoch,
+    }
+  }
+
+  /**
+   * Publish this node's NodeStatus (JSON, ≤ STATUS_MAX_BYTES) on TOPIC_STATUS with its traffic
+   * counters added as `traffic`; no-op without pubsub.
+   */
   private publishStatus(): void {
     if (!this.pubsub || !this.machineRef) return
-    const bytes = new TextEncoder().encode(JSON.stringify(this.status()))
+    const status = this.status()
+    const traffic = this.traffic()
+    const encoder = new TextEncoder()
+    let bytes = encoder.encode(JSON.stringify(traffic ? { ...status, traffic } : status))
+    // The counters are a fixed handful of numbers; never let them cost the status itself.
+    if (bytes.length > STATUS_MAX_BYTES && traffic) bytes = encoder.encode(JSON.stringify(status))
     if (bytes.length > STATUS_MAX_BYTES) {
       this.statusOversize++
       return
@@ -369,6 +410,12 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
 /** The libp2p service factory. */
 export function conclave(init: ConclaveServiceInit): (components: ConclaveComponents) => ConclaveService {
   return (components) => new ConclaveService(components, init)
+}
+
+function sum(counts: ReadonlyMap<string, number>): number {
+  let total = 0
+  for (const v of counts.values()) total += v
+  return total
 }
 
 function delay(ms: number): Promise<void> {

@@ -107,7 +107,20 @@ describe('status and leader publishing', () => {
     })
     const status = sent.filter((s) => s.topic === TOPIC_STATUS)
     expect(status.map((s) => s.body)).toEqual([
-      { id: node.id, role: 'follower', globalLeader: other, globalTerm: 7 },
+      {
+        id: node.id,
+        role: 'follower',
+        globalLeader: other,
+        globalTerm: 7,
+        traffic: {
+          msgsSent: expect.any(Number),
+          msgsReceived: expect.any(Number),
+          bytesSent: expect.any(Number),
+          bytesReceived: expect.any(Number),
+          atMs: expect.any(Number),
+          boot: expect.any(Number),
+        },
+      },
     ])
     expect(status[0]!.bytes).toBeLessThanOrEqual(STATUS_MAX_BYTES)
     expect(sent.filter((s) => s.topic === TOPIC_LEADER).map((s) => s.body)).toEqual([
@@ -126,5 +139,25 @@ describe('status and leader publishing', () => {
     expect(sent.filter((s) => s.topic === TOPIC_STATUS).every((s) => typeof s.body.role === 'string')).toBe(
       true,
     )
+  }, 40_000)
+
+  it('adds cumulative traffic counters to the published status, never decreasing', async () => {
+    const { sent } = await startRecorded(50)
+    await until(
+      'three periodic status messages',
+      () => sent.filter((s) => s.topic === TOPIC_STATUS).length >= 3,
+    )
+    const traffic = sent
+      .filter((s) => s.topic === TOPIC_STATUS)
+      .map((s) => s.body.traffic as Record<string, number>)
+    for (const t of traffic) {
+      for (const k of ['msgsSent', 'msgsReceived', 'bytesSent', 'bytesReceived', 'atMs']) {
+        expect(Number.isFinite(t[k]) && t[k]! >= 0).toBe(true)
+      }
+    }
+    for (let i = 1; i < traffic.length; i++) {
+      expect(traffic[i]!.msgsSent).toBeGreaterThanOrEqual(traffic[i - 1]!.msgsSent!)
+      expect(traffic[i]!.atMs).toBeGreaterThanOrEqual(traffic[i - 1]!.atMs!)
+    }
   }, 40_000)
 })

@@ -500,7 +500,16 @@ export class GlobalGroup {
 
   private onHeartbeat(from: NodeId, m: GlobalMessage & { type: 'gheartbeat' }, nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader' || !sg.hasLease(nowMs)) return // only a leased shard leader may ack
+    if (sg?.role !== 'leader' || !sg.hasLease(nowMs)) {
+      // Only a leased shard leader may ack (and withhold its shard's vote). Any other voter the
+      // heartbeat reached (the leader sends to every voter of a shard whose leader it does not
+      // know) only learns who leads: knowledge, no ack, no stickiness. Without this, the voters
+      // of the crashed leader's own shard, whose new shard leader is elected just after the
+      // global election, learned the new global leader only at its next round (up to
+      // heartbeatIntervalMs later; measured: +405 ms vs +285 ms for every other node, N = 300).
+      this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
+      return
+    }
     const floor = this.termFloor()
     const committedMap = sg.log.committedMap(sg.commit) ?? (this.map ? mapStateOf(this.map) : undefined)
     const mapTerm = committedMap?.term ?? 0

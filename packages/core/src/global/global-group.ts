@@ -115,6 +115,8 @@ export class GlobalGroup {
   /** Global leader: per shard, when it last acked (dissolve needs a silent shard). */
   private readonly lastAckMs = new Map<number, number>()
   private leaderSinceMs = 0
+  /** Global leader: the round counter when this leadership began (a shard's silence counts from it). */
+  private leaderSinceRound = 0
   /** Global leader: the newest map version it saw committed by a majority of shards. */
   private globallyCommitted: MapState | undefined
   private effectiveCache: { key: string; map: ShardMap } | undefined
@@ -453,6 +455,11 @@ export class GlobalGroup {
     this.lastQuorumRound = this.round
     this.mapCommitted.clear()
     this.lastAckMs.clear()
+    // Shard leaders heard in an earlier leadership of ours may have changed (or crashed) since:
+    // trusting them sent our first 3 rounds to a dead node (a re-elected global leader reached
+    // the crashed leader's shard 362 ms late in a 15-node test). Silence counts from now.
+    this.shardLeaders.clear()
+    this.leaderSinceRound = this.round
     this.leaderSinceMs = nowMs
     this.electionDeadlineMs = Number.POSITIVE_INFINITY
     this.sink.event({ kind: 'global:leader', node: this.id, atMs: nowMs, term: this.term, leader: this.id })
@@ -485,7 +492,10 @@ export class GlobalGroup {
       const known = this.shardLeaders.get(shard)
       // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else if (this.round - (this.ackedRound.get(shard) ?? 0) <= 10 || this.round % 8 === 0) {
+      else if (
+        this.round - (this.ackedRound.get(shard) ?? this.leaderSinceRound) <= 10 ||
+        this.round % 8 === 0
+      ) {
         // Unknown leader: every voter of the shard. A shard silent for 10 rounds (lost its
         // quorum?) is probed only every 8th round, to bound the global leader's load.
         for (const v of this.targets(shard, voters)) this.sendTo(v, m)

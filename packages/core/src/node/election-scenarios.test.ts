@@ -178,6 +178,48 @@ describe('global group', () => {
     expect(leaseOverlaps(net.trace)).toEqual([])
   })
 
+  it("the crashed leader's shard learns the new global leader at its first heartbeat, not a round later", () => {
+    // Voters of the crashed leader's own shard may get their new shard leader after the global
+    // election; the new global leader's first heartbeat goes to every voter of that shard (its
+    // leader unknown), so each learns it then. Bound: one heartbeat round after the later of the
+    // global election and the voter's shard election, minus slack (a round later would fail).
+    const roundMs = config().global.heartbeatIntervalMs
+    let lateCases = 0
+    for (let seed = 1; seed <= 30; seed++) {
+      const net = new TestNet({ ids: testIds(15), config: config(), seed })
+      net.runFor(2000)
+      for (let round = 0; round < 3; round++) {
+        const leader = net.globalLeaders()[0]
+        if (leader === undefined) break
+        const term = net.machine(leader).leader()?.term ?? 0
+        const shard = net.machine(leader).status(net.nowMs).shard
+        const voters = net
+          .live()
+          .filter((id) => id !== leader && net.machine(id).status(net.nowMs).shard === shard)
+        const crashMs = net.nowMs
+        net.crash(leader)
+        net.runFor(2500)
+        const elected = net.events('global:leader').find((e) => e.trueMs >= crashMs && e.term > term)
+        expect(elected).toBeDefined()
+        for (const v of voters) {
+          const known = net
+            .events('global:known')
+            .find((e) => e.node === v && e.trueMs >= crashMs && e.term > term)
+          const shardLed = net.events('shard:leader').find((e) => e.node === v && e.trueMs >= crashMs)
+          expect(known).toBeDefined()
+          const readyMs = Math.max(elected?.trueMs ?? 0, shardLed?.trueMs ?? 0)
+          if ((shardLed?.trueMs ?? 0) > (elected?.trueMs ?? 0)) lateCases++
+          expect(
+            (known?.trueMs ?? Number.POSITIVE_INFINITY) - readyMs,
+            `seed ${seed} round ${round} crash ${crashMs} elected ${elected?.trueMs} shardLed ${shardLed?.trueMs} known ${known?.trueMs} v ${v}`,
+          ).toBeLessThan(roundMs / 2)
+        }
+      }
+    }
+    // The sample must contain the case the fix is for (a shard re-elected after the global election).
+    expect(lateCases).toBeGreaterThan(0)
+  })
+
   it('each global vote is committed in a majority of its shard before it leaves', () => {
     const r = globalVoteCommitCheck(config())
     expect(r.checked).toBeGreaterThan(0)

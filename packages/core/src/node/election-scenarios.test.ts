@@ -7,46 +7,14 @@ import type { NodeId } from '../sans-io.js'
 import { readHardState, readLog } from '../shard/shard-store.js'
 import type { TraceEvent } from '../trace/events.js'
 import { type ConclaveConfig, lanConclaveConfig, type UnsafeBreak } from './conclave-config.js'
+import { safetyViolations } from './safety-check.js'
 import { TestNet, testIds } from './test-net.js'
 
 type Traced = TraceEvent & { trueMs: number }
 
-/** Invariant 2 on a shared clock: lease:hold intervals of different nodes never overlap per scope/shard. */
+/** Invariant 2 only (lease overlaps per shard and global), from the fuzz tests' shared checker. */
 function leaseOverlaps(trace: readonly Traced[]): string[] {
-  const intervals = new Map<string, { node: NodeId; from: number; until: number }[]>()
-  const open = new Map<string, { node: NodeId; from: number; until: number }>()
-  for (const e of trace) {
-    if (e.kind === 'lease:hold') {
-      const key = e.scope === 'global' ? 'global' : `shard-${e.shard}`
-      const k = `${key}|${e.node}`
-      const cur = open.get(k)
-      if (cur && cur.until >= e.fromMs) cur.until = Math.max(cur.until, e.untilMs)
-      else {
-        const iv = { node: e.node, from: e.fromMs, until: e.untilMs }
-        open.set(k, iv)
-        const list = intervals.get(key) ?? []
-        list.push(iv)
-        intervals.set(key, list)
-      }
-    } else if (e.kind === 'lease:end') {
-      const key = e.scope === 'global' ? 'global' : `shard-${e.shard}`
-      const cur = open.get(`${key}|${e.node}`)
-      if (cur) cur.until = Math.min(cur.until, e.atMs)
-    }
-  }
-  const out: string[] = []
-  for (const [key, list] of intervals) {
-    for (let i = 0; i < list.length; i++) {
-      for (let j = i + 1; j < list.length; j++) {
-        const a = list[i]
-        const b = list[j]
-        if (a && b && a.node !== b.node && a.from < b.until && b.from < a.until) {
-          out.push(`${key}: ${a.node} [${a.from},${a.until}] overlaps ${b.node} [${b.from},${b.until}]`)
-        }
-      }
-    }
-  }
-  return out
+  return safetyViolations(trace).filter((v) => v.startsWith('inv2:'))
 }
 
 function config(brk?: UnsafeBreak): ConclaveConfig {

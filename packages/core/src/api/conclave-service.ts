@@ -239,6 +239,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     this.statusTimer = undefined
     this.monitor?.stop()
     this.driverRef?.stop()
+    await this.driverRef?.settled()
     await this.streams?.stop()
   }
 

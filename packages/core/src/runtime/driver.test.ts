@@ -47,6 +47,22 @@ function setup() {
 const settle = () => new Promise((r) => setImmediate(r))
 
 describe('Driver with asynchronous persistence', () => {
+  it('settled() waits for a write still in flight after stop (the data dir stays in use until then)', async () => {
+    const { driver, writes, sent, input } = setup()
+    input('p:vote s:vote-reply')
+    driver.stop()
+    let done = false
+    const settledP = driver.settled().then(() => {
+      done = true
+    })
+    await settle()
+    expect(done).toBe(false)
+    writes[0]?.resolve()
+    await settledP
+    expect(done).toBe(true)
+    expect(sent).toEqual([]) // stopped: what waited for the write is not sent any more
+  })
+
   it('holds a Ready’s sends until its write is durable', async () => {
     const { writes, sent, input } = setup()
     input('p:vote s:vote-resp')

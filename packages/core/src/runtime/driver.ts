@@ -72,6 +72,21 @@ export class Driver<E extends TraceEvent = TraceEvent> {
     this.timerAtMs = Number.POSITIVE_INFINITY
   }
 
+  /**
+   * Resolves once every write issued so far is durable (or after waitMsMax): a stopping node must
+   * not remove or reuse its data dir while a write into it is still in flight.
+   */
+  async settled(waitMsMax = 5_000): Promise<void> {
+    if (this.writesPending === 0 || this.writing === undefined) return
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMsMax)
+      timer.unref()
+    })
+    await Promise.race([this.writing, timeout])
+    clearTimeout(timer)
+  }
+
   receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     this.run(() => this.init.machine.receive(from, layer, bytes, this.init.clock.nowMs()))
   }

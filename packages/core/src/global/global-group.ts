@@ -16,7 +16,13 @@
 import type { ShardMap } from '../node/shard-map.js'
 import type { NodeId } from '../sans-io.js'
 import type { LogEntry } from '../shard/control-log.js'
-import { leaseUntilMs, quorumSize, quorumValue, randomElectionTimeoutMs } from '../shard/raft-rules.js'
+import {
+  isLeaseValid,
+  leaseUntilMs,
+  quorumSize,
+  quorumValue,
+  randomElectionTimeoutMs,
+} from '../shard/raft-rules.js'
 import type { ShardGroup, Sink } from '../shard/shard-group.js'
 import type { Announce } from '../shard/shard-wire.js'
 import type { Rng } from '../util/rng.js'
@@ -166,9 +172,12 @@ export class GlobalGroup {
   }
 
   hasLease(nowMs: number): boolean {
-    if (this.roleValue !== 'leader') return false
-    if (this.init.unsafeBreak === 'lease') return this.leaseUntil > 0
-    return nowMs < this.leaseUntil
+    return isLeaseValid(
+      this.roleValue === 'leader',
+      this.leaseUntil,
+      nowMs,
+      this.init.unsafeBreak === 'lease',
+    )
   }
 
   leaseLeftMs(nowMs: number): number {

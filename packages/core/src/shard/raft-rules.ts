@@ -56,3 +56,19 @@ export function leaseUntilMs(
 ): number {
   return roundSentMs + (electionTimeoutMinMs * (1 - driftBound)) / (1 + driftBound) - marginMs
 }
+
+/**
+ * Whether a leader may act as leader at nowMs: only while its lease holds (DESIGN.md, Lease). The
+ * test-only 'lease' break ignores expiry, so the checkers can be shown to catch a leader acting on
+ * an expired lease.
+ */
+export function isLeaseValid(
+  isLeader: boolean,
+  leaseEndMs: number,
+  nowMs: number,
+  breakLease: boolean,
+): boolean {
+  if (!isLeader) return false
+  if (breakLease) return leaseEndMs > 0
+  return nowMs < leaseEndMs
+}

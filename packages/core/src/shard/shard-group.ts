@@ -17,6 +17,7 @@ import type { Rng } from '../util/rng.js'
 import type { RejectionCounter } from '../wire/errors.js'
 import { ControlLog, type LogEntry, type LogEntryBody } from './control-log.js'
 import {
+  isLeaseValid,
   isLogUpToDate,
   isWithholdingVote,
   leaseUntilMs,
@@ -175,9 +176,12 @@ export class ShardGroup {
 
   /** True while this node is leader and its lease holds (the 'lease' break ignores expiry). */
   hasLease(nowMs: number): boolean {
-    if (this.roleValue !== 'leader') return false
-    if (this.init.unsafeBreak === 'lease') return this.leaseUntil > 0
-    return nowMs < this.leaseUntil
+    return isLeaseValid(
+      this.roleValue === 'leader',
+      this.leaseUntil,
+      nowMs,
+      this.init.unsafeBreak === 'lease',
+    )
   }
 
   leaseLeftMs(nowMs: number): number {

@@ -21,6 +21,7 @@ export { type GlobalConfig, lanGlobalConfig } from './global/global-config.js'
 export {
   type Claim,
   type ClaimSigner,
+  decodeClaimEntry,
   lanConfig,
   localConfig,
   type MemberMeta,

@@ -184,8 +184,18 @@ function fnv64(data: Uint8Array): Uint8Array {
     a = Math.imul(a ^ x, 0x01000193) >>> 0
     b = Math.imul(b ^ x ^ (i & 0xff), 0x01000193) >>> 0
   }
+  return bigEndian2x32(a, b)
+}
+
+function bigEndian2x32(a: number, b: number): Uint8Array {
   const out = new Uint8Array(8)
-  new DataView(out.buffer).setUint32(0, a)
-  new DataView(out.buffer).setUint32(4, b)
+  out[0] = a >>> 24
+  out[1] = (a >>> 16) & 0xff
+  out[2] = (a >>> 8) & 0xff
+  out[3] = a & 0xff
+  out[4] = b >>> 24
+  out[5] = (b >>> 16) & 0xff
+  out[6] = (b >>> 8) & 0xff
+  out[7] = b & 0xff
   return out
 }

@@ -1,4 +1,5 @@
 export { type Claim, type ClaimSigner, simSigner } from './claim.js'
 export { lanConfig, localConfig, type MembershipConfig, validateConfig, wanConfig } from './config.js'
 export { Membership } from './membership.js'
+export { decodeClaimEntry } from './messages.js'
 export type { MemberMeta, MemberMetaInput, MembershipInit, MemberView } from './types.js'

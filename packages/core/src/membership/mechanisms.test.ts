@@ -103,6 +103,17 @@ describe('monitoring ring', () => {
     }
   })
 
+  it('addAll (one sort) builds the same ring as one add at a time, duplicates collapsed', () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `12D3KooW${i}`)
+    const one = new Ring()
+    for (const id of ids) one.add(id, idHash(id))
+    const bulk = new Ring()
+    bulk.add(ids[7] as string, idHash(ids[7] as string))
+    bulk.addAll(ids.map((id) => ({ id, hash: idHash(id) })))
+    expect(bulk.size).toBe(one.size)
+    for (let i = 0; i < ids.length; i++) expect(bulk.at(i)).toBe(one.at(i))
+  })
+
   it('removal shifts subjects to the next live member; random() honours exclusions', () => {
     const ring = new Ring()
     for (const id of ['a', 'b', 'c', 'd']) ring.add(id, idHash(id))

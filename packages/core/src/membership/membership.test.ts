@@ -5,7 +5,7 @@ import { Writer } from '../wire/codec.js'
 import { type Claim, simSigner, writeClaimBody } from './claim.js'
 import { lanConfig } from './config.js'
 import { Membership } from './membership.js'
-import { appendEntries, beginFrame, encodeFrame } from './messages.js'
+import { appendEntries, beginFrame, decodeClaimEntry, encodeFrame } from './messages.js'
 import { cluster, type TestNet, testIds } from './test-net.js'
 
 const FRAME = lanConfig().frameBytesMax
@@ -37,6 +37,49 @@ describe('membership: join and steady state', () => {
     const net = cluster(40, 6000)
     for (const m of net.nodes.values()) expect(m.aliveCount()).toBe(40)
     expect(Math.max(...net.sent.map((s) => s.bytes))).toBeLessThanOrEqual(FRAME)
+  })
+})
+
+describe('membership: adopting a converged view', () => {
+  it('adoptView: verified claims become alive rows without news; a tampered claim is refused', () => {
+    const ids = testIds(6)
+    const cfg = lanConfig()
+    const signer = simSigner()
+    const ms = ids.map(
+      (id, i) => new Membership({ id, bootEpoch: 1, rng: createRng(i + 1), config: cfg, signer }, 0),
+    )
+    const claims = ms.map((m) => decodeClaimEntry(m.ownClaimEntry(), FRAME))
+    const bad = claims[5] as Claim
+    const tamperedSig = Uint8Array.from(bad.sig)
+    tamperedSig[0] = (tamperedSig[0] as number) ^ 1
+    const target = ms[0] as Membership
+    const added = target.adoptView(
+      [
+        ...claims.slice(0, 5),
+        {
+          id: bad.id,
+          bootEpoch: bad.bootEpoch,
+          incarnation: 0,
+          left: false,
+          meta: bad.meta,
+          body: bad.body,
+          sig: tamperedSig,
+        },
+      ],
+      0,
+    )
+    expect(added).toBe(4) // itself skipped, the tampered one refused
+    expect(target.rejections.get('bad-signature')).toBe(1)
+    expect(target.aliveCount()).toBe(5)
+    for (const id of ids.slice(1, 5)) expect(target.member(id)?.state).toBe('alive')
+    expect(target.member(ids[5] as NodeId)).toBeUndefined()
+    const out = target.drain()
+    expect(out.events.map((e) => e.kind)).toEqual(['wire:reject']) // the refused claim; no join news
+    expect(out.send).toEqual([])
+    // The genuine claim of the refused member is taken; then nothing is new.
+    expect(target.adoptView(claims, 0)).toBe(1)
+    expect(target.aliveCount()).toBe(6)
+    expect(target.adoptView(claims, 0)).toBe(0)
   })
 })
 

@@ -228,6 +228,48 @@ export class Membership implements Machine<MembershipEvent> {
     this.relays.clear()
   }
 
+  /** This node's current signed claim as a wire entry: what a snapshot of a converged view holds of it. */
+  ownClaimEntry(): Uint8Array {
+    return this.self.entry
+  }
+
+  /**
+   * Adopts a converged view instead of learning it through join pages and anti-entropy: each
+   * claim (decoded once by the caller, e.g. with `decodeClaimEntry`) is verified like any other
+   * and, if unknown, becomes an alive row. It is a state load, not news: nothing is gossiped and
+   * no `member:join` events are emitted. The simulator uses it to start scenarios that are not
+   * about joining from the state a real join converges to; a persisted view could use it too.
+   * Returns the number of rows added.
+   */
+  adoptView(claims: readonly Claim[], nowMs: number): number {
+    const fresh: Member[] = []
+    for (const c of claims) {
+      if (c.id === this.id || c.left || this.table.has(c.id)) continue
+      if (this.table.size >= this.cfg.membersMax) {
+        this.rejections.add('members-full')
+        break
+      }
+      if (!this.verify(c, c.id, nowMs)) continue
+      const m: Member = {
+        id: c.id,
+        state: 'alive',
+        incarnation: c.incarnation,
+        bootEpoch: c.bootEpoch,
+        meta: c.meta,
+        stateSinceMs: nowMs,
+        entry: claimEntryBytes(c),
+        hash: idHash(c.id),
+        fp: 0,
+      }
+      m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
+      this.table.set(m.id, m)
+      this.digest.add(m.hash, m.fp)
+      fresh.push(m)
+    }
+    this.ring.addAll(fresh)
+    return fresh.length
+  }
+
   member(id: NodeId): MemberView | undefined {
     return this.table.get(id)
   }

@@ -135,6 +135,15 @@ export function encodeEntry(e: Entry, frameBytesMax: number): Uint8Array {
   return w.finish()
 }
 
+/** Decodes one claim entry (as `claimEntryBytes` lays it out); the claim keeps `bytes` as its entry. */
+export function decodeClaimEntry(bytes: Uint8Array, frameBytesMax: number): Claim {
+  const r = new Reader(bytes)
+  if (r.u8() !== TAG_CLAIM) throw new WireError('bad-value', 'not a claim entry')
+  const claim = readClaim(r, frameBytesMax)
+  r.end()
+  return { ...claim, entry: bytes }
+}
+
 function readNodeId(r: Reader, what: string): NodeId {
   const id = internIdBytes(r.bytes(NODE_ID_BYTES_MAX, what), what)
   if (id.length === 0) throw new WireError('bad-value', `empty ${what}`)

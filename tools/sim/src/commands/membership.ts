@@ -14,6 +14,7 @@ import {
   plans,
   runMembershipScenario,
   type Simulation,
+  type WarmupMode,
   wanNetwork,
 } from '@conclave/sim'
 import { ProgressBar } from '../progress.js'
@@ -21,7 +22,8 @@ import { type Command, type Io, UsageError } from './command.js'
 import { TraceFileWriter } from './trace-file.js'
 
 const usage = `pnpm sim membership --nodes N --seed S --scenario ${membershipScenarios.join('|')}
-    [--loss P] [--duration-s D] [--preset lan|wan|local] [--network lan|wan] [--json]
+    [--loss P] [--duration-s D] [--warmup converged|join] [--preset lan|wan|local]
+    [--network lan|wan] [--json]
 
   --nodes N         simulated nodes (default 1000)
   --seed S          32-bit seed; the same seed and commit replay the run exactly (default 1)
@@ -31,6 +33,9 @@ const usage = `pnpm sim membership --nodes N --seed S --scenario ${membershipSce
   --loss P          random loss during the measured phase (any scenario)
   --duration-s D    measured phase in simulated seconds (default per scenario:
                     ${membershipScenarios.map((s) => `${s} ${plans[s].defaultDurationS}`).join(', ')})
+  --warmup X        converged: start every node with the others' signed claims in its table
+                    (the state a real join converges to; default); join: join them all for
+                    real first (the N² bootstrap; the join scenario always does)
   --preset X        membership configuration preset (default lan)
   --network X       latency model: lan one-way 0.2-2 ms, wan 5-250 ms (default lan)
   --json            print the report as one JSON object on the last line
@@ -46,6 +51,7 @@ function parse(argv: string[]) {
       scenario: { type: 'string' },
       loss: { type: 'string' },
       'duration-s': { type: 'string' },
+      warmup: { type: 'string', default: 'converged' },
       preset: { type: 'string', default: 'lan' },
       network: { type: 'string', default: 'lan' },
       json: { type: 'boolean', default: false },
@@ -78,6 +84,8 @@ function parse(argv: string[]) {
   const networks: Record<string, () => NetworkModel> = { lan: () => lanNetwork(), wan: () => wanNetwork() }
   const preset = presets[values.preset]
   const network = networks[values.network]
+  if (values.warmup !== 'converged' && values.warmup !== 'join')
+    throw new UsageError('--warmup must be converged or join')
   if (preset === undefined) throw new UsageError('--preset must be lan, wan or local')
   if (network === undefined) throw new UsageError('--network must be lan or wan')
   return {
@@ -88,6 +96,7 @@ function parse(argv: string[]) {
     ...(values['duration-s'] !== undefined
       ? { durationS: num('duration-s', values['duration-s'], 1, 86_400) }
       : {}),
+    warmup: values.warmup as WarmupMode,
     presetName: values.preset,
     config: preset(),
     network: network(),
@@ -116,6 +125,7 @@ export const membershipCommand: Command = {
       nodes: args.nodes,
       seed: args.seed,
       scenario: args.scenario,
+      warmup: args.warmup,
       config: args.config,
       network: args.network,
       ...(args.lossRate !== undefined ? { lossRate: args.lossRate } : {}),
@@ -160,7 +170,7 @@ function printReport(io: Io, r: MembershipReport, preset: string): void {
   io.out(
     `membership / ${r.scenario}: ${r.nodes} nodes, seed ${r.seed}, ${r.network} network, ${preset} preset, loss ${r.lossRate}`,
   )
-  line('warm-up (all see all)', ms(r.warmupMs))
+  line(`warm-up (${r.warmup}; all see all)`, ms(r.warmupMs))
   line('measured phase', `${r.durationS} simulated s`)
   if (r.detectSamples > 0) {
     io.out(`detection over ${r.detectSamples} crashes:`)

@@ -5,6 +5,7 @@
  */
 import {
   createRng,
+  decodeClaimEntry,
   lanConfig,
   Membership,
   type MembershipConfig,
@@ -68,6 +69,36 @@ export class MembershipCluster {
       m.join(this.seedsOf.get(ctx.id) ?? [], ctx.nowMs)
       return m
     })
+  }
+
+  /**
+   * Starts `ids` now as a cluster that has already converged: every node adopts the signed
+   * claims of all the others (`Membership.adoptView`) instead of learning them through join
+   * pages and anti-entropy, the O(N²) exchange that dominates a large simulated bootstrap. The
+   * view adopted is the one a real join converges to (every member alive at its first claim);
+   * scenarios that are about joining do the real thing instead. A node restarted later joins
+   * through `seedsOf(id)` like any other.
+   */
+  startConverged(ids: readonly NodeId[], seedsOf: (id: NodeId) => NodeId[]): void {
+    const firstBoot = new Set<NodeId>(ids)
+    for (const id of ids) {
+      this.seedsOf.set(id, seedsOf(id))
+      this.started.push(id)
+      this.sim.addNode(id, (ctx) => {
+        const m = new Membership(
+          { id: ctx.id, bootEpoch: ctx.bootEpoch, rng: ctx.rng, config: this.config, signer: this.signer },
+          ctx.nowMs,
+        )
+        // The first boot adopts the converged view (below); a restart joins for real.
+        if (!firstBoot.delete(ctx.id)) m.join(this.seedsOf.get(ctx.id) ?? [], ctx.nowMs)
+        return m
+      })
+    }
+    // Each claim decoded once and shared read-only by every table (entries are relayed as is).
+    const claims = ids.map((id) =>
+      decodeClaimEntry((this.membership(id) as Membership).ownClaimEntry(), this.config.frameBytesMax),
+    )
+    for (const id of ids) this.sim.act<Membership, number>(id, (m, nowMs) => m.adoptView(claims, nowMs))
   }
 
   membership(id: NodeId): Membership | undefined {

@@ -8,4 +8,5 @@ export {
   type MembershipScenarioName,
   membershipScenarios,
   type Progress,
+  type WarmupMode,
 } from './types.js'

@@ -16,6 +16,27 @@ describe('membership scenarios on real Membership machines', () => {
     expect(r.msgsPerNodePerSecMax).toBeGreaterThanOrEqual(r.msgsPerNodePerSecMean)
   })
 
+  it('converged warm-up starts from the view a real join reaches; both warm-ups detect crashes', () => {
+    const conv = runMembershipScenario({ nodes: 30, seed: 4, scenario: 'crash', durationS: 8 })
+    const join = runMembershipScenario({
+      nodes: 30,
+      seed: 4,
+      scenario: 'crash',
+      durationS: 8,
+      warmup: 'join',
+    })
+    expect(conv.warmup).toBe('converged')
+    expect(join.warmup).toBe('join')
+    // Converged at the first check (the end of the 1 s bootstrap); a real join takes longer.
+    expect(conv.warmupMs).toBe(1000)
+    expect(join.warmupMs).toBeGreaterThan(1000)
+    for (const r of [conv, join]) {
+      expect(r.detectSamples).toBeGreaterThanOrEqual(2)
+      expect(r.undetected).toBe(0)
+      expect(r.falseDeaths).toBe(0)
+    }
+  })
+
   it('the same seed gives the same trace hash; another seed another', () => {
     const a = runMembershipScenario({ nodes: 25, seed: 5, scenario: 'churn', durationS: 10 })
     const b = runMembershipScenario({ nodes: 25, seed: 5, scenario: 'churn', durationS: 10 })

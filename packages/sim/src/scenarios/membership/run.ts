@@ -1,10 +1,13 @@
 /**
  * Runs one membership scenario on `nodes` real Membership machines and measures it.
  *
- * Phases: bootstrap + warm-up (every node joins through up to three earlier nodes; the phase
- * ends when every node sees every node alive, checked every 100 ms), then the measured phase in
- * which the scenario's faults happen, then the checkers over the trace. `join` has no warm-up:
- * its bootstrap is what is measured. docs/simulator.md defines every reported figure.
+ * Phases: bootstrap + warm-up, then the measured phase in which the scenario's faults happen,
+ * then the checkers over the trace. The warm-up either starts every node from the converged
+ * view (`warmup: 'converged'`, the default: all nodes start at t = 0 holding every member's
+ * signed claim) or really joins them (`'join'`: every node joins through up to three earlier
+ * nodes; the phase ends when every node sees every node alive, checked every 100 ms). `join`
+ * the scenario has no warm-up: its real bootstrap is what is measured. docs/simulator.md
+ * defines every reported figure.
  */
 import type { NodeId } from '@conclave/core'
 import type { Traffic } from '../../accounting.js'
@@ -46,18 +49,29 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
     opts.onProgress?.({ phase, simMs: sim.nowMs, endMs, heapMB: heapMax / 1048576 })
   }
 
-  // Bootstrap: spread the starts over BOOTSTRAP_SPREAD_MS.
   const initial = cluster.ids.slice(0, opts.nodes)
   const join = opts.scenario === 'join'
-  initial.forEach((id, i) => {
-    const atMs = i === 0 ? 0 : cluster.rng.float() * BOOTSTRAP_SPREAD_MS
-    sim.schedule(atMs, () => {
-      cluster.start(
-        id,
-        i === 0 ? [] : join ? [initial[0] as NodeId] : cluster.pick(cluster.live(), JOIN_SEEDS),
-      )
+  const warmup = join ? 'join' : (opts.warmup ?? 'converged')
+  if (warmup === 'converged') {
+    // Each node's seeds (used only if it restarts): up to JOIN_SEEDS other initial nodes.
+    cluster.startConverged(initial, (id) =>
+      cluster
+        .pick(initial, JOIN_SEEDS + 1)
+        .filter((o) => o !== id)
+        .slice(0, JOIN_SEEDS),
+    )
+  }
+  // Bootstrap by real joins: spread the starts over BOOTSTRAP_SPREAD_MS.
+  if (warmup === 'join')
+    initial.forEach((id, i) => {
+      const atMs = i === 0 ? 0 : cluster.rng.float() * BOOTSTRAP_SPREAD_MS
+      sim.schedule(atMs, () => {
+        cluster.start(
+          id,
+          i === 0 ? [] : join ? [initial[0] as NodeId] : cluster.pick(cluster.live(), JOIN_SEEDS),
+        )
+      })
     })
-  })
   // Node 0 starts first; every other node joins through up to JOIN_SEEDS nodes already running.
   sim.runUntil(BOOTSTRAP_SPREAD_MS)
 
@@ -191,6 +205,7 @@ export function runMembershipScenario(opts: MembershipRunOptions): MembershipRep
     network: network.name,
     lossRate,
     durationS: round(windowS, 3),
+    warmup,
     warmupMs: warmupMs === null ? null : round(warmupMs, 1),
     traceHash: sim.traceHash(),
     traceRecords: sim.traceRecords,

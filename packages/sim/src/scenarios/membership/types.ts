@@ -6,6 +6,15 @@ import type { Simulation } from '../../simulation.js'
 export const membershipScenarios = ['crash', 'loss', 'pause', 'partition', 'churn', 'join'] as const
 export type MembershipScenarioName = (typeof membershipScenarios)[number]
 
+/**
+ * How the cluster reaches the converged state the measured phase starts from:
+ * - `converged`: every node starts with the signed claims of all others already in its table
+ *   (`Membership.adoptView`), the state a real join converges to; cheap (no N² join exchange).
+ * - `join`: every node really joins (through up to three running nodes) until all see all.
+ * `join` the scenario always joins for real: its bootstrap is what it measures.
+ */
+export type WarmupMode = 'converged' | 'join'
+
 export interface MembershipRunOptions {
   nodes: number
   seed: number
@@ -14,6 +23,8 @@ export interface MembershipRunOptions {
   lossRate?: number
   /** Length of the measured phase (after warm-up), in simulated seconds. Default per scenario. */
   durationS?: number
+  /** Default `converged` (ignored by the `join` scenario, which always joins for real). */
+  warmup?: WarmupMode
   /** Membership configuration of every node. Default lanConfig(). */
   config?: MembershipConfig
   /** Default lanNetwork(). */
@@ -40,6 +51,8 @@ export interface MembershipReport {
   lossRate: number
   /** Measured phase, simulated seconds. */
   durationS: number
+  /** How the warm-up reached the converged state (`join` for the join scenario). */
+  warmup: WarmupMode
   /** Simulated time until every node saw every other alive (before faults start). */
   warmupMs: number | null
   traceHash: string

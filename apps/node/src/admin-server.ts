@@ -1,10 +1,12 @@
 /**
  * Admin HTTP for one node: GET /status, /members, /healthz, /metrics (Prometheus text) and
- * POST /leave (graceful leave with handover, then the process exits). Bind it to loopback or a
- * private interface: it has no authentication.
+ * POST /leave (graceful leave with handover, then the process exits). With a `token`, every
+ * request must carry `Authorization: Bearer <token>` or gets 401 (counted in the metrics); the
+ * CLI requires a token whenever the address is not loopback (admin-auth.ts).
  */
 import { createServer, type Server } from 'node:http'
 import type { ConclaveService } from '@conclave/core'
+import { bearerMatches } from './admin-auth.js'
 import type { NodeMetrics } from './metrics.js'
 
 export interface AdminInit {
@@ -14,6 +16,8 @@ export interface AdminInit {
   metrics: NodeMetrics
   addrs(): string[]
   onLeave(): void
+  /** Bearer token every request must carry. Default none (loopback only: the CLI enforces it). */
+  token?: string
 }
 
 export function startAdminServer(init: AdminInit): Promise<Server> {
@@ -24,6 +28,11 @@ export function startAdminServer(init: AdminInit): Promise<Server> {
       res.end(`${JSON.stringify(body)}\n`)
     }
     const url = (req.url ?? '/').split('?')[0]
+    if (init.token !== undefined && !bearerMatches(req.headers.authorization, init.token)) {
+      init.metrics.adminUnauthorized++
+      res.setHeader('www-authenticate', 'Bearer')
+      return json(401, { error: 'missing or wrong bearer token' })
+    }
     try {
       if (req.method === 'GET' && url === '/status') {
         return json(200, {

@@ -4,15 +4,21 @@
  */
 
 import { randomInt } from 'node:crypto'
+import { existsSync, writeFileSync } from 'node:fs'
 import type { ConclaveNode, LeaderMachine } from '@conclave/core'
 import {
+  AdmissionConfigError,
   createConclave,
   createRng,
   FlatRaft,
   flatRaftConfig,
+  generatePsk,
   lanConclaveConfig,
   loadOrCreatePrivateKey,
   localConclaveConfig,
+  parseAllowList,
+  readAllowListFile,
+  readPskFile,
   wanConclaveConfig,
 } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -22,6 +28,7 @@ import { NodeMetrics } from './metrics.js'
 import {
   parseFlags,
   parseHostPort,
+  resolveAdminToken,
   resolveStartOptions,
   START_SPECS,
   type StartOptions,
@@ -33,7 +40,9 @@ const HELP = `conclave — leader election for libp2p meshes
   conclave start [options]          run a node (flags, CONCLAVE_* env vars or --config file)
   conclave status [--admin H:P] [--json]   role, leader, term, shard, lease, members
   conclave leave [--admin H:P]      graceful leave with handover; the node exits
+      (both also take --admin-token / --admin-token-file / CONCLAVE_ADMIN_TOKEN[_FILE])
   conclave keygen --data-dir DIR    create (or read) the node key, print its peer id
+  conclave keygen --psk FILE        create a new cluster pre-shared key (mode 0600; never overwrites)
 
 start options:
 ${Object.entries(START_SPECS)
@@ -55,7 +64,20 @@ async function main(argv: string[]): Promise<number> {
     case 'leave':
       return leave(rest)
     case 'keygen': {
-      const flags = parseFlags(rest, { 'data-dir': START_SPECS['data-dir'] as (typeof START_SPECS)[string] })
+      const flags = parseFlags(rest, {
+        'data-dir': START_SPECS['data-dir'] as (typeof START_SPECS)[string],
+        psk: { kind: 'string', help: '' },
+      })
+      const pskFile = flags.get('psk')?.value
+      if (typeof pskFile === 'string') {
+        if (existsSync(pskFile))
+          throw new UsageError(`keygen --psk: ${pskFile} exists; refusing to overwrite a key`)
+        writeFileSync(pskFile, generatePsk(), { mode: 0o600, flag: 'wx' })
+        process.stdout.write(
+          `wrote a new cluster key to ${pskFile}; copy it to every node (see docs/security.md)\n`,
+        )
+        return 0
+      }
       const dir = flags.get('data-dir')?.value ?? process.env.CONCLAVE_DATA_DIR
       if (typeof dir !== 'string') throw new UsageError('keygen needs --data-dir DIR')
       process.stdout.write(`${peerIdFromPrivateKey(await loadOrCreatePrivateKey(dir)).toString()}\n`)
@@ -72,8 +94,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The PSK and allow-list files, read once at start; a bad file is a usage error. */
+function readAdmission(opts: StartOptions): { psk?: Uint8Array; allowPeers?: string[] } {
+  try {
+    const psk = opts.pskFile ? readPskFile(opts.pskFile) : undefined
+    let allowPeers: string[] | undefined
+    if (opts.allowPeers !== undefined) {
+      const ids = parseAllowList(opts.allowPeers)
+      if (opts.allowPeersFile) for (const id of readAllowListFile(opts.allowPeersFile)) ids.add(id)
+      if (ids.size === 0) throw new AdmissionConfigError('the allow-list is empty: no peer could connect')
+      allowPeers = [...ids]
+    }
+    return { psk, allowPeers }
+  } catch (err) {
+    if (err instanceof AdmissionConfigError) throw new UsageError(err.message)
+    throw err
+  }
+}
+
 async function start(opts: StartOptions): Promise<number> {
   const log = jsonLogger(opts.logLevel)
+  const admission = readAdmission(opts)
   const t0 = performance.now()
   const config =
     opts.preset === 'local'
@@ -90,6 +131,8 @@ async function start(opts: StartOptions): Promise<number> {
     bootstrapExpect: opts.bootstrapExpect,
     observer: opts.observer,
     config,
+    psk: admission.psk,
+    allowPeers: admission.allowPeers,
     machineFactory:
       opts.engine === 'flat-raft'
         ? (ctx) => {
@@ -141,6 +184,7 @@ async function start(opts: StartOptions): Promise<number> {
         service,
         metrics,
         addrs,
+        token: opts.adminToken,
         onLeave: () => void shutdown('admin /leave'),
       })
     : undefined
@@ -152,6 +196,9 @@ async function start(opts: StartOptions): Promise<number> {
     admin: opts.admin ? `${opts.admin.host}:${(admin?.address() as { port: number } | null)?.port}` : null,
     bootEpoch: service.bootEpoch,
     engine: opts.engine,
+    privateNetwork: admission.psk !== undefined,
+    allowPeers: admission.allowPeers?.length ?? null,
+    adminToken: opts.adminToken !== undefined,
     startupMs: Math.round(performance.now() - t0),
     uptimeMs: Math.round(process.uptime() * 1000),
     pid: process.pid,
@@ -160,25 +207,46 @@ async function start(opts: StartOptions): Promise<number> {
   return -1 // keep running
 }
 
-function adminOf(rest: string[]): { host: string; port: number; json: boolean } {
+function adminOf(rest: string[]): {
+  host: string
+  port: number
+  json: boolean
+  headers: Record<string, string>
+} {
   const flags = parseFlags(rest, {
     admin: START_SPECS.admin as (typeof START_SPECS)[string],
+    'admin-token': START_SPECS['admin-token'] as (typeof START_SPECS)[string],
+    'admin-token-file': START_SPECS['admin-token-file'] as (typeof START_SPECS)[string],
     json: { kind: 'bool', help: '' },
   })
   const raw = flags.get('admin')?.value ?? process.env.CONCLAVE_ADMIN ?? '127.0.0.1:7000'
+  const flagStr = (name: string, env: string): string | undefined => {
+    const v = flags.get(name)?.value ?? process.env[env]
+    return typeof v === 'string' && v !== '' ? v : undefined
+  }
+  const token = resolveAdminToken(
+    flagStr('admin-token', 'CONCLAVE_ADMIN_TOKEN'),
+    flagStr('admin-token-file', 'CONCLAVE_ADMIN_TOKEN_FILE'),
+    (name) => ({
+      source: flags.has(name) ? `--${name}` : `CONCLAVE_${name.toUpperCase().replaceAll('-', '_')}`,
+    }),
+  )
   return {
     ...parseHostPort(String(raw), flags.has('admin') ? '--admin' : 'CONCLAVE_ADMIN'),
     json: flags.has('json'),
+    headers: token ? { authorization: `Bearer ${token}` } : {},
   }
 }
 
 async function status(rest: string[]): Promise<number> {
-  const { host, port, json } = adminOf(rest)
-  const res = await fetch(`http://${host}:${port}/status`).catch((err: Error) => {
+  const { host, port, json, headers } = adminOf(rest)
+  const res = await fetch(`http://${host}:${port}/status`, { headers }).catch((err: Error) => {
     throw new UsageError(
       `no node answers on ${host}:${port} (${err.message}); is it started with --admin ${host}:${port}?`,
     )
   })
+  if (res.status === 401)
+    throw new UsageError(`${host}:${port} wants an admin token (--admin-token or --admin-token-file)`)
   const s = (await res.json()) as Record<string, unknown>
   if (json) {
     process.stdout.write(`${JSON.stringify(s, null, 2)}\n`)
@@ -202,8 +270,8 @@ async function status(rest: string[]): Promise<number> {
 }
 
 async function leave(rest: string[]): Promise<number> {
-  const { host, port } = adminOf(rest)
-  const res = await fetch(`http://${host}:${port}/leave`, { method: 'POST' }).catch((err: Error) => {
+  const { host, port, headers } = adminOf(rest)
+  const res = await fetch(`http://${host}:${port}/leave`, { method: 'POST', headers }).catch((err: Error) => {
     throw new UsageError(`no node answers on ${host}:${port} (${err.message})`)
   })
   process.stdout.write(`${res.status === 202 ? 'leaving' : `unexpected ${res.status}`}\n`)

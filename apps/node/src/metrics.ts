@@ -12,6 +12,8 @@ const FAILOVER_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
 
 export class NodeMetrics {
   leaderChanges = 0
+  /** Admin HTTP requests refused for a missing or wrong bearer token. */
+  adminUnauthorized = 0
   private readonly failoverCounts = new Array<number>(FAILOVER_BUCKETS_S.length).fill(0)
   private failoverSum = 0
   private failoverCount = 0
@@ -96,11 +98,35 @@ export class NodeMetrics {
       metric('conclave_frames_dropped_total', 'counter', 'outbound frames dropped before leaving, by reason')
       for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_total{reason="${k}"} ${v}`)
     }
-    metric('conclave_rejected_frames_total', 'counter', 'malformed frames rejected, by where and code')
+    metric(
+      'conclave_rejected_frames_total',
+      'counter',
+      'frames rejected (malformed, forged, rate-limited), by where and code',
+    )
     for (const [k, v] of Object.entries(t?.rejections.snapshot() ?? {}))
       lines.push(`conclave_rejected_frames_total{where="transport",code="${k}"} ${v}`)
-    for (const [k, v] of this.machineRejections)
+    // The machines' own counters count every rejection; the trace's wire:reject events are
+    // rate-limited (one per second in membership), so they are only the fallback.
+    const m = s.isStarted() ? s.machine : undefined
+    const membershipRejections = m?.membership?.rejections?.snapshot()
+    for (const [k, v] of Object.entries(membershipRejections ?? {}))
+      lines.push(`conclave_rejected_frames_total{where="membership",code="${k}"} ${v}`)
+    const protocolRejections = m?.rejections?.snapshot()
+    const fromTrace = membershipRejections === undefined && protocolRejections === undefined
+    for (const [k, v] of fromTrace ? this.machineRejections : Object.entries(protocolRejections ?? {}))
       lines.push(`conclave_rejected_frames_total{where="protocol",code="${k}"} ${v}`)
+    metric('conclave_peers_cut_off_total', 'counter', 'peers disconnected and banned for abuse, by reason')
+    for (const [k, v] of Object.entries(t?.cutOffs.snapshot() ?? {}))
+      lines.push(`conclave_peers_cut_off_total{reason="${k}"} ${v}`)
+    metric(
+      'conclave_connections_refused_total',
+      'counter',
+      'connections refused by the gater: not-allowed (allow-list), banned (cut off recently)',
+    )
+    for (const [k, v] of Object.entries(s.admission?.snapshot() ?? {}))
+      lines.push(`conclave_connections_refused_total{reason="${k}"} ${v}`)
+    metric('conclave_admin_unauthorized_total', 'counter', 'admin HTTP requests refused with 401')
+    lines.push(`conclave_admin_unauthorized_total ${this.adminUnauthorized}`)
     const d = s.driver
     if (d) {
       metric('conclave_persist_ops_total', 'counter', 'persist ops written (fsynced) before sending')

@@ -54,8 +54,33 @@ describe('conclave start options', () => {
     [['--data-dir', 'd', '--init', '--log-level', 'loud'], /one of debug/],
     [['--data-dir', 'd', '--init', '--nope'], /unknown option --nope/],
     [['--data-dir'], /needs a value/],
+    [['--data-dir', 'd', '--init', '--admin', '0.0.0.0:7000'], /not a loopback address/],
+    [['--data-dir', 'd', '--init', '--admin', '10.0.0.5:7000', '--admin-token', 'short'], /at least 16/],
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => resolveStartOptions(argv, {})).toThrow(UsageError)
     expect(() => resolveStartOptions(argv, {})).toThrow(message)
+  })
+
+  it('admission and admin-token options: flag, env and config file names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const tokenFile = join(dir, 'token')
+    writeFileSync(tokenFile, 'from-file-0123456789\n')
+    const file = join(dir, 'c.json')
+    writeFileSync(file, JSON.stringify({ pskFile: '/etc/conclave/swarm.key', adminTokenFile: tokenFile }))
+    const o = resolveStartOptions(
+      ['--config', file, '--data-dir', 'd', '--init', '--admin', '10.1.2.3:7000'],
+      {
+        CONCLAVE_ALLOW_PEERS: 'a,b',
+      },
+    )
+    expect(o.pskFile).toBe('/etc/conclave/swarm.key')
+    expect(o.adminToken).toBe('from-file-0123456789')
+    expect(o.allowPeers).toEqual(['a', 'b'])
+    expect(o.admin).toEqual({ host: '10.1.2.3', port: 7000 })
+    // Loopback needs no token; no allow-list means anyone with the key.
+    const p = resolveStartOptions(['--data-dir', 'd', '--init', '--admin', '127.0.0.1:7000'], {})
+    expect(p.adminToken).toBeUndefined()
+    expect(p.allowPeers).toBeUndefined()
+    expect(p.pskFile).toBeUndefined()
   })
 })

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
+import { ADMIN_TOKEN_CHARS_MIN, isLoopbackHost } from './admin-auth.js'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -29,6 +30,14 @@ export interface StartOptions {
   /** `flat-raft` runs the baseline (benchmark comparison); needs `voters`. */
   engine: Engine
   voters: string[]
+  /** Swarm-key file of the cluster's pre-shared key (private network); undefined = open mesh. */
+  pskFile: string | undefined
+  /** Peer ids listed by --allow-peers; with allowPeersFile, undefined when neither is set (anyone). */
+  allowPeers: string[] | undefined
+  /** File of allowed peer ids (read at start). */
+  allowPeersFile: string | undefined
+  /** Bearer token for the admin HTTP API; required when `admin` is not a loopback address. */
+  adminToken: string | undefined
 }
 
 interface Spec {
@@ -49,6 +58,17 @@ export const START_SPECS: Record<string, Spec> = {
   observer: { kind: 'bool', help: 'never vote or lead; only follow the leaders' },
   engine: { kind: 'string', help: 'conclave | flat-raft (baseline, for comparisons; default conclave)' },
   voters: { kind: 'list', help: 'flat-raft only: every voter peer id (default: self + bootstrap ids)' },
+  'psk-file': {
+    kind: 'string',
+    help: 'cluster pre-shared key (swarm key file, see conclave keygen --psk); only key holders connect',
+  },
+  'allow-peers': { kind: 'list', help: 'only these peer ids may connect, comma-separated (default anyone)' },
+  'allow-peers-file': { kind: 'string', help: 'file of allowed peer ids, one per line (# comments)' },
+  'admin-token': {
+    kind: 'string',
+    help: `bearer token for admin HTTP (>= ${ADMIN_TOKEN_CHARS_MIN} chars; required off loopback)`,
+  },
+  'admin-token-file': { kind: 'string', help: 'file holding the admin token (first line)' },
   config: { kind: 'string', help: 'JSON config file with the same option names' },
 }
 
@@ -164,12 +184,20 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
     )
   }
   const adminRaw = str('admin')
+  const admin = adminRaw ? parseHostPort(adminRaw, get('admin')?.source ?? '--admin') : undefined
+  const adminToken = resolveAdminToken(str('admin-token'), str('admin-token-file'), get)
+  if (admin && !isLoopbackHost(admin.host) && adminToken === undefined)
+    throw new UsageError(
+      `${get('admin')?.source}: ${admin.host} is not a loopback address; the admin API there needs --admin-token or --admin-token-file`,
+    )
+  const allowList = [...list('allow-peers')]
+  const allowFile = str('allow-peers-file')
   return {
     listen: listen.length > 0 ? listen : ['/ip4/127.0.0.1/tcp/0'],
     bootstrap,
     dataDir,
     priority: int('priority', -1_000_000, 1_000_000) ?? 0,
-    admin: adminRaw ? parseHostPort(adminRaw, get('admin')?.source ?? '--admin') : undefined,
+    admin,
     init,
     bootstrapExpect,
     logLevel: oneOf<LogLevel>('log-level', ['debug', 'info', 'warn', 'error'], 'info'),
@@ -177,7 +205,35 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
     observer: bool('observer'),
     engine,
     voters: list('voters'),
+    pskFile: str('psk-file'),
+    allowPeers: allowList.length > 0 || allowFile ? allowList : undefined,
+    allowPeersFile: allowFile,
+    adminToken,
   }
+}
+
+/** The admin token from the option or the first line of its file; checked for length. */
+export function resolveAdminToken(
+  token: string | undefined,
+  file: string | undefined,
+  get: (name: string) => { source: string } | undefined,
+): string | undefined {
+  let value = token
+  let source = get('admin-token')?.source ?? '--admin-token'
+  if (value === undefined && file !== undefined) {
+    source = `admin token file ${file}`
+    try {
+      value = (readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '').trim()
+    } catch (err) {
+      throw new UsageError(`${source}: ${(err as Error).message}`)
+    }
+  }
+  if (value === undefined) return undefined
+  if (value.length < ADMIN_TOKEN_CHARS_MIN || /\s/.test(value))
+    throw new UsageError(
+      `${source}: the admin token needs at least ${ADMIN_TOKEN_CHARS_MIN} characters and no spaces`,
+    )
+  return value
 }
 
 export function parseHostPort(s: string, source: string): { host: string; port: number } {

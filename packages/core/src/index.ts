@@ -50,7 +50,18 @@ export {
   type NodeStatus,
 } from './node/conclave-machine.js'
 export { bootstrapShardMap, type ShardMap, shardCountFor } from './node/shard-map.js'
+export {
+  Admission,
+  AdmissionConfigError,
+  type AdmissionDenial,
+  generatePsk,
+  parseAllowList,
+  parsePsk,
+  readAllowListFile,
+  readPskFile,
+} from './runtime/admission.js'
 export { loadOrCreatePrivateKey } from './runtime/identity.js'
+export { DEFAULT_PEER_STREAMS_LIMITS, type PeerStreamsLimits } from './runtime/peer-streams.js'
 export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
 export { ed25519Signer } from './runtime/signer.js'
 export type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from './sans-io.js'

@@ -36,6 +36,8 @@ export interface LocalClusterInit {
   startBatch?: number
   /** Called for every JSON log line of every node. */
   onLog?(index: number, line: Record<string, unknown>): void
+  /** More `conclave start` flags for node i (e.g. `--psk-file`, `--admin-token`). Default none. */
+  extraArgs?(index: number): string[]
 }
 
 export interface NodeReport {
@@ -115,6 +117,7 @@ export class LocalCluster {
     // Every node computes the same bootstrap shard map once N members are alive (docs/protocol.md).
     if (engine === 'conclave') args.push(`--bootstrap-expect=${this.init.bootstrapExpect ?? this.init.nodes}`)
     if (engine === 'flat-raft') args.push(`--voters=${this.ids.join(',')}`)
+    args.push(...(this.init.extraArgs?.(i) ?? []))
     return args
   }
 

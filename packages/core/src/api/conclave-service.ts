@@ -16,15 +16,17 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { type ConclaveConfig, lanConclaveConfig } from '../node/conclave-config.js'
 import { ConclaveMachine } from '../node/conclave-machine.js'
+import type { Admission } from '../runtime/admission.js'
 import { type Clock, monotonicClock } from '../runtime/clock.js'
 import { Driver } from '../runtime/driver.js'
 import { FileStore } from '../runtime/file-store.js'
 import { nextBootEpoch } from '../runtime/identity.js'
 import { LoopMonitor } from '../runtime/loop-monitor.js'
+import { peerFaultCount } from '../runtime/peer-faults.js'
 import { PeerStreams, type PeerStreamsComponents, type PeerStreamsLimits } from '../runtime/peer-streams.js'
 import { TOPIC_LEADER, TOPIC_STATUS } from '../runtime/protocols.js'
 import { ed25519Signer } from '../runtime/signer.js'
-import type { NodeId } from '../sans-io.js'
+import type { Layer, NodeId } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
 import { createRng } from '../util/rng.js'
 import type { ConclaveEvents, LeaderChange } from './events.js'
@@ -59,6 +61,13 @@ export interface ConclaveServiceInit {
    * 0 disables the periodic publish (leader changes are still published).
    */
   statusIntervalMs?: number
+  /**
+   * The allow-list and ban gate installed as this libp2p node's connection gater (createConclave
+   * does both). When given, a peer the transport cuts off for abuse is also refused at connection
+   * time for `limits.banMs`, and the refusals appear in the metrics. Default none (embedders that
+   * bring their own gater still get the transport's stream-level ban).
+   */
+  admission?: Admission
 }
 
 /**
@@ -181,10 +190,11 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     const streams = new PeerStreams(this.components, {
       clock: this.clock,
       limits: this.init.limits,
-      onFrame: (from, layer, bytes) => this.driverRef?.receive(from, layer, bytes),
+      onFrame: (from, layer, bytes) => this.receiveFrame(from, layer, bytes),
       addrsOf: (id) => machine.membership?.member(id)?.meta.addrs ?? [],
       onDialError: (peer, layer, error) => this.safeDispatch('dial:error', { peer, layer, error }),
       onCutOff: (peer, layer, code) => this.safeDispatch('peer:cut-off', { peer, layer, code }),
+      onBan: (peer, untilMs) => this.init.admission?.ban(peer, untilMs),
     })
     this.streams = streams
     const driver = new Driver({
@@ -218,6 +228,26 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     this.publishedAddrs = ctx.addrs.join(',')
     this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
     setImmediate(this.onSelfUpdate)
+  }
+
+  /**
+   * One frame into the machine; when the machine rejects it as the sender's fault (malformed,
+   * forged), the transport is told, so a peer that keeps doing it is cut off.
+   */
+  private receiveFrame(from: NodeId, layer: Layer, bytes: Uint8Array): void {
+    this.driverRef?.run((nowMs) => {
+      const m = this.machineRef
+      if (!m) return
+      const counters = [m.rejections, m.membership?.rejections]
+      const before = peerFaultCount(counters)
+      m.receive(from, layer, bytes, nowMs)
+      if (peerFaultCount(counters) > before) this.streams?.strike(from, layer)
+    })
+  }
+
+  /** The admission gate (allow-list, bans) when this service has one. */
+  get admission(): Admission | undefined {
+    return this.init.admission
   }
 
   private publishedAddrs = ''

@@ -11,6 +11,8 @@
 import '../runtime/polyfill.js'
 import type { Libp2p } from '@libp2p/interface'
 import { createLibp2p } from 'libp2p'
+import { Admission } from '../runtime/admission.js'
+import { monotonicClock } from '../runtime/clock.js'
 import { loadOrCreatePrivateKey } from '../runtime/identity.js'
 import { libp2pBaseOptions } from '../runtime/libp2p-options.js'
 import {
@@ -20,11 +22,18 @@ import {
   type PubSubLike,
 } from './conclave-service.js'
 
-export interface CreateConclaveOptions extends Omit<ConclaveServiceInit, 'bootstrap'> {
+export interface CreateConclaveOptions extends Omit<ConclaveServiceInit, 'bootstrap' | 'admission'> {
   /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0` (a free loopback port). */
   listen?: string[]
   /** Multiaddrs with /p2p/<peer id> of running nodes. Default none (then pass init: true). */
   bootstrap?: string[]
+  /**
+   * The cluster's pre-shared key (swarm-key bytes from `readPskFile`/`parsePsk`): only nodes with
+   * the same key can connect. Default unset (open mesh). See docs/security.md.
+   */
+  psk?: Uint8Array
+  /** Only these peer ids may connect (inbound and outbound). Default unset (anyone with the key). */
+  allowPeers?: Iterable<string>
 }
 
 /** A running standalone node: the service's API plus the libp2p node under it. */
@@ -52,15 +61,26 @@ export interface ConclaveNode
 
 export async function createConclave(options: CreateConclaveOptions): Promise<ConclaveNode> {
   const privateKey = await loadOrCreatePrivateKey(options.dataDir)
+  const clock = options.clock ?? monotonicClock()
+  const admission = new Admission({
+    clock,
+    allowPeers: options.allowPeers ? new Set(options.allowPeers) : undefined,
+  })
+  const { psk, allowPeers: _allowPeers, ...serviceOptions } = options
   const base = libp2pBaseOptions({
     privateKey,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap ?? [],
+    psk,
+    admission,
   })
   const libp2p = await createLibp2p({
     ...base,
     start: false,
-    services: { ...base.services, conclave: conclave({ ...options, bootstrap: options.bootstrap ?? [] }) },
+    services: {
+      ...base.services,
+      conclave: conclave({ ...serviceOptions, clock, admission, bootstrap: options.bootstrap ?? [] }),
+    },
   })
   const service = libp2p.services.conclave
   service.attachPubSub((libp2p.services as Record<string, unknown>).pubsub as PubSubLike)

@@ -14,11 +14,20 @@ export interface LeaderMachine extends Machine<TraceEvent> {
   transferLeadership?(nowMs: number): boolean
   leave?(nowMs: number): void
   status?(nowMs: number): object
+  /** Frames this machine rejected, by code (shard and global layers for ConclaveMachine). */
+  readonly rejections?: RejectionCounterView
   membership?: {
+    /** Membership frames and claims rejected, by code (e.g. `bad-signature`). */
+    readonly rejections?: RejectionCounterView
     member(id: NodeId): { meta: { addrs: string[] } } | undefined
     setMeta?(patch: { addrs?: string[] }, nowMs: number): void
     members(): Iterable<{ id: NodeId; state: string; meta: { addrs: string[]; shard: number | null } }>
   }
+}
+
+export interface RejectionCounterView {
+  get(code: string): number
+  snapshot(): Record<string, number>
 }
 
 export interface MachineContext {

@@ -7,6 +7,8 @@
  * - `fastMsgIdFn` (from + seqno) de-duplicates copies before their signatures are checked;
  * - the inbound connection rate limit is raised and loopback is allowed (default: 5/s per host);
  * - dials are fewer in parallel and wait longer for handshakes (see connectionManager below).
+ * Closing the mesh (docs/security.md): with `psk`, every connection is a libp2p private network
+ * (`@libp2p/pnet`, below Noise); with `admission`, its gater enforces the allow-list and bans.
  */
 import './polyfill.js'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -15,9 +17,11 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Libp2pOptions } from 'libp2p'
+import type { Admission } from './admission.js'
 
 export interface Libp2pBaseInit {
   privateKey: PrivateKey
@@ -29,6 +33,19 @@ export interface Libp2pBaseInit {
   colocatedIps?: string[]
   /** Upper bound on open connections. Default 1000 (a 200-node local mesh fits). */
   connectionsMax?: number
+  /**
+   * The cluster's pre-shared key (swarm-key file bytes, see admission.ts parsePsk). When set,
+   * every connection is a libp2p private-network connection: a peer without the same key cannot
+   * connect. Default unset (an open mesh).
+   */
+  psk?: Uint8Array
+  /**
+   * How long the private-network nonce exchange may take. Default 10 s (pnet's own default is
+   * 1 s; on 2 loaded cores a handshake queues for seconds, see dialTimeout below).
+   */
+  pskHandshakeTimeoutMs?: number
+  /** Allow-list and ban gate (admission.ts), installed as the connection gater. Default none. */
+  admission?: Admission
 }
 
 export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<string, unknown>> {
@@ -39,6 +56,12 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(init.psk
+      ? {
+          connectionProtector: preSharedKey({ psk: init.psk, timeout: init.pskHandshakeTimeoutMs ?? 10_000 }),
+        }
+      : {}),
+    ...(init.admission ? { connectionGater: init.admission.gater() } : {}),
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     connectionManager: {
       maxConnections: init.connectionsMax ?? 1000,

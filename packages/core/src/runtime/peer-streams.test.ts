@@ -1,6 +1,7 @@
 /**
- * Real libp2p on 127.0.0.1, in one process: frames arrive in order over the reused stream, and a
- * peer that sends a malformed frame is counted, cut off (its connection closed) and refused.
+ * Real libp2p on 127.0.0.1, in one process: frames arrive in order over the reused stream; a
+ * peer that sends a malformed frame, floods, or keeps sending frames the machine rejects is
+ * counted, cut off (its connection closed) and refused, while other peers are still served.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,18 +12,25 @@ import { type ConclaveNode, createConclave } from '../api/create-conclave.js'
 import type { LeaderMachine } from '../api/leader-machine.js'
 import type { Layer, NodeId, Outbound, Ready } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
+import { RejectionCounter } from '../wire/errors.js'
+import { encodeFrame } from './frame-decoder.js'
 import { loadOrCreatePrivateKey } from './identity.js'
 import { libp2pBaseOptions } from './libp2p-options.js'
+import { DEFAULT_PEER_STREAMS_LIMITS } from './peer-streams.js'
 import { PROTOCOLS } from './protocols.js'
 
 /** A machine that records what it receives and sends what the test queues. */
 class EchoMachine implements LeaderMachine {
   readonly got: { from: NodeId; layer: Layer; text: string }[] = []
+  readonly rejections = new RejectionCounter()
   outbox: Outbound[] = []
   constructor(readonly id: NodeId) {}
   tick(): void {}
+  /** A frame whose text starts with `bad` is rejected as malformed, like a decoder would. */
   receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
-    this.got.push({ from, layer, text: new TextDecoder().decode(bytes) })
+    const text = new TextDecoder().decode(bytes)
+    if (text.startsWith('bad')) this.rejections.add('bad-value')
+    else this.got.push({ from, layer, text })
   }
   nextTickAtMs(): number {
     return Number.POSITIVE_INFINITY
@@ -118,6 +126,89 @@ describe('PeerStreams over real libp2p', () => {
       expect(a.machine.got).toEqual([])
     } finally {
       await attacker.stop()
+    }
+  })
+
+  it('rate-limits a flooding peer, then cuts it off; an honest peer is still served', async () => {
+    const a = await start('flood-victim')
+    const addr = a.node.libp2p.getMultiaddrs()[0]?.toString() as string
+    const honest = await start('honest', [addr])
+    const key = await loadOrCreatePrivateKey(join(dir, 'flooder'))
+    const flooder = await createLibp2p(
+      libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
+    )
+    try {
+      const target = a.node.libp2p.getMultiaddrs()[0]
+      if (!target) throw new Error('no address')
+      const stream = await flooder.dialProtocol(target, PROTOCOLS.shard)
+      // 2000 well-formed frames at once: 5x the burst, far above 200/s.
+      const one = encodeFrame(new TextEncoder().encode('x'))
+      const burst = new Uint8Array(one.length * 2000)
+      for (let i = 0; i < 2000; i++) burst.set(one, i * one.length)
+      const t0 = performance.now()
+      stream.send(burst)
+      const transport = a.node.service.transport
+      await until(() => (transport?.cutOffs.get('flood') ?? 0) === 1)
+      await until(() => a.node.libp2p.getConnections(flooder.peerId).length === 0)
+      const fromFlooder = a.machine.got.filter((g) => g.from === flooder.peerId.toString()).length
+      const elapsedS = (performance.now() - t0) / 1000
+      const limits = DEFAULT_PEER_STREAMS_LIMITS
+      // The burst passed, then only what the buckets refilled while the chunks arrived.
+      expect(fromFlooder).toBeGreaterThanOrEqual(limits.inFramesBurst)
+      expect(fromFlooder).toBeLessThanOrEqual(
+        limits.inFramesBurst + Math.ceil(limits.inFramesPerSecond * elapsedS),
+      )
+      const limited = transport?.rejections.get('rate-limited') ?? 0
+      expect(limited).toBeGreaterThanOrEqual(limits.excessFramesBurst + 1)
+      expect(limited).toBeLessThanOrEqual(
+        limits.excessFramesBurst + 1 + Math.ceil(limits.excessFramesPerSecond * elapsedS),
+      )
+      // The gater refuses it now, at connection time.
+      expect(a.node.service.admission?.isBanned(flooder.peerId.toString())).toBe(true)
+      await until(() => flooder.getConnections(a.node.libp2p.peerId).length === 0)
+      const again = await flooder.dialProtocol(target, PROTOCOLS.shard).catch(() => undefined)
+      try {
+        again?.send(one)
+      } catch {
+        // refused
+      }
+      // Everyone else is served as before.
+      honest.machine.outbox = [
+        { to: a.node.id, layer: 'shard', type: 't', bytes: new TextEncoder().encode('still here') },
+      ]
+      honest.node.service.driver?.run(() => {})
+      await until(() => a.machine.got.some((g) => g.text === 'still here'))
+      expect(a.machine.got.filter((g) => g.from === flooder.peerId.toString()).length).toBe(fromFlooder)
+      expect(a.node.service.admission?.snapshot().banned ?? 0).toBeGreaterThanOrEqual(1)
+    } finally {
+      await flooder.stop()
+    }
+  })
+
+  it('cuts off a peer whose frames the machine keeps rejecting as malformed', async () => {
+    const a = await start('malformed-victim')
+    const key = await loadOrCreatePrivateKey(join(dir, 'garbler'))
+    const garbler = await createLibp2p(
+      libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
+    )
+    try {
+      const target = a.node.libp2p.getMultiaddrs()[0]
+      if (!target) throw new Error('no address')
+      const stream = await garbler.dialProtocol(target, PROTOCOLS.global)
+      const limits = DEFAULT_PEER_STREAMS_LIMITS
+      // Fewer than the tolerance: counted by the machine, the peer stays connected.
+      for (let i = 0; i < limits.malformedBurst; i++)
+        stream.send(encodeFrame(new TextEncoder().encode(`bad${i}`)))
+      stream.send(encodeFrame(new TextEncoder().encode('good')))
+      await until(() => a.machine.got.length === 1)
+      expect(a.machine.rejections.get('bad-value')).toBe(limits.malformedBurst)
+      expect(a.node.service.transport?.cutOffs.get('malformed')).toBe(0)
+      // One more: cut off.
+      stream.send(encodeFrame(new TextEncoder().encode('bad!')))
+      await until(() => (a.node.service.transport?.cutOffs.get('malformed') ?? 0) === 1)
+      await until(() => a.node.libp2p.getConnections(garbler.peerId).length === 0)
+    } finally {
+      await garbler.stop()
     }
   })
 })

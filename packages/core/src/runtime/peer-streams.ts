@@ -12,6 +12,13 @@
  *   per connection, we re-check per peer) and `peersMax` channels exist at once.
  * - A frame above `frameBytesMax` or a malformed length is a counted rejection; the peer's
  *   connections are closed and it is refused for `banMs`.
+ * - Inbound frames are rate-limited per peer and layer by two token buckets (frames and bytes):
+ *   a frame over the limit is dropped and counted (`rate-limited`); a peer that keeps sending over
+ *   the limit (more than `excessFramesBurst` dropped frames, refilled at `excessFramesPerSecond`)
+ *   is cut off (`flood`). Frames the machine rejects as malformed are reported back through
+ *   `strike()`: past `malformedBurst` (refilled at `malformedPerSecond`) the peer is cut off
+ *   (`malformed`). Cut-offs are counted by reason and reported to `onBan` (the connection gater
+ *   then refuses the peer for `banMs`); every other peer is served as before.
  * - A failed dial drops that channel's queue (counted) and backs off before the next attempt.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -22,6 +29,7 @@ import { RejectionCounter, WireError } from '../wire/errors.js'
 import type { Clock } from './clock.js'
 import { encodeFrame, FrameDecoder } from './frame-decoder.js'
 import { LAYERS, PROTOCOLS } from './protocols.js'
+import { TokenBucket } from './token-bucket.js'
 
 /** The slice of libp2p's components this transport uses (works for a service and standalone). */
 export interface PeerStreamsComponents {
@@ -64,6 +72,33 @@ export interface PeerStreamsLimits {
   redialBackoffMs: number
   /** How long a peer that sent garbage is refused. Default 60 s. */
   banMs: number
+  /**
+   * Sustained inbound frames per second accepted from one peer on one layer. Default 200. The
+   * busiest honest sender is a shard leader: heartbeats every 50 ms (20/s) plus appends and acks,
+   * and the membership layer sends a peer a few frames per probe interval; 200/s is ~10x that.
+   * Lower = a flooder costs less CPU; too low drops honest bursts (the protocols retry).
+   */
+  inFramesPerSecond: number
+  /** Inbound frames one peer may send at once on one layer. Default 400: above a full send queue (256) flushed on reconnect. */
+  inFramesBurst: number
+  /** Sustained inbound bytes per second from one peer on one layer. Default 1 MiB. */
+  inBytesPerSecond: number
+  /** Inbound bytes one peer may send at once on one layer; at least frameBytesMax. Default 2 MiB. */
+  inBytesBurst: number
+  /**
+   * Frames over the rate limit tolerated from one peer and layer before it is cut off (`flood`).
+   * Default 100, refilled at `excessFramesPerSecond` (default 10): a short honest burst only
+   * loses frames; a sender that stays over the limit for ~1 s is disconnected and banned.
+   */
+  excessFramesBurst: number
+  excessFramesPerSecond: number
+  /**
+   * Frames the machine rejected as malformed tolerated from one peer and layer before it is cut
+   * off (`malformed`). Default 20, refilled at `malformedPerSecond` (default 1): an honest peer of
+   * another version may send the odd frame we cannot read; a fuzzer or a broken peer is cut off.
+   */
+  malformedBurst: number
+  malformedPerSecond: number
 }
 
 export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
@@ -74,6 +109,14 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   dialTimeoutMs: 30_000,
   redialBackoffMs: 250,
   banMs: 60_000,
+  inFramesPerSecond: 200,
+  inFramesBurst: 400,
+  inBytesPerSecond: 1024 * 1024,
+  inBytesBurst: 2 * 1024 * 1024,
+  excessFramesBurst: 100,
+  excessFramesPerSecond: 10,
+  malformedBurst: 20,
+  malformedPerSecond: 1,
 }
 
 export interface PeerStreamsInit {
@@ -87,6 +130,8 @@ export interface PeerStreamsInit {
   onDialError?(peer: NodeId, layer: Layer, error: string): void
   /** A peer was cut off for sending garbage (for logs). */
   onCutOff?(peer: NodeId, layer: Layer, reason: string): void
+  /** A peer was cut off: refuse its connections until `untilMs` (the connection gater). */
+  onBan?(peer: NodeId, untilMs: number): void
 }
 
 /** Counters, exported as metrics. */
@@ -99,6 +144,14 @@ export interface TrafficStats {
   dropped: Map<string, number>
 }
 
+/** Inbound rate state of one peer on one layer (lives while the peer has a stream open). */
+interface InboundRate {
+  frames: TokenBucket
+  bytes: TokenBucket
+  excess: TokenBucket
+  malformed: TokenBucket
+}
+
 interface Channel {
   stream: Stream | undefined
   queue: Uint8Array[]
@@ -109,6 +162,8 @@ interface Channel {
 
 export class PeerStreams {
   readonly rejections = new RejectionCounter()
+  /** Peers cut off, by reason (`flood`, `malformed`, or the frame error code). */
+  readonly cutOffs = new RejectionCounter()
   readonly stats: TrafficStats = {
     sentMsgs: new Map(),
     sentBytes: new Map(),
@@ -119,6 +174,7 @@ export class PeerStreams {
   private readonly limits: PeerStreamsLimits
   private readonly channels = new Map<string, Channel>()
   private readonly inbound = new Map<string, Set<Stream>>()
+  private readonly rates = new Map<string, InboundRate>()
   private readonly bannedUntilMs = new Map<NodeId, number>()
   private readonly dialing = new Map<NodeId, Promise<Connection>>()
   private running = false
@@ -151,6 +207,7 @@ export class PeerStreams {
     this.channels.clear()
     for (const set of this.inbound.values()) for (const s of set) s.abort(new Error('conclave stopping'))
     this.inbound.clear()
+    this.rates.clear()
   }
 
   /** Queue one frame; never blocks and never throws for network reasons. */
@@ -280,6 +337,7 @@ export class PeerStreams {
   private onInbound(layer: Layer, stream: Stream, connection: Connection): void {
     const from = connection.remotePeer.toString()
     if (this.isBanned(from)) {
+      this.rejections.add('banned')
       stream.abort(new Error('peer is cut off'))
       return
     }
@@ -300,6 +358,7 @@ export class PeerStreams {
       return
     }
     set.add(stream)
+    const rate = this.rateOf(key)
     const decoder = new FrameDecoder(this.limits.frameBytesMax)
     stream.addEventListener('message', (ev) => {
       let frames: Uint8Array[]
@@ -311,6 +370,15 @@ export class PeerStreams {
         return
       }
       for (const frame of frames) {
+        const nowMs = this.init.clock.nowMs()
+        if (!rate.frames.take(nowMs) || !rate.bytes.take(nowMs, frame.length)) {
+          this.rejections.add('rate-limited')
+          if (!rate.excess.take(nowMs)) {
+            this.cutOff(from, layer, 'flood', false)
+            return
+          }
+          continue
+        }
         bump(this.stats.recvMsgs, layer, 1)
         bump(this.stats.recvBytes, layer, frame.length)
         this.init.onFrame(from, layer, frame)
@@ -318,14 +386,49 @@ export class PeerStreams {
     })
     stream.addEventListener('close', () => {
       set.delete(stream)
-      if (set.size === 0 && this.inbound.get(key) === set) this.inbound.delete(key)
+      if (set.size === 0 && this.inbound.get(key) === set) {
+        this.inbound.delete(key)
+        this.rates.delete(key)
+      }
     })
   }
 
-  /** Count the rejection, refuse the peer for banMs and close its connections. */
-  cutOff(peer: NodeId, layer: Layer, code: string): void {
-    this.rejections.add(code)
-    this.bannedUntilMs.set(peer, this.init.clock.nowMs() + this.limits.banMs)
+  /**
+   * The machine rejected a frame from `peer` as malformed (already counted there). Past
+   * `malformedBurst` such frames the peer is cut off.
+   */
+  strike(peer: NodeId, layer: Layer): void {
+    const rate = this.rates.get(`${peer}\n${layer}`)
+    if (rate && !rate.malformed.take(this.init.clock.nowMs())) this.cutOff(peer, layer, 'malformed', false)
+  }
+
+  /** Rate state of one inbound peer/layer, created with its first stream. */
+  private rateOf(key: string): InboundRate {
+    let rate = this.rates.get(key)
+    if (!rate) {
+      const l = this.limits
+      const nowMs = this.init.clock.nowMs()
+      rate = {
+        frames: new TokenBucket(l.inFramesBurst, l.inFramesPerSecond, nowMs),
+        bytes: new TokenBucket(Math.max(l.inBytesBurst, l.frameBytesMax), l.inBytesPerSecond, nowMs),
+        excess: new TokenBucket(l.excessFramesBurst, l.excessFramesPerSecond, nowMs),
+        malformed: new TokenBucket(l.malformedBurst, l.malformedPerSecond, nowMs),
+      }
+      this.rates.set(key, rate)
+    }
+    return rate
+  }
+
+  /**
+   * Refuse the peer for banMs and close its connections; `code` is counted as a cut-off reason
+   * and, for a bad frame (`countRejection`), also as a rejection.
+   */
+  cutOff(peer: NodeId, layer: Layer, code: string, countRejection = true): void {
+    if (countRejection) this.rejections.add(code)
+    this.cutOffs.add(code)
+    const untilMs = this.init.clock.nowMs() + this.limits.banMs
+    this.bannedUntilMs.set(peer, untilMs)
+    this.init.onBan?.(peer, untilMs)
     if (this.bannedUntilMs.size > this.limits.peersMax) {
       const nowMs = this.init.clock.nowMs()
       for (const [p, until] of this.bannedUntilMs) if (until <= nowMs) this.bannedUntilMs.delete(p)
@@ -333,6 +436,7 @@ export class PeerStreams {
     this.init.onCutOff?.(peer, layer, code)
     for (const l of LAYERS) {
       for (const s of this.inbound.get(`${peer}\n${l}`) ?? []) s.abort(new Error(`cut off: ${code}`))
+      this.rates.delete(`${peer}\n${l}`)
       const ch = this.channels.get(`${peer}\n${l}`)
       ch?.stream?.abort(new Error(`cut off: ${code}`))
       this.channels.delete(`${peer}\n${l}`)

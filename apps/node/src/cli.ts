@@ -34,6 +34,8 @@ import {
   type StartOptions,
   UsageError,
 } from './options.js'
+import { startChaosProbe } from './testing/chaos-probe.js'
+import { testClockFromEnv, withTestBreak } from './testing/test-hooks.js'
 
 const HELP = `conclave — leader election for libp2p meshes
 
@@ -116,13 +118,17 @@ async function start(opts: StartOptions): Promise<number> {
   const log = jsonLogger(opts.logLevel)
   const admission = readAdmission(opts)
   const t0 = performance.now()
-  const config =
+  const presetConfig =
     opts.preset === 'local'
       ? localConclaveConfig()
       : opts.preset === 'wan'
         ? wanConclaveConfig()
         : lanConclaveConfig()
+  // TEST ONLY hooks (testing/test-hooks.ts): no effect unless CONCLAVE_TEST_* variables are set.
+  const config = withTestBreak(presetConfig, process.env, log)
+  const testClock = testClockFromEnv(process.env, log)
   const node: ConclaveNode = await createConclave({
+    clock: testClock,
     dataDir: opts.dataDir,
     listen: opts.listen,
     bootstrap: opts.bootstrap,
@@ -160,6 +166,9 @@ async function start(opts: StartOptions): Promise<number> {
   service.addEventListener('peer:cut-off', (e) => log.warn('peer cut off', e.detail))
   service.addEventListener('trace', (e) => log.debug('trace', e.detail))
   service.addEventListener('dial:error', (e) => log.debug('dial failed', e.detail))
+
+  // TEST ONLY, off by default; it samples until the process exits, through a graceful leave too.
+  startChaosProbe(node, process.env, testClock)
 
   let leaving = false
   const shutdown = async (why: string) => {

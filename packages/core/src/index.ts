@@ -60,6 +60,7 @@ export {
   readAllowListFile,
   readPskFile,
 } from './runtime/admission.js'
+export { type Clock, monotonicClock, type SkewedClock, skewedClock } from './runtime/clock.js'
 export { loadOrCreatePrivateKey } from './runtime/identity.js'
 export { DEFAULT_PEER_STREAMS_LIMITS, type PeerStreamsLimits } from './runtime/peer-streams.js'
 export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'

@@ -14,3 +14,38 @@ export function monotonicClock(): Clock {
   const anchorMs = Date.now() - performance.now()
   return { nowMs: () => anchorMs + performance.now() }
 }
+
+/**
+ * TEST ONLY (the chaos harness, tools/chaos): a clock with an offset and a rate error, to run the
+ * real node with a skewed clock. Never used unless a test asks for it. `set()` changes the rate
+ * continuously (the reading never jumps) and steps the reading by the change in offset, so a
+ * forward step looks like time passing at once and a backward one like a stalled clock.
+ * `hostRate()` is how fast this clock runs against the host's monotonic clock, so a harness can
+ * turn an interval measured on it back into host time.
+ */
+export interface SkewedClock extends Clock {
+  set(offsetMs: number, driftPpm: number): void
+  offsetMs(): number
+  driftPpm(): number
+}
+
+export function skewedClock(offsetMs: number, driftPpm: number): SkewedClock {
+  const anchorMs = Date.now() - performance.now()
+  let baseRealMs = performance.now()
+  let baseMs = anchorMs + baseRealMs + offsetMs
+  let offset = offsetMs
+  let ppm = driftPpm
+  const at = (realMs: number) => baseMs + (realMs - baseRealMs) * (1 + ppm / 1e6)
+  return {
+    nowMs: () => at(performance.now()),
+    set(nextOffsetMs, nextDriftPpm) {
+      const realMs = performance.now()
+      baseMs = at(realMs) + (nextOffsetMs - offset)
+      baseRealMs = realMs
+      offset = nextOffsetMs
+      ppm = nextDriftPpm
+    },
+    offsetMs: () => offset,
+    driftPpm: () => ppm,
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * `pnpm chaos --nodes N --schedules K --seed S [--json]`: the chaos harness on real node
+ * processes (run.ts; docs/testing.md). Needs root on Linux (network namespaces, iptables).
+ * `--seed S --schedule I` replays schedule I of seed S alone. The last line with --json is the
+ * summary object; the exit code is 1 when the checker found a violation.
+ */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { quantile } from './checker.js'
+import { runChaos } from './run.js'
+import { FAULT_KINDS, type FaultKind } from './schedule.js'
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const BREAKS = ['lease', 'vote-commit', 'persist', 'fence']
+
+const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--json]
+  --nodes N           real node processes, each in its own network namespace (5–25, default 5)
+  --schedules K       seeded fault schedules to run one after another (default 3)
+  --seed S            run seed (default: from the clock, printed); same seed = same fault schedules
+  --schedule I        replay schedule I of the seed alone (e.g. a failing one)
+  --faults a,b        only these fault kinds (${FAULT_KINDS.join(', ')})
+  --liveness-ms MS    bound for a leader known to every node after the faults heal (default 10000)
+  --break RULE[,RULE] TEST ONLY: break a safety rule on purpose (${BREAKS.join(', ')}); fence = the
+                      resource accepts stale tokens. The run then should report violations.
+  --expect-violations exit 0 only if violations were found (to check that --break is caught)
+  --out DIR           report directory (default artifacts/chaos/seed-S)
+  --json              print the summary as one JSON object on the last line`
+
+function parse(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--') continue
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`)
+    const eq = a.indexOf('=')
+    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1))
+    else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--'))
+      out.set(a.slice(2), argv[++i] as string)
+    else out.set(a.slice(2), 'true')
+  }
+  return out
+}
+
+function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
+  const v = m.get(k)
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${k}: expected an integer in [${min}, ${max}], got ${v}`)
+  return n
+}
+
+async function main(): Promise<number> {
+  const flags = parse(process.argv.slice(2))
+  if (flags.has('help') || flags.has('h')) {
+    process.stdout.write(`${HELP}\n`)
+    return 0
+  }
+  const known = new Set([
+    'nodes',
+    'schedules',
+    'seed',
+    'schedule',
+    'faults',
+    'liveness-ms',
+    'break',
+    'expect-violations',
+    'out',
+    'json',
+  ])
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${HELP}`)
+  if (process.platform !== 'linux' || process.getuid?.() !== 0)
+    throw new Error('the chaos harness needs root on Linux (network namespaces and iptables)')
+  const nodes = int(flags, 'nodes', 5, 5, 25)
+  const seed = int(flags, 'seed', Date.now() % 1_000_000, 0, 2 ** 31 - 1)
+  const count = int(flags, 'schedules', 3, 1, 100_000)
+  const schedules = flags.has('schedule')
+    ? [int(flags, 'schedule', 0, 0, 1_000_000)]
+    : [...Array(count).keys()]
+  const breakRules = (flags.get('break') ?? '').split(',').filter(Boolean)
+  for (const b of breakRules) if (!BREAKS.includes(b)) throw new Error(`--break: one of ${BREAKS.join(', ')}`)
+  if (breakRules.filter((b) => b !== 'fence').length > 1)
+    throw new Error('--break: one protocol rule at a time')
+  const kinds = flags.get('faults')?.split(',') as FaultKind[] | undefined
+  for (const k of kinds ?? []) if (!FAULT_KINDS.includes(k)) throw new Error(`--faults: unknown kind ${k}`)
+  const livenessMs = int(flags, 'liveness-ms', 10_000, 1000, 600_000)
+  const json = flags.has('json')
+  const outDir = flags.get('out') ?? join(ROOT, 'artifacts', 'chaos', `seed-${seed}`)
+  const log = (line: string) => process.stderr.write(`${line}\n`)
+
+  log(
+    `chaos: ${nodes} nodes, ${schedules.length === 1 && flags.has('schedule') ? `schedule ${schedules[0]}` : `${schedules.length} schedules`}, seed ${seed}, preset local${breakRules.length ? `, BREAK ${breakRules.join(',')} (test only)` : ''}`,
+  )
+  const t0 = performance.now()
+  const run = await runChaos({
+    nodes,
+    schedules,
+    seed,
+    breakRules,
+    livenessMs,
+    outDir,
+    dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
+    kinds,
+    log,
+  })
+  const r = run.results
+  const violations = r.flatMap((x) => x.violations)
+  const byKind: Record<string, number> = {}
+  for (const v of violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1
+  const reelect = r.map((x) => x.reelectMs).filter((x): x is number => x !== undefined)
+  const allKnow = r.map((x) => x.allKnowMs).filter((x): x is number => x !== undefined)
+  const never = r.length - reelect.length
+  const failing = r.filter((x) => x.violations.length > 0).map((x) => x.index)
+  const round = (x: number | undefined) => (x === undefined ? null : Math.round(x))
+  const summary = {
+    seed,
+    nodes,
+    preset: 'local',
+    break: breakRules.length ? breakRules.join(',') : null,
+    schedules: r.length,
+    violations: violations.length,
+    violationsByKind: byKind,
+    staleWritesAccepted: r.reduce((a, x) => a + x.staleWrites, 0),
+    acceptedWrites: r.reduce((a, x) => a + x.acceptedWrites, 0),
+    refusedWrites: r.reduce((a, x) => a + x.refusedWrites, 0),
+    maxLeaderlessAfterHealMs: never > 0 ? null : round(Math.max(0, ...reelect)),
+    neverReelected: never,
+    p50ReelectAfterHealMs: round(quantile(reelect, 0.5)),
+    p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
+    p99AllKnowAfterHealMs: round(quantile(allKnow, 0.99)),
+    failingSchedules: failing,
+    leasePeriodMs: round(run.leasePeriodMs),
+    overlapToleranceMs: Math.round(run.toleranceMs * 10) / 10,
+    startupMs: round(run.startupMs),
+    firstLeaderMs: round(run.firstLeaderMs),
+    durationS: Math.round((performance.now() - t0) / 1000),
+    report: outDir,
+  }
+  log('')
+  log(`schedules ${summary.schedules}, violations ${summary.violations} ${JSON.stringify(byKind)}`)
+  log(
+    `fenced writes: ${summary.acceptedWrites} accepted, ${summary.refusedWrites} refused (stale token), stale accepted ${summary.staleWritesAccepted}`,
+  )
+  log(
+    `leader again after heal: p50 ${summary.p50ReelectAfterHealMs} ms, p99 ${summary.p99ReelectAfterHealMs} ms, max ${summary.maxLeaderlessAfterHealMs ?? 'NEVER'} ms; known to every node incl. restarted ones p99 ${summary.p99AllKnowAfterHealMs} ms`,
+  )
+  if (failing.length > 0)
+    log(
+      `failing schedules: ${failing.join(', ')} — replay one with: pnpm chaos --nodes ${nodes} --seed ${seed} --schedule ${failing[0]}`,
+    )
+  const pictures = failing.length > 0 ? r.filter((x) => x.violations.length > 0) : r.slice(-1)
+  log(
+    `timeline: ${pictures
+      .map((x) => x.svg)
+      .slice(0, 5)
+      .join(' ')}`,
+  )
+  log(`history: ${join(outDir, 'history.jsonl')}`)
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+  const expect = flags.has('expect-violations')
+  return expect ? (violations.length > 0 ? 0 : 1) : violations.length > 0 ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`chaos: ${err.message}\n`)
+    process.exit(2)
+  },
+)

@@ -1,0 +1,438 @@
+/**
+ * One chaos run: the test network, the fenced resource, N real nodes, then K seeded schedules,
+ * each a safety phase (the nemesis's faults, one at a time or overlapping) followed by a
+ * liveness phase (every fault healed; a leader known to every running node must appear within
+ * the liveness bound). The checker (checker.ts) reads each schedule's window of the history.
+ * The network and every process are torn down on exit, on failure and on SIGINT/SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { localConclaveConfig } from '@conclave/core'
+import {
+  checkHeals,
+  checkLeaseOverlaps,
+  checkMinorityLeases,
+  checkWrites,
+  hasQuorum,
+  leaseSpans,
+  newWriteCheckState,
+  type PartitionRecord,
+  type Sample,
+  type Violation,
+  type Write,
+} from './checker.js'
+import * as net from './netns.js'
+import { hostMs, NetnsCluster, type ProcEvent, RESOURCE_PORT } from './netns-cluster.js'
+import { bridge, loss, type NetFault, oneWay, ring, rulesFor, split } from './network-faults.js'
+import { describeFault, type Fault, type FaultKind, planSchedule, type Schedule } from './schedule.js'
+import { type FaultSpan, timelineSvg } from './timeline-svg.js'
+
+export interface ChaosOptions {
+  nodes: number
+  schedules: number[]
+  seed: number
+  breakRules: string[]
+  livenessMs: number
+  outDir: string
+  dataDir: string
+  kinds?: FaultKind[]
+  log(line: string): void
+}
+
+export interface ScheduleResult {
+  index: number
+  seed: number
+  faults: string[]
+  violations: Violation[]
+  reelectMs: number | undefined
+  allKnowMs: number | undefined
+  staleWrites: number
+  acceptedWrites: number
+  refusedWrites: number
+  durationMs: number
+  svg: string
+}
+
+export interface RunResult {
+  startupMs: number
+  firstLeaderMs: number | undefined
+  results: ScheduleResult[]
+  leasePeriodMs: number
+  toleranceMs: number
+}
+
+const SEEDS = 3
+const PROBE_INTERVAL_MS = 25
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)))
+const ENSURE_TOOLS = fileURLToPath(new URL('../scripts/ensure-netns-tools.sh', import.meta.url))
+const RESOURCE = fileURLToPath(new URL('./fenced-resource.ts', import.meta.url))
+
+/** The global lease of the preset the nodes run (config docs: electionTimeoutMin·(1−ρ)/(1+ρ) − margin). */
+export function globalLeaseMs(): { leaseMs: number; driftBound: number } {
+  const g = localConclaveConfig().global
+  return {
+    leaseMs: (g.electionTimeoutMinMs * (1 - g.driftBound)) / (1 + g.driftBound) - g.leaseMarginMs,
+    driftBound: g.driftBound,
+  }
+}
+
+export async function runChaos(o: ChaosOptions): Promise<RunResult> {
+  const n = o.nodes
+  const { leaseMs, driftBound } = globalLeaseMs()
+  const toleranceMs = 5 + driftBound * leaseMs
+  mkdirSync(o.outDir, { recursive: true })
+  const historyFile = join(o.outDir, 'history.jsonl')
+  writeFileSync(historyFile, '')
+
+  await net.sh('bash', [ENSURE_TOOLS])
+  net.lock()
+  let resource: ChildProcess | undefined
+  let cluster: NetnsCluster | undefined
+  let tornDown = false
+  const teardown = async () => {
+    if (tornDown) return
+    tornDown = true
+    await cluster?.killAll().catch(() => {})
+    resource?.kill('SIGKILL')
+    await net.teardown()
+    rmSync(o.dataDir, { recursive: true, force: true })
+    net.unlock()
+  }
+  const onSignal = (sig: NodeJS.Signals) => {
+    o.log(`\n${sig}: tearing down the test network`)
+    void teardown().finally(() => process.exit(130))
+  }
+  const onCrash = (err: unknown) => {
+    o.log(`\nchaos harness failed: ${(err as Error)?.stack ?? err}; tearing down the test network`)
+    void teardown().finally(() => process.exit(2))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.once('uncaughtException', onCrash)
+  process.once('unhandledRejection', onCrash)
+
+  try {
+    await net.teardown() // leftovers of a crashed earlier run
+    await net.setup(n)
+    rmSync(o.dataDir, { recursive: true, force: true })
+
+    // History, appended by the nodes' probes and the resource as they report.
+    let samples: Sample[] = []
+    let writes: Write[] = []
+    let procs: ProcEvent[] = []
+    const latest = new Map<number, Sample>()
+    const record = (kind: string, o2: object) =>
+      appendFileSync(historyFile, `${JSON.stringify({ kind, ...o2 })}\n`)
+
+    resource = spawn(
+      process.execPath,
+      ['--import', 'tsx', RESOURCE, '--listen', `${net.BRIDGE_IP}:${RESOURCE_PORT}`].concat(
+        o.breakRules.includes('fence') ? ['--unfenced'] : [],
+      ),
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let resourceUp: () => void = () => {}
+    const resourceReady = new Promise<void>((r) => {
+      resourceUp = r
+    })
+    createInterface({ input: resource.stdout as NodeJS.ReadableStream }).on('line', (text) => {
+      const j = JSON.parse(text) as Record<string, unknown>
+      if (j.listening) resourceUp()
+      if (typeof j.token === 'number') {
+        const w: Write = {
+          hostMs: Number(j.hostMs),
+          node: String(j.node),
+          token: j.token,
+          seq: Number(j.seq),
+          accepted: j.accepted === true,
+        }
+        writes.push(w)
+      }
+    })
+    await resourceReady
+
+    const protocolBreak = o.breakRules.find((b) => b !== 'fence')
+    cluster = new NetnsCluster({
+      nodes: n,
+      dir: o.dataDir,
+      seeds: SEEDS,
+      preset: 'local',
+      breakRule: protocolBreak,
+      probeIntervalMs: PROBE_INTERVAL_MS,
+      onSample(s) {
+        samples.push(s)
+        latest.set(s.node, s)
+      },
+      onProc(e) {
+        procs.push(e)
+        if (e.state === 'down') latest.delete(e.node)
+      },
+    })
+    const c = cluster
+    await c.prepare()
+
+    const t0 = hostMs()
+    for (let i = 0; i < n; i += 5) {
+      const batch = [...Array(Math.min(5, n - i)).keys()].map((k) => i + k)
+      for (const j of batch) c.spawn(j)
+      await c.waitFor(() => batch.every((j) => c.state(j) !== 'starting'), 60_000)
+    }
+    const startupMs = hostMs() - t0
+
+    /** A leased leader known to every running node: when (host ms of the last agreeing sample). */
+    const agreement = (requireAll: boolean): number | undefined => {
+      const now = hostMs()
+      const up = [...Array(n).keys()].filter((i) => c.state(i) === 'up')
+      if (up.length === 0) return undefined
+      if (requireAll && up.length < n) return undefined
+      let holder: Sample | undefined
+      for (const i of up) {
+        const s = latest.get(i)
+        if (s?.token !== null && s !== undefined && now - s.hostMs < 1000) holder = s
+      }
+      if (!holder) return undefined
+      let at = holder.hostMs
+      for (const i of up) {
+        const s = latest.get(i)
+        if (!s || now - s.hostMs > 2500 || s.leader !== holder.id || s.term !== holder.token) return undefined
+        at = Math.max(at, s.hostMs)
+      }
+      return at
+    }
+    const leaderIndex = (): number | undefined => {
+      let best: Sample | undefined
+      const now = hostMs()
+      for (const s of latest.values())
+        if (s.token !== null && now - s.hostMs < 1000 && (!best || (s.token ?? 0) > (best.token ?? 0)))
+          best = s
+      return best?.node
+    }
+
+    const firstAt = await c.waitFor(() => agreement(true), 120_000)
+    const firstLeaderMs = firstAt === undefined ? undefined : firstAt - t0
+    o.log(
+      `${n} nodes started in ${(startupMs / 1000).toFixed(1)} s; ${firstLeaderMs === undefined ? 'NO leader known to all within 120 s' : `leader known to all ${(firstLeaderMs / 1000).toFixed(1)} s after launch`}`,
+    )
+
+    // The network state: every active fault's drops, merged into each namespace's rules.
+    const activeNet = new Map<number, NetFault>()
+    const applied = new Map<number, string>()
+    const applyNet = async () => {
+      await Promise.all(
+        [...Array(n).keys()].map(async (i) => {
+          const rules = rulesFor(i, activeNet.values(), net.nodeIp, net.BRIDGE_IP, net.SUBNET)
+          if (applied.get(i) === rules) return
+          applied.set(i, rules)
+          await net.applyRules(i, rules)
+        }),
+      )
+    }
+    await applyNet()
+
+    const writeState = newWriteCheckState()
+    const results: RunResult['results'] = []
+    let faultSeq = 0
+    let recordedUpTo = 0
+    for (const index of o.schedules) {
+      const plan: Schedule = planSchedule(o.seed, index, {
+        nodes: n,
+        driftBound,
+        seeds: SEEDS,
+        kinds: o.kinds,
+      })
+      const start = hostMs()
+      const busy = new Set<number>()
+      const faultSpans: FaultSpan[] = []
+      const partitions: PartitionRecord[] = []
+      const violations: Violation[] = []
+      const shardOf = () => {
+        const m = new Map<number, number>()
+        for (const s of latest.values()) if (s.shard !== null && s.role !== 'observer') m.set(s.node, s.shard)
+        return m
+      }
+
+      const runFault = async (f: Fault): Promise<void> => {
+        await sleep(start + f.startMs - hostMs())
+        const leader = leaderIndex()
+        const nodes =
+          f.atLeader && leader !== undefined ? [leader, ...f.nodes.filter((x) => x !== leader)] : f.nodes
+        const label = describeFault(f, f.atLeader ? nodes[0] : undefined).replace(/ @.*$/, '')
+        const span: FaultSpan = { label, nodes: [], fromMs: hostMs(), toMs: hostMs() }
+        faultSpans.push(span)
+        const netFault = async (nf: NetFault, hit: number[], sides?: number[][]) => {
+          const id = ++faultSeq
+          activeNet.set(id, nf)
+          await applyNet()
+          const installed = hostMs()
+          span.fromMs = installed
+          span.nodes = hit
+          const sm = shardOf()
+          const noQuorum = (sides ?? []).filter((side) => !hasQuorum(side, sm, n))
+          await sleep(f.durationMs)
+          activeNet.delete(id)
+          await applyNet()
+          span.toMs = hostMs()
+          if (sides) partitions.push({ label, installedHostMs: installed, healedHostMs: span.toMs, noQuorum })
+        }
+        const all = [...Array(n).keys()]
+        switch (f.kind) {
+          case 'isolate-leader':
+          case 'split': {
+            const side = f.kind === 'isolate-leader' ? nodes.slice(0, 1) : nodes
+            const rest = all.filter((i) => !side.includes(i))
+            await netFault(split(side, n), all, [side, rest])
+            break
+          }
+          case 'bridge':
+            await netFault(bridge(nodes), all)
+            break
+          case 'ring':
+            await netFault(ring(nodes), all)
+            break
+          case 'one-way':
+            await netFault(oneWay(nodes, n), all)
+            break
+          case 'loss':
+            await netFault(loss(nodes, f.amount), nodes)
+            break
+          case 'kill':
+          case 'pause':
+          case 'leave-join': {
+            const x = nodes[0] as number
+            if (busy.has(x) || c.state(x) !== 'up') {
+              span.label += ' (skipped: target busy)'
+              return
+            }
+            busy.add(x)
+            span.nodes = [x]
+            if (f.kind === 'pause') {
+              c.pause(x)
+              await sleep(f.durationMs)
+              c.resume(x)
+            } else {
+              if (f.kind === 'kill') await c.kill(x)
+              else await c.leave(x)
+              await sleep(f.durationMs)
+              if (f.kind === 'kill' && f.offsetMs !== 0) c.setClock(x, f.offsetMs, c.clockOf(x).driftPpm)
+              if (f.kind === 'leave-join') {
+                await c.newIdentity(x)
+                latest.delete(x)
+              }
+              c.spawn(x)
+            }
+            busy.delete(x)
+            span.toMs = hostMs()
+            break
+          }
+          case 'clock': {
+            const hit = nodes.filter((x) => !busy.has(x))
+            span.nodes = hit
+            for (const x of hit) c.setClock(x, c.clockOf(x).offsetMs, f.amount)
+            await sleep(f.durationMs)
+            for (const x of hit) c.setClock(x, c.clockOf(x).offsetMs, 0)
+            span.toMs = hostMs()
+            break
+          }
+          case 'rolling-restart':
+            span.nodes = nodes
+            for (const x of nodes) {
+              if (busy.has(x) || c.state(x) !== 'up') continue
+              busy.add(x)
+              await c.leave(x)
+              c.spawn(x)
+              await c.waitFor(() => c.state(x) !== 'starting', 30_000)
+              busy.delete(x)
+            }
+            span.toMs = hostMs()
+            break
+        }
+      }
+
+      await Promise.all(plan.faults.map(runFault))
+      const healHostMs = hostMs()
+      const agreedHostMs = await c.waitFor(() => agreement(false), o.livenessMs)
+      // Restarted nodes must be up and know the leader too before the next schedule starts.
+      const allAt = await c.waitFor(() => agreement(true), Math.max(o.livenessMs, 30_000))
+      await sleep(500)
+      const end = hostMs()
+
+      // Unexpected exits in this window are crashes.
+      for (const e of procs)
+        if (e.unexpected && e.hostMs >= start)
+          violations.push({ kind: 'crash', atHostMs: e.hostMs, detail: `n${e.node} exited: ${e.unexpected}` })
+      const spans = leaseSpans(samples)
+      violations.push(...checkLeaseOverlaps(spans, toleranceMs).filter((v) => v.atHostMs >= start))
+      violations.push(...checkMinorityLeases(samples, partitions, leaseMs, driftBound, toleranceMs))
+      violations.push(...checkHeals([{ healHostMs, agreedHostMs }], o.livenessMs))
+      const w = checkWrites(writes, writeState)
+      violations.push(...w.violations)
+
+      const svgPath = join(o.outDir, `schedule-${index}.svg`)
+      writeFileSync(
+        svgPath,
+        timelineSvg({
+          title: `seed ${o.seed} schedule ${index}, ${n} nodes: ${faultSpans.map((f) => f.label).join(' + ') || '(no fault)'}`,
+          nodes: n,
+          fromMs: start - 1000,
+          toMs: end,
+          spans,
+          faults: faultSpans,
+          procs: procs.filter((e) => e.hostMs >= start - 1000),
+          healMs: healHostMs,
+          agreedMs: agreedHostMs,
+          violations,
+        }),
+      )
+      const result: ScheduleResult = {
+        index,
+        seed: plan.seed,
+        faults: faultSpans.map((f) => f.label),
+        violations,
+        reelectMs: agreedHostMs === undefined ? undefined : Math.max(0, agreedHostMs - healHostMs),
+        allKnowMs: allAt === undefined ? undefined : Math.max(0, allAt - healHostMs),
+        staleWrites: w.stale,
+        acceptedWrites: w.accepted,
+        refusedWrites: w.refused,
+        durationMs: end - start,
+        svg: svgPath,
+      }
+      results.push(result)
+      o.log(
+        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s): ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leader again after heal ${fmtMs(result.reelectMs)}, known to all ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
+      )
+      for (const v of violations.slice(0, 10)) o.log(`    ${v.kind}: ${v.detail}`)
+      if (violations.length > 0) o.log(`    timeline: ${svgPath}`)
+
+      // Keep the history on disk; carry the last 3 s into the next window (leases crossing it).
+      for (const s of samples) if (s.hostMs >= recordedUpTo) record('sample', s)
+      for (const x of writes) record('write', x)
+      for (const e of procs) if (e.hostMs >= recordedUpTo) record('proc', e)
+      recordedUpTo = end
+      record('schedule', {
+        ...result,
+        startHostMs: start,
+        healHostMs,
+        endHostMs: end,
+        faultSpans,
+        partitions,
+      })
+      samples = samples.filter((s) => s.hostMs >= end - 3000)
+      writes = []
+      procs = procs.filter((e) => e.hostMs >= end - 3000)
+    }
+    return { startupMs, firstLeaderMs, results, leasePeriodMs: leaseMs, toleranceMs }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.off('uncaughtException', onCrash)
+    process.off('unhandledRejection', onCrash)
+    await teardown()
+  }
+}
+
+function fmtMs(ms: number | undefined): string {
+  return ms === undefined ? 'NEVER' : `${Math.round(ms)} ms`
+}

@@ -7,14 +7,15 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { quantile } from './checker.js'
-import { runChaos } from './run.js'
+import { type RunResult, runChaos } from './run.js'
 import { FAULT_KINDS, type FaultKind } from './schedule.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const BREAKS = ['lease', 'vote-commit', 'persist', 'fence']
 
 const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--json]
-  --nodes N           real node processes, each in its own network namespace (5–25, default 5)
+  --nodes N | A..B    real node processes, each in its own network namespace (5–25, default 5);
+                      A..B: the schedules are shared out over clusters of A, (A+B)/2 and B nodes
   --schedules K       seeded fault schedules to run one after another (default 3)
   --seed S            run seed (default: from the clock, printed); same seed = same fault schedules
   --schedule I        replay schedule I of the seed alone (e.g. a failing one)
@@ -71,7 +72,22 @@ async function main(): Promise<number> {
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${HELP}`)
   if (process.platform !== 'linux' || process.getuid?.() !== 0)
     throw new Error('the chaos harness needs root on Linux (network namespaces and iptables)')
-  const nodes = int(flags, 'nodes', 5, 5, 25)
+  const nodesRaw = flags.get('nodes') ?? '5'
+  const range = /^(\d+)\.\.(\d+)$/.exec(nodesRaw)
+  const sizes = range
+    ? [
+        ...new Set([
+          Number(range[1]),
+          Math.round((Number(range[1]) + Number(range[2])) / 2),
+          Number(range[2]),
+        ]),
+      ]
+    : [int(flags, 'nodes', 5, 5, 25)]
+  for (const n of sizes)
+    if (!Number.isInteger(n) || n < 5 || n > 25)
+      throw new Error(`--nodes: 5–25 or A..B within 5–25, got ${nodesRaw}`)
+  if (range && flags.has('schedule'))
+    throw new Error('--schedule replays on one cluster size: pass --nodes N')
   const seed = int(flags, 'seed', Date.now() % 1_000_000, 0, 2 ** 31 - 1)
   const count = int(flags, 'schedules', 3, 1, 100_000)
   const schedules = flags.has('schedule')
@@ -89,20 +105,40 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`)
 
   log(
-    `chaos: ${nodes} nodes, ${schedules.length === 1 && flags.has('schedule') ? `schedule ${schedules[0]}` : `${schedules.length} schedules`}, seed ${seed}, preset local${breakRules.length ? `, BREAK ${breakRules.join(',')} (test only)` : ''}`,
+    `chaos: ${sizes.join('/')} nodes, ${flags.has('schedule') ? `schedule ${schedules[0]}` : `${schedules.length} schedules`}, seed ${seed}, preset local${breakRules.length ? `, BREAK ${breakRules.join(',')} (test only)` : ''}`,
   )
   const t0 = performance.now()
-  const run = await runChaos({
-    nodes,
-    schedules,
-    seed,
-    breakRules,
-    livenessMs,
-    outDir,
-    dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
-    kinds,
-    log,
-  })
+  const runs: { nodes: number; run: RunResult }[] = []
+  for (let g = 0; g < sizes.length; g++) {
+    const n = sizes[g] as number
+    const mine = schedules.filter((_, k) => Math.floor((k * sizes.length) / schedules.length) === g)
+    if (mine.length === 0) continue
+    if (sizes.length > 1) log(`-- ${n} nodes: schedules ${mine[0]}..${mine.at(-1)}`)
+    const run = await runChaos({
+      nodes: n,
+      schedules: mine,
+      seed,
+      breakRules,
+      livenessMs,
+      outDir: sizes.length > 1 ? join(outDir, `nodes-${n}`) : outDir,
+      dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
+      kinds,
+      log,
+    })
+    runs.push({ nodes: n, run })
+  }
+  const nodesOf = new Map<number, number>()
+  for (const { nodes: n, run } of runs) for (const x of run.results) nodesOf.set(x.index, n)
+  const nodes = sizes.length > 1 ? nodesRaw : sizes[0]
+  const run = {
+    results: runs.flatMap((x) => x.run.results),
+    leasePeriodMs: runs[0]?.run.leasePeriodMs ?? 0,
+    toleranceMs: runs[0]?.run.toleranceMs ?? 0,
+    startupMs: Math.max(...runs.map((x) => x.run.startupMs)),
+    firstLeaderMs: runs.some((x) => x.run.firstLeaderMs === undefined)
+      ? undefined
+      : Math.max(...runs.map((x) => x.run.firstLeaderMs ?? 0)),
+  }
   const r = run.results
   const violations = r.flatMap((x) => x.violations)
   const byKind: Record<string, number> = {}
@@ -129,6 +165,25 @@ async function main(): Promise<number> {
     p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
     p99AllKnowAfterHealMs: round(quantile(allKnow, 0.99)),
     failingSchedules: failing,
+    bySize: runs.map(({ nodes: n, run: x }) => ({
+      nodes: n,
+      schedules: x.results.length,
+      violations: x.results.reduce((a, y) => a + y.violations.length, 0),
+      p50ReelectAfterHealMs: round(
+        quantile(
+          x.results.flatMap((y) => y.reelectMs ?? []),
+          0.5,
+        ),
+      ),
+      p99ReelectAfterHealMs: round(
+        quantile(
+          x.results.flatMap((y) => y.reelectMs ?? []),
+          0.99,
+        ),
+      ),
+      meanScheduleS:
+        Math.round(x.results.reduce((a, y) => a + y.durationMs, 0) / x.results.length / 100) / 10,
+    })),
     leasePeriodMs: round(run.leasePeriodMs),
     overlapToleranceMs: Math.round(run.toleranceMs * 10) / 10,
     startupMs: round(run.startupMs),
@@ -146,7 +201,7 @@ async function main(): Promise<number> {
   )
   if (failing.length > 0)
     log(
-      `failing schedules: ${failing.join(', ')} — replay one with: pnpm chaos --nodes ${nodes} --seed ${seed} --schedule ${failing[0]}`,
+      `failing schedules: ${failing.join(', ')} — replay one with: pnpm chaos --nodes ${nodesOf.get(failing[0] as number)} --seed ${seed} --schedule ${failing[0]}`,
     )
   const pictures = failing.length > 0 ? r.filter((x) => x.violations.length > 0) : r.slice(-1)
   log(

@@ -40,6 +40,7 @@ import {
   decodeFrame,
   type Entry,
   encodeEntry,
+  FINGERPRINTS_MAX,
   type Frame,
   type FrameHead,
   frameHeadBytes,
@@ -93,6 +94,13 @@ function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number
 
 type Source = 'direct' | 'gossip' | 'sync'
 
+/** Bound on the members remembered as recently told they are dead (tellDead). */
+const DEAD_NOTICES_MAX = 256
+
+function varintBytes(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5
+}
+
 export class Membership implements Machine<MembershipEvent> {
   readonly id: NodeId
   readonly rejections = new RejectionCounter()
@@ -129,6 +137,12 @@ export class Membership implements Machine<MembershipEvent> {
   private lastRejectEventMs = Number.NEGATIVE_INFINITY
   /** Per peer in an anti-entropy exchange: fingerprints of the rows it sent us (bounded). */
   private readonly syncedFrom = new Map<NodeId, Map<NodeId, number>>()
+  /**
+   * When this node last told each member it holds dead that it is dead (reply-to-the-dead and
+   * stale deaths learned by anti-entropy), so a chatty sender is told once per notify interval.
+   * Bounded by DEAD_NOTICES_MAX (oldest forgotten).
+   */
+  private readonly deadNoticeAtMs = new Map<NodeId, number>()
   /** Dead and left members by the time they became so, oldest first (for reclaiming). */
   private readonly tombstones = new Map<NodeId, number>()
   private subjectsCache: { version: number; ids: NodeId[] } = { version: -1, ids: [] }
@@ -358,7 +372,18 @@ export class Membership implements Machine<MembershipEvent> {
       case 'digest':
         this.onDigest(from, frame.hashes, nowMs)
         break
+      case 'fingerprints':
+        this.onFingerprints(from, frame.buckets, frame.fps)
+        break
+      case 'want':
+        this.onWant(from, frame.fps)
+        break
     }
+    // A member we hold dead is talking to us: it was only cut off (a healed partition) or was
+    // declared dead falsely. Tell it, so it refutes with a new incarnation and comes back
+    // (memberlist gossips to the dead for the same reason). Frames that carried its refutation
+    // made it alive above, so this costs nothing once it has refuted.
+    if (this.table.get(from)?.state === 'dead') this.tellDead(from, nowMs)
   }
 
   nextTickAtMs(): number {
@@ -551,6 +576,29 @@ export class Membership implements Machine<MembershipEvent> {
     this.enqueue(m.id, entry, nowMs)
   }
 
+  private isUp(id: NodeId): boolean {
+    const st = this.table.get(id)?.state
+    return st === 'alive' || st === 'suspect'
+  }
+
+  /** Sends a member we hold dead that belief (at most once per notify interval per member). */
+  private tellDead(id: NodeId, nowMs: number): void {
+    const m = this.table.get(id)
+    if (m?.state !== 'dead') return
+    const last = this.deadNoticeAtMs.get(id)
+    if (last !== undefined && nowMs - last < this.cfg.suspectNotifyIntervalMs) return
+    this.deadNoticeAtMs.delete(id)
+    if (this.deadNoticeAtMs.size >= DEAD_NOTICES_MAX) {
+      this.deadNoticeAtMs.delete(this.deadNoticeAtMs.keys().next().value as NodeId)
+    }
+    this.deadNoticeAtMs.set(id, nowMs)
+    const bytes = encodeEntry(
+      { kind: 'dead', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation },
+      this.cfg.frameBytesMax,
+    )
+    this.sendFrame(id, { type: 'gossip' }, 'dead-notice', [bytes], false)
+  }
+
   private suspectEntryBytes(m: Member): Uint8Array {
     return encodeEntry(
       { kind: 'suspect', id: m.id, bootEpoch: m.bootEpoch, incarnation: m.incarnation, accuser: this.id },
@@ -572,9 +620,15 @@ export class Membership implements Machine<MembershipEvent> {
         case 'suspect':
           did = this.applySuspect(e, from, nowMs)
           break
-        case 'dead':
+        case 'dead': {
+          const wasUp = this.isUp(e.id)
           did = this.applyDead(e, from, nowMs)
+          // Anti-entropy brought the death of a member we had up: old news from the other side
+          // of a healed partition, most likely. If the member is in fact alive it hears at once
+          // and refutes, instead of waiting until it happens to talk to a node holding it dead.
+          if (did && wasUp && source === 'sync') this.tellDead(e.id, nowMs)
           break
+        }
       }
       if (did) {
         changed++
@@ -994,7 +1048,85 @@ export class Membership implements Machine<MembershipEvent> {
     const buckets = this.digest.mismatched(hashes)
     if (buckets.length === 0) return
     this.aeChanged = true
-    this.sendSync(from, this.bucketIds(buckets), buckets)
+    this.sendFingerprints(from, buckets)
+  }
+
+  /**
+   * Fingerprint round, step 2 (after the peer's digest): the fingerprints of all our rows in
+   * the mismatched buckets, whole buckets only, from a random one on (so that when they do not
+   * all fit in syncPagesMax frames, successive rounds cover different buckets).
+   */
+  private sendFingerprints(to: NodeId, buckets: readonly number[]): void {
+    const slot = new Int32Array(this.digest.buckets).fill(-1)
+    const start = this.rng.int(buckets.length)
+    const order: number[] = []
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[(start + i) % buckets.length] as number
+      slot[b] = i
+      order.push(b)
+    }
+    const fpsOf: number[][] = order.map(() => [])
+    for (const m of this.table.values()) {
+      const i = slot[this.digest.bucketOf(m.hash)] as number
+      if (i >= 0) fpsOf[i]?.push(m.fp)
+    }
+    let frames = 0
+    let head: { buckets: number[]; fps: number[] } = { buckets: [], fps: [] }
+    let bytes = 8 // version, type, two counts (≤ 2 B each), slack
+    const flush = () => {
+      if (head.buckets.length === 0) return
+      this.sendFrame(to, { type: 'fingerprints', ...head }, 'fingerprints', [], false)
+      frames++
+      head = { buckets: [], fps: [] }
+      bytes = 8
+    }
+    for (const [i, b] of order.entries()) {
+      const fps = fpsOf[i] as number[]
+      let size = varintBytes(b)
+      for (const f of fps) size += varintBytes(f)
+      if (fps.length > FINGERPRINTS_MAX || size + 8 > this.cfg.frameBytesMax) {
+        this.rejections.add('bucket-too-big') // this bucket never fits: configure more buckets
+        continue
+      }
+      if (head.fps.length + fps.length > FINGERPRINTS_MAX || bytes + size > this.cfg.frameBytesMax) {
+        flush()
+        if (frames >= this.cfg.syncPagesMax) return
+      }
+      head.buckets.push(b)
+      for (const f of fps) head.fps.push(f)
+      bytes += size
+    }
+    if (frames < this.cfg.syncPagesMax) flush()
+  }
+
+  /**
+   * Fingerprint round, step 3: the peer listed every row it has in `buckets`. Send it our rows
+   * that it lacks or holds differently, and ask for the rows of its that we lack or hold
+   * differently: only rows that differ cross the wire (a newer row on either side wins on
+   * arrival by the usual precedence; the older copy is ignored).
+   */
+  private onFingerprints(from: NodeId, buckets: readonly number[], fps: readonly number[]): void {
+    const listed = new Uint8Array(this.digest.buckets)
+    for (const b of buckets) if (b < listed.length) listed[b] = 1
+    const theirs = new Set(fps)
+    const mine = new Set<number>()
+    const push: NodeId[] = []
+    for (const m of this.table.values()) {
+      if (listed[this.digest.bucketOf(m.hash)] !== 1) continue
+      mine.add(m.fp)
+      if (!theirs.has(m.fp)) push.push(m.id)
+    }
+    const want = fps.filter((f) => !mine.has(f)).slice(0, FINGERPRINTS_MAX)
+    if (push.length > 0) this.sendSync(from, push, [])
+    if (want.length > 0) this.sendFrame(from, { type: 'want', fps: want }, 'want', [], false)
+  }
+
+  /** Fingerprint round, step 4: send the rows the peer asked for. */
+  private onWant(from: NodeId, fps: readonly number[]): void {
+    const wanted = new Set(fps)
+    const ids: NodeId[] = []
+    for (const m of this.table.values()) if (wanted.has(m.fp)) ids.push(m.id)
+    if (ids.length > 0) this.sendSync(from, ids, [])
   }
 
   /** Member ids in the given buckets (one O(N) pass: cheaper in memory than per-bucket sets). */

@@ -52,6 +52,15 @@ const frames: Record<Frame['type'], fc.Arbitrary<Frame>> = {
     type: fc.constant('digest' as const),
     hashes: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 1, maxLength: 128 }),
   }),
+  fingerprints: fc.record({
+    type: fc.constant('fingerprints' as const),
+    buckets: fc.array(fc.nat({ max: 1023 }), { minLength: 1, maxLength: 20 }),
+    fps: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 150 }),
+  }),
+  want: fc.record({
+    type: fc.constant('want' as const),
+    fps: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 1, maxLength: 150 }),
+  }),
 }
 const frame: fc.Arbitrary<Frame> = fc.oneof(...Object.values(frames))
 
@@ -83,8 +92,20 @@ describe('membership wire codec', () => {
     )
   })
 
-  // Every frame type is its own decoder path: 10,000 random and 10,000 mutated cases each.
-  const types = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'join', 'sync', 'digest'] as const
+  // Every frame type is its own decoder path: 10,000 random and 10,000 mutated cases each
+  // (codes 1..10 in this order).
+  const types = [
+    'ping',
+    'ack',
+    'ping-req',
+    'nack',
+    'gossip',
+    'join',
+    'sync',
+    'digest',
+    'fingerprints',
+    'want',
+  ] as const
   for (const [i, type] of types.entries()) {
     it(`${type}: 10,000 random bodies behind its header, only WireError`, () => {
       fc.assert(

@@ -22,6 +22,8 @@ export const WIRE_VERSION = 1
 export const ENTRIES_MAX = 128
 /** Bound on digest buckets and bucket lists. */
 export const BUCKETS_MAX = 1024
+/** Bound on row fingerprints in one `fingerprints` or `want` frame (≤ 5 B each: fits 1200 B). */
+export const FINGERPRINTS_MAX = 230
 
 export type Entry =
   | { readonly kind: 'claim'; readonly claim: Claim }
@@ -49,6 +51,13 @@ export type Frame =
   | { readonly type: 'sync'; readonly buckets: readonly number[]; readonly entries: readonly Entry[] }
   /** Anti-entropy digest: one 32-bit hash per bucket of the sender's member table. */
   | { readonly type: 'digest'; readonly hashes: readonly number[] }
+  /**
+   * Anti-entropy fingerprint round: the fingerprints of ALL the sender's rows in `buckets` (the
+   * buckets a digest found different), so the receiver can tell exactly which rows differ.
+   */
+  | { readonly type: 'fingerprints'; readonly buckets: readonly number[]; readonly fps: readonly number[] }
+  /** "Send me your rows with these fingerprints" (the end of a fingerprint round). */
+  | { readonly type: 'want'; readonly fps: readonly number[] }
 
 export type FrameType = Frame['type']
 
@@ -61,6 +70,8 @@ const TYPE_CODES: Record<FrameType, number> = {
   join: 6,
   sync: 7,
   digest: 8,
+  fingerprints: 9,
+  want: 10,
 }
 const TYPE_BY_CODE: ReadonlyMap<number, FrameType> = new Map(
   Object.entries(TYPE_CODES).map(([k, v]) => [v, k as FrameType]),
@@ -181,6 +192,8 @@ export type FrameHead =
   | { readonly type: 'gossip' | 'join' }
   | { readonly type: 'sync'; readonly buckets: readonly number[] }
   | { readonly type: 'digest'; readonly hashes: readonly number[] }
+  | { readonly type: 'fingerprints'; readonly buckets: readonly number[]; readonly fps: readonly number[] }
+  | { readonly type: 'want'; readonly fps: readonly number[] }
 
 /** Encoded size of a frame head (everything before the entry count). */
 export function frameHeadBytes(head: FrameHead): number {
@@ -202,6 +215,17 @@ export function frameHeadBytes(head: FrameHead): number {
     case 'digest': {
       let n = 2 + varintSize(head.hashes.length)
       for (const h of head.hashes) n += varintSize(h)
+      return n
+    }
+    case 'fingerprints': {
+      let n = 2 + varintSize(head.buckets.length) + varintSize(head.fps.length)
+      for (const b of head.buckets) n += varintSize(b)
+      for (const f of head.fps) n += varintSize(f)
+      return n
+    }
+    case 'want': {
+      let n = 2 + varintSize(head.fps.length)
+      for (const f of head.fps) n += varintSize(f)
       return n
     }
   }
@@ -243,6 +267,16 @@ export function beginFrame(
     case 'digest':
       w.varint(head.hashes.length)
       for (const h of head.hashes) w.varint(h)
+      break
+    case 'fingerprints':
+      w.varint(head.buckets.length)
+      for (const b of head.buckets) w.varint(b)
+      w.varint(head.fps.length)
+      for (const f of head.fps) w.varint(f)
+      break
+    case 'want':
+      w.varint(head.fps.length)
+      for (const f of head.fps) w.varint(f)
       break
   }
   return w
@@ -327,9 +361,28 @@ export function decodeFrame(bytes: Uint8Array, frameBytesMax: number): Frame {
       frame = { type, hashes }
       break
     }
+    case 'fingerprints': {
+      const n = r.varintMax(BUCKETS_MAX, 'bucket count')
+      if (n === 0) throw new WireError('bad-value', 'fingerprints of no bucket')
+      const buckets: number[] = []
+      for (let i = 0; i < n; i++) buckets.push(r.varintMax(BUCKETS_MAX - 1, 'bucket'))
+      frame = { type, buckets, fps: readFingerprints(r, 0) }
+      break
+    }
+    case 'want':
+      frame = { type, fps: readFingerprints(r, 1) }
+      break
   }
   r.end()
   return frame
+}
+
+function readFingerprints(r: Reader, countMin: number): number[] {
+  const n = r.varintMax(FINGERPRINTS_MAX, 'fingerprint count')
+  if (n < countMin) throw new WireError('bad-value', 'no fingerprints')
+  const fps: number[] = []
+  for (let i = 0; i < n; i++) fps.push(r.varintMax(0xffffffff, 'fingerprint'))
+  return fps
 }
 
 function readEntries(r: Reader, frameBytesMax: number): Entry[] {

@@ -1,9 +1,10 @@
 /**
  * When was a node legitimately unreachable? From the fault log: crashed (until restart), paused
  * (until resume), or on either side of a partition (until heal), plus — from the trace — after it
- * announced that it left. Membership checkers excuse suspicions and deaths of a node that was
- * impaired at any time in the `graceMs` before the accusation (news takes time to spread and to
- * be corrected).
+ * announced that it left. And which pairs of nodes were cut off from each other (`separated`):
+ * on opposite sides of a partition, in either direction. Membership checkers excuse an
+ * accusation when the accused was down, paused or gone, or cut off from its accuser, at any time
+ * in the `graceMs` before it (timers started before a fault ends still fire after it).
  */
 import type { NodeId } from '@conclave/core'
 import type { FaultRecord, TraceRecord } from '../trace.js'
@@ -13,8 +14,16 @@ export interface Interval {
   toMs: number
 }
 
+interface Cut extends Interval {
+  readonly a: ReadonlySet<NodeId>
+  readonly b: ReadonlySet<NodeId>
+}
+
 export class Impairments {
   private readonly byNode = new Map<NodeId, Interval[]>()
+  /** The same intervals without partitions: down, paused or left. */
+  private readonly downByNode = new Map<NodeId, Interval[]>()
+  private readonly cuts: Cut[] = []
 
   constructor(faults: readonly FaultRecord[], trace: readonly TraceRecord[] = []) {
     const open = new Map<string, Interval>()
@@ -26,6 +35,11 @@ export class Impairments {
       const list = this.byNode.get(node) ?? []
       list.push(iv)
       this.byNode.set(node, list)
+      if (why !== 'partitioned') {
+        const down = this.downByNode.get(node) ?? []
+        down.push(iv)
+        this.downByNode.set(node, down)
+      }
     }
     const end = (node: NodeId, why: string, atMs: number) => {
       const key = `${why}|${node}`
@@ -50,8 +64,15 @@ export class Impairments {
           break
         case 'partition':
           for (const n of [...(f.groupA ?? []), ...(f.groupB ?? [])]) begin(n, 'partitioned', f.trueMs)
+          this.cuts.push({
+            fromMs: f.trueMs,
+            toMs: Number.POSITIVE_INFINITY,
+            a: new Set(f.groupA ?? []),
+            b: new Set(f.groupB ?? []),
+          })
           break
         case 'heal':
+          for (const c of this.cuts) if (c.toMs === Number.POSITIVE_INFINITY) c.toMs = f.trueMs
           for (const key of [...open.keys()]) {
             if (key.startsWith('partitioned|')) end(key.slice('partitioned|'.length), 'partitioned', f.trueMs)
           }
@@ -67,11 +88,28 @@ export class Impairments {
     }
   }
 
-  /** Was the node impaired at any moment of [fromMs, toMs]? */
+  /** Was the node impaired (down, paused, left, or on either side of a partition) at any moment of [fromMs, toMs]? */
   impairedDuring(node: NodeId, fromMs: number, toMs: number): boolean {
-    const list = this.byNode.get(node)
-    if (list === undefined) return false
-    for (const iv of list) if (iv.fromMs <= toMs && iv.toMs >= fromMs) return true
+    return overlaps(this.byNode.get(node), fromMs, toMs)
+  }
+
+  /** Was the node down, paused or gone (partitions aside) at any moment of [fromMs, toMs]? */
+  downDuring(node: NodeId, fromMs: number, toMs: number): boolean {
+    return overlaps(this.downByNode.get(node), fromMs, toMs)
+  }
+
+  /** Were x and y on opposite sides of a partition (either direction) at any moment of [fromMs, toMs]? */
+  separated(x: NodeId, y: NodeId, fromMs: number, toMs: number): boolean {
+    for (const c of this.cuts) {
+      if (c.fromMs > toMs || c.toMs < fromMs) continue
+      if ((c.a.has(x) && c.b.has(y)) || (c.b.has(x) && c.a.has(y))) return true
+    }
     return false
   }
+}
+
+function overlaps(list: readonly Interval[] | undefined, fromMs: number, toMs: number): boolean {
+  if (list === undefined) return false
+  for (const iv of list) if (iv.fromMs <= toMs && iv.toMs >= fromMs) return true
+  return false
 }

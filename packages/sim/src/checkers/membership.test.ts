@@ -1,7 +1,7 @@
 import type { TraceEvent } from '@conclave/core'
 import { describe, expect, it } from 'vitest'
 import type { FaultRecord, TraceRecord } from '../trace.js'
-import { deadStaysDead } from './membership.js'
+import { deadStaysDead, falseDeaths } from './membership.js'
 import type { CheckContext } from './types.js'
 
 // Invariant 7 regression (commit bcee177, swarm seed 3): an observer that declared X dead and
@@ -66,5 +66,36 @@ describe('invariant 7: deadStaysDead and the observer restart', () => {
       { trueMs: 1500, kind: 'restart', node: 'y' },
     ]
     expect(deadStaysDead([dead, relearnJoin], ctx(other))).toHaveLength(1)
+  })
+})
+
+describe('falseDeaths: declarations of reachable members only', () => {
+  const declare = (trueMs: number, node: string, member: string, via: string): TraceRecord =>
+    at(trueMs, { kind: 'member:state', node, member, state: 'dead', incarnation: 0, via, bootEpoch: 1 })
+  const nodes: FaultRecord[] = ['o', 'x', 'y', 'z'].map((node) => ({ trueMs: 0, kind: 'add', node }))
+  // o and x on one side, y and z on the other, from 1 s to 5 s.
+  const cut: FaultRecord[] = [
+    ...nodes,
+    { trueMs: 1000, kind: 'partition', groupA: ['o', 'x'], groupB: ['y', 'z'] },
+    { trueMs: 5000, kind: 'heal' },
+  ]
+
+  it('a declaration across the partition is excused; one on the same side is not', () => {
+    expect(falseDeaths([declare(3000, 'o', 'y', 'o')], ctx(cut))).toEqual([])
+    const same = falseDeaths([declare(3000, 'o', 'x', 'o')], ctx(cut))
+    expect(same).toHaveLength(1)
+    expect(same[0]).toMatchObject({ checker: 'falseDeaths', node: 'o', trueMs: 3000 })
+  })
+
+  it('within the grace after the heal a late declaration across the old cut is excused; after it, not', () => {
+    expect(falseDeaths([declare(9000, 'o', 'y', 'o')], ctx(cut))).toEqual([])
+    expect(falseDeaths([declare(16_000, 'o', 'y', 'o')], ctx(cut))).toHaveLength(1)
+  })
+
+  it('news of a death (via another node) is not a declaration; a crashed member is excused', () => {
+    expect(falseDeaths([declare(20_000, 'x', 'y', 'o')], ctx(cut))).toEqual([])
+    const crashed: FaultRecord[] = [...nodes, { trueMs: 1000, kind: 'crash', node: 'y' }]
+    expect(falseDeaths([declare(2000, 'o', 'y', 'o')], ctx(crashed))).toEqual([])
+    expect(falseDeaths([declare(2000, 'o', 'z', 'o')], ctx(crashed))).toHaveLength(1)
   })
 })

@@ -1,9 +1,14 @@
 /**
  * Membership checkers (SWIM + Lifeguard) over a trace.
  *
- * - falseDeaths / falseSuspicions: a node that was running, unpaused and not partitioned for the
- *   whole `graceMs` before the accusation was declared dead (suspect) by someone. Each
- *   (member, incarnation) counts once, however far the false news spread.
+ * - falseDeaths / falseSuspicions: a node declared dead (suspected) by an accuser that could
+ *   reach it: for the whole `graceMs` before the declaration the member was running, unpaused and
+ *   not gone, and no partition separated it from the accuser. Only declarations count (the
+ *   accuser's own event, `via` = itself: its suspicion timed out, or its probe failed), not the
+ *   spread of that news: a death declared while a partition separated the two sides is a correct
+ *   declaration, and its news reaching the other side after the heal is re-convergence work
+ *   (measured as `healConvergeMs`), not a new false death. Each (member, incarnation) counts
+ *   once. An accuser that was itself paused is no excuse (Lifeguard's point is that it is not).
  * - deadStaysDead: DESIGN.md invariant 7 — once an observer has a member dead at incarnation i,
  *   it takes it back (alive, suspect or a new join) only with an incarnation above i, or a new
  *   boot epoch (the member restarted, per the fault log, or the event carries a higher bootEpoch).
@@ -48,16 +53,18 @@ function falseAlarms(
   const out: Violation[] = []
   for (const r of trace) {
     const e = r.event
-    if (e.kind !== 'member:state' || e.state !== state) continue
+    if (e.kind !== 'member:state' || e.state !== state || e.via !== e.node) continue
     const key = `${e.member}|${e.incarnation}`
     if (seen.has(key)) continue
-    if (impaired.impairedDuring(e.member, r.trueMs - graceMs, r.trueMs)) continue
+    const fromMs = r.trueMs - graceMs
+    if (impaired.downDuring(e.member, fromMs, r.trueMs)) continue
+    if (impaired.separated(e.node, e.member, fromMs, r.trueMs)) continue
     seen.add(key)
     out.push({
       checker,
       trueMs: r.trueMs,
       node: e.node,
-      message: `${short(e.node)} has healthy ${short(e.member)} ${state} at incarnation ${e.incarnation} (via ${short(e.via)})`,
+      message: `${short(e.node)} declared reachable ${short(e.member)} ${state} at incarnation ${e.incarnation}`,
     })
   }
   return out

@@ -5,7 +5,7 @@ import { Writer } from '../wire/codec.js'
 import { type Claim, simSigner, writeClaimBody } from './claim.js'
 import { lanConfig } from './config.js'
 import { Membership } from './membership.js'
-import { appendEntries, beginFrame, decodeClaimEntry, encodeFrame } from './messages.js'
+import { appendEntries, beginFrame, decodeClaimEntry, decodeFrame, encodeFrame } from './messages.js'
 import { cluster, type TestNet, testIds } from './test-net.js'
 
 const FRAME = lanConfig().frameBytesMax
@@ -315,6 +315,79 @@ function assertInvariant7(net: TestNet): void {
     last.set(key, { state, boot, inc: e.incarnation })
   }
 }
+
+describe('membership: anti-entropy fingerprint round', () => {
+  it('repairs many differing rows over successive exchanges, sending only rows that differ', () => {
+    // Probing off (huge interval): only anti-entropy runs, and every frame is routed by hand.
+    const cfg = { ...lanConfig(), probeIntervalMs: 1e9, aeIntervalMs: 1000, aeDeadPeerChance: 0 }
+    const signer = simSigner()
+    const ids = testIds(302)
+    const ms = ids.map(
+      (id, i) => new Membership({ id, bootEpoch: 1, rng: createRng(i + 7), config: cfg, signer }, 0),
+    )
+    const [a, b] = ms as [Membership, Membership]
+    const old = ms.map((m) => decodeClaimEntry(m.ownClaimEntry(), FRAME))
+    // 150 members moved on (a new incarnation each); B knows that, A does not.
+    const moved = ms.slice(2, 152)
+    for (const m of moved) m.setMeta({ priority: 1 }, 0)
+    const fresh = ms.map((m) => decodeClaimEntry(m.ownClaimEntry(), FRAME))
+    a.adoptView(old, 0)
+    b.adoptView(fresh, 0)
+    for (const m of ms) m.drain()
+    let rowsToA = 0
+    const deliver = (from: Membership, to: Membership, bytes: Uint8Array, nowMs: number) => {
+      to.receive(from.id, 'membership', bytes, nowMs)
+      for (const o of to.drain().send) {
+        if (o.to !== from.id) continue
+        const f = decodeFrame(o.bytes, FRAME)
+        if (to === b && f.type === 'sync') rowsToA += f.entries.length
+        deliver(to, from, o.bytes, nowMs)
+      }
+    }
+    let nowMs = 0
+    for (let round = 0; round < 12; round++) {
+      nowMs = a.nextTickAtMs()
+      a.tick(nowMs)
+      const digest = a.drain().send.find((o) => o.type === 'digest')
+      if (digest) deliver(a, b, digest.bytes, nowMs) // whoever A picked, B answers
+    }
+    for (const m of moved) expect(a.member(m.id)?.incarnation, m.id).toBe(1)
+    // Every row B sent was one A lacked (no row sent twice, no identical row sent).
+    expect(rowsToA).toBe(moved.length)
+  })
+})
+
+describe('membership: telling the dead', () => {
+  it('a member held dead that talks to us is told, refutes, and comes back at a new incarnation', () => {
+    const cfg = lanConfig()
+    const signer = simSigner()
+    const [aId, xId, zId] = testIds(3) as [NodeId, NodeId, NodeId]
+    const a = new Membership({ id: aId, bootEpoch: 1, rng: createRng(1), config: cfg, signer }, 0)
+    const x = new Membership({ id: xId, bootEpoch: 1, rng: createRng(2), config: cfg, signer }, 0)
+    a.adoptView([decodeClaimEntry(x.ownClaimEntry(), FRAME)], 0)
+    x.adoptView([decodeClaimEntry(a.ownClaimEntry(), FRAME)], 0)
+    // Z (cut off from X, say) declared X dead; A hears it.
+    const death = encodeFrame(
+      { type: 'gossip', entries: [{ kind: 'dead', id: xId, bootEpoch: 1, incarnation: 0 }] },
+      FRAME,
+    )
+    a.receive(zId, 'membership', death, 10)
+    expect(a.member(xId)?.state).toBe('dead')
+    a.drain()
+    // X, unaware, pings A.
+    a.receive(xId, 'membership', encodeFrame({ type: 'ping', seq: 1, entries: [] }, FRAME), 20)
+    const notices = a.drain().send.filter((o) => o.to === xId && o.type === 'dead-notice')
+    expect(notices).toHaveLength(1)
+    // Told again only after the notify interval.
+    a.receive(xId, 'membership', encodeFrame({ type: 'ping', seq: 2, entries: [] }, FRAME), 30)
+    expect(a.drain().send.filter((o) => o.type === 'dead-notice')).toHaveLength(0)
+    x.receive(aId, 'membership', (notices[0] as { bytes: Uint8Array }).bytes, 21)
+    const refute = x.drain().send.find((o) => o.to === aId && o.type === 'refute')
+    expect(refute).toBeDefined()
+    a.receive(xId, 'membership', (refute as { bytes: Uint8Array }).bytes, 22)
+    expect(a.member(xId)).toMatchObject({ state: 'alive', incarnation: 1 })
+  })
+})
 
 describe('membership: partition', () => {
   it('a healed partition merges: both sides see everyone alive again, by refutation', () => {

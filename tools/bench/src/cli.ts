@@ -1,7 +1,9 @@
 /** `pnpm bench <name> [options]`: benchmarks on real node processes. */
 import { defaultDataRoot, runFailover } from './failover.js'
+import { runIdle } from './idle.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
+const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]
+pnpm bench idle --nodes N [--window-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
 
 function parse(argv: string[]): Map<string, string> {
   const out = new Map<string, string>()
@@ -27,7 +29,7 @@ function int(m: Map<string, string>, k: string, dflt: number, min: number, max: 
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)
-  if (name !== 'failover') {
+  if (name !== 'failover' && name !== 'idle') {
     process.stderr.write(`${HELP}\n`)
     process.exit(name ? 2 : 0)
   }
@@ -39,6 +41,20 @@ async function main(): Promise<void> {
   const preset = flags.get('preset') ?? 'local'
   if (preset !== 'local' && preset !== 'lan' && preset !== 'wan')
     throw new Error(`--preset: local, lan or wan, got ${preset}`)
+  if (name === 'idle') {
+    const idle = await runIdle({
+      nodes: int(flags, 'nodes', 25, 1, 500),
+      windowS: int(flags, 'window-s', 30, 1, 3600),
+      preset,
+      basePort: int(flags, 'base-port', 30000, 1024, 60000),
+      dataRoot: flags.get('data-root') ?? defaultDataRoot(),
+      cpuProfDir: flags.get('cpu-prof'),
+      nodeArgs: flags.get('node-args')?.split(' ').filter(Boolean),
+      say: (line) => process.stderr.write(`[bench] ${line}\n`),
+    })
+    process.stdout.write(`${JSON.stringify(idle, null, json ? undefined : 2)}\n`)
+    process.exit(0)
+  }
   const result = await runFailover({
     nodes: int(flags, 'nodes', 25, 3, 500),
     rounds: int(flags, 'rounds', 20, 1, 1000),

@@ -34,6 +34,8 @@ export interface LocalClusterInit {
   initialNodes?: number
   /** Processes started at once before waiting for them to be up. Default 5. */
   startBatch?: number
+  /** Extra `node` flags for every node process (e.g. `--cpu-prof`). Default none. */
+  nodeArgs?: string[]
   /** Called for every JSON log line of every node. */
   onLog?(index: number, line: Record<string, unknown>): void
   /** More `conclave start` flags for node i (e.g. `--psk-file`, `--admin-token`). Default none. */
@@ -122,7 +124,7 @@ export class LocalCluster {
   }
 
   spawnNode(i: number): void {
-    const child = spawn(process.execPath, [this.bundle, ...this.args(i)], {
+    const child = spawn(process.execPath, [...(this.init.nodeArgs ?? []), this.bundle, ...this.args(i)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     this.procs[i] = child

@@ -1,0 +1,168 @@
+/**
+ * Idle cost of a real local cluster: N `conclave` node processes on 127.0.0.1, wait until a
+ * leader is known by all, then measure over a quiet window, per process, the CPU of each thread
+ * (from /proc/<pid>/task/<tid>/stat: the main thread runs JavaScript and the event loop, the
+ * others are V8's GC helpers and libuv's pool), the resident memory, and the frames each node
+ * sent by layer/type (from its /metrics). With `--cpu-prof DIR` every node also writes a V8 CPU
+ * profile of its main thread there when it stops (the profiler itself costs CPU: compare windows
+ * with and without it, never mix them). Every figure printed is measured in this run.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { LocalCluster } from '@conclave/node/harness'
+import { quantile } from './failover.js'
+
+export interface IdleOptions {
+  nodes: number
+  windowS: number
+  preset: 'lan' | 'local' | 'wan'
+  basePort: number
+  dataRoot: string
+  /** Directory for the nodes' V8 CPU profiles (`node --cpu-prof`); undefined: no profiler. */
+  cpuProfDir?: string
+  /** Extra `node` flags for every node process (e.g. `--max-semi-space-size=1`). */
+  nodeArgs?: string[]
+  say(line: string): void
+}
+
+export interface IdleResult {
+  nodes: number
+  windowS: number
+  convergeMs: number
+  /** Per node, % of one core over the window: all threads, main thread, the other threads. */
+  cpuPctPerNode: { p50: number; p99: number; mean: number }
+  mainThreadPctPerNode: { p50: number; mean: number }
+  otherThreadsPctPerNode: { p50: number; mean: number }
+  /** The node with the most CPU (often the global or a shard leader), % of a core. */
+  busiestPct: number
+  rssMbPerNode: number
+  /** Frames sent per second per node, by layer/type, averaged over the nodes. */
+  framesPerSecByType: Record<string, number>
+  loadAvg: number[]
+}
+
+type ThreadTicks = Map<string, { name: string; ticks: number }>
+
+/** utime + stime of each thread of `pid`, in clock ticks (USER_HZ = 100 on Linux). */
+export function threadTicks(pid: number): ThreadTicks {
+  const out: ThreadTicks = new Map()
+  let tids: string[] = []
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(tid, { name, ticks: Number(fields[11]) + Number(fields[12]) })
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out
+}
+
+async function sentFrames(port: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    for (const m of text.matchAll(/^conclave_messages_sent_total\{type="([^"]+)"\} (\d+)/gm))
+      out.set(m[1] as string, Number(m[2]))
+  } catch {
+    // a node that does not answer contributes nothing
+  }
+  return out
+}
+
+export async function runIdle(o: IdleOptions): Promise<IdleResult> {
+  const dir = mkdtempSync(join(o.dataRoot, 'conclave-idle-'))
+  if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true })
+  const cluster = new LocalCluster({
+    nodes: o.nodes,
+    dir,
+    basePort: o.basePort,
+    adminBasePort: o.basePort + 2000,
+    preset: o.preset,
+    nodeArgs: [
+      ...(o.nodeArgs ?? []),
+      ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+    ],
+  })
+  try {
+    const t0 = Date.now()
+    await cluster.start()
+    await cluster.waitFor(() => cluster.agreedLeader(), 90_000, 'a leader known by all')
+    const convergeMs = Date.now() - t0
+    o.say(`leader known by all ${convergeMs} ms after launch; settling 5 s, then a ${o.windowS} s window`)
+    await new Promise((r) => setTimeout(r, 5000))
+    const pids = cluster.nodes.map((n) => n.pid as number)
+    const framesBefore = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
+    const before = pids.map(threadTicks)
+    const w0 = Date.now()
+    await new Promise((r) => setTimeout(r, o.windowS * 1000))
+    const after = pids.map(threadTicks)
+    const windowS = (Date.now() - w0) / 1000
+    const framesAfter = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
+    const total: number[] = []
+    const main: number[] = []
+    const other: number[] = []
+    const byThread = new Map<string, number>()
+    pids.forEach((pid, i) => {
+      let t = 0
+      let m = 0
+      for (const [tid, a] of after[i] ?? new Map()) {
+        const d = a.ticks - ((before[i] as ThreadTicks).get(tid)?.ticks ?? 0)
+        t += d
+        if (Number(tid) === pid) m += d
+        const name = a.name.replace(/[0-9]+$/, '#')
+        byThread.set(name, (byThread.get(name) ?? 0) + d)
+      }
+      total.push(t / windowS)
+      main.push(m / windowS)
+      other.push((t - m) / windowS)
+    })
+    const types = new Map<string, number>()
+    framesAfter.forEach((m, i) => {
+      for (const [k, v] of m) types.set(k, (types.get(k) ?? 0) + v - (framesBefore[i]?.get(k) ?? 0))
+    })
+    const framesPerSecByType: Record<string, number> = {}
+    for (const [k, v] of [...types].sort((a, b) => b[1] - a[1]))
+      framesPerSecByType[k] = round2(v / windowS / o.nodes)
+    const rss = cluster.nodes.map((_, i) => cluster.usage(i)?.rssMb ?? 0)
+    o.say(
+      `CPU by thread name (sum over nodes, % of a core): ${[...byThread]
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${(v / windowS).toFixed(1)}`)
+        .join(', ')}`,
+    )
+    const s = (xs: number[]) => [...xs].sort((a, b) => a - b)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+    return {
+      nodes: o.nodes,
+      windowS: round2(windowS),
+      convergeMs,
+      cpuPctPerNode: {
+        p50: round2(quantile(s(total), 0.5)),
+        p99: round2(quantile(s(total), 0.99)),
+        mean: round2(mean(total)),
+      },
+      mainThreadPctPerNode: { p50: round2(quantile(s(main), 0.5)), mean: round2(mean(main)) },
+      otherThreadsPctPerNode: { p50: round2(quantile(s(other), 0.5)), mean: round2(mean(other)) },
+      busiestPct: round2(Math.max(...total)),
+      rssMbPerNode: round2(mean(rss)),
+      framesPerSecByType,
+      loadAvg: (await import('node:os')).loadavg().map(round2),
+    }
+  } finally {
+    // SIGTERM: a graceful exit, so --cpu-prof writes its profiles.
+    await cluster.stopAll(o.cpuProfDir ? 'SIGTERM' : 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100
+}

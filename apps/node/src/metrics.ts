@@ -137,6 +137,8 @@ export class NodeMetrics {
         'time the driver spent in synchronous fsynced writes',
       )
       lines.push(`conclave_persist_seconds_total ${(d.counts.persistMs / 1000).toFixed(3)}`)
+      metric('conclave_driver_timer_ticks_total', 'counter', "ticks run by the driver's timer (process wake-ups)")
+      lines.push(`conclave_driver_timer_ticks_total ${d.counts.timerTicks}`)
     }
     const mem = process.memoryUsage()
     metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')

@@ -36,8 +36,10 @@ export interface IdleResult {
   /** The node with the most CPU (often the global or a shard leader), % of a core. */
   busiestPct: number
   rssMbPerNode: number
-  /** Frames sent per second per node, by layer/type, averaged over the nodes. */
+  /** Frames sent per second per node, by layer/type, averaged over the nodes (and the driver's timer wake-ups per second). */
   framesPerSecByType: Record<string, number>
+  /** leader:change log lines of all nodes during the window (0 = the cluster was really idle). */
+  leaderChangesInWindow: number
   loadAvg: number[]
 }
 
@@ -71,6 +73,8 @@ async function sentFrames(port: number): Promise<Map<string, number>> {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     for (const m of text.matchAll(/^conclave_messages_sent_total\{type="([^"]+)"\} (\d+)/gm))
       out.set(m[1] as string, Number(m[2]))
+    const ticks = /^conclave_driver_timer_ticks_total (\d+)/m.exec(text)
+    if (ticks) out.set('(driver timer ticks)', Number(ticks[1]))
   } catch {
     // a node that does not answer contributes nothing
   }
@@ -80,7 +84,11 @@ async function sentFrames(port: number): Promise<Map<string, number>> {
 export async function runIdle(o: IdleOptions): Promise<IdleResult> {
   const dir = mkdtempSync(join(o.dataRoot, 'conclave-idle-'))
   if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true })
+  let leaderChanges = 0
   const cluster = new LocalCluster({
+    onLog: (_i, line) => {
+      if (line.msg === 'leader:change') leaderChanges++
+    },
     nodes: o.nodes,
     dir,
     basePort: o.basePort,
@@ -101,9 +109,11 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const pids = cluster.nodes.map((n) => n.pid as number)
     const framesBefore = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
     const before = pids.map(threadTicks)
+    const changes0 = leaderChanges
     const w0 = Date.now()
     await new Promise((r) => setTimeout(r, o.windowS * 1000))
     const after = pids.map(threadTicks)
+    const changesInWindow = leaderChanges - changes0
     const windowS = (Date.now() - w0) / 1000
     const framesAfter = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
     const total: number[] = []
@@ -154,6 +164,7 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       busiestPct: round2(Math.max(...total)),
       rssMbPerNode: round2(mean(rss)),
       framesPerSecByType,
+      leaderChangesInWindow: changesInWindow,
       loadAvg: (await import('node:os')).loadavg().map(round2),
     }
   } finally {

@@ -151,6 +151,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
   /**
    * Gossipsub is optional; when given, every leader change this node sees is announced on
    * TOPIC_LEADER, and its NodeStatus is published on TOPIC_STATUS (periodically and on change).
+   * The node subscribes to neither topic (see afterStart).
    */
   attachPubSub(pubsub: PubSubLike): void {
     this.pubsub = pubsub
@@ -217,7 +218,11 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
       onPause: (durationMs) => driver.run((now) => machine.notePause?.(durationMs, now)),
     })
     this.monitor.start()
-    this.pubsub?.subscribe(TOPIC_LEADER)
+    // Nodes publish on TOPIC_LEADER and TOPIC_STATUS but subscribe to neither: nothing in a node
+    // reads them (the machines announce leaders on shard heartbeats), and a subscribed node relays
+    // every announcement of every other node, N² deliveries per leader change, all of them during
+    // the failover they report on. Subscribers (the inspector) receive them straight from the
+    // publishers they are connected to, as they already do for TOPIC_STATUS.
     const statusEveryMs = this.init.statusIntervalMs ?? 1000
     if (this.pubsub && statusEveryMs > 0) {
       this.statusTimer = setInterval(() => this.publishStatus(), statusEveryMs)

@@ -51,8 +51,16 @@ export class Driver<E extends TraceEvent = TraceEvent> {
   /** The tail of the chain of pending writes (writes run one batch at a time, in order). */
   private writing: Promise<void> | undefined
   private writesPending = 0
-  /** Drains performed and ops done, for metrics. */
-  readonly counts = { drains: 0, persistOps: 0, persistMs: 0, sends: 0, events: 0, heldReadies: 0 }
+  /** Drains performed and ops done, for metrics; `timerTicks`: ticks run by the driver's timer (wake-ups). */
+  readonly counts = {
+    drains: 0,
+    persistOps: 0,
+    persistMs: 0,
+    sends: 0,
+    events: 0,
+    heldReadies: 0,
+    timerTicks: 0,
+  }
 
   constructor(private readonly init: DriverInit<E>) {}
 
@@ -198,6 +206,7 @@ export class Driver<E extends TraceEvent = TraceEvent> {
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.timerAtMs = Number.POSITIVE_INFINITY
+      this.counts.timerTicks++
       this.run((nowMs) => this.init.machine.tick(nowMs))
     }, delayMs)
   }

@@ -63,6 +63,12 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
       : {}),
     ...(init.admission ? { connectionGater: init.admission.gater() } : {}),
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
+    // libp2p's connection monitor pings every connection every 10 s on a NEW stream (multistream
+    // negotiation and a peer-store write at both ends): measured as the largest libp2p cost of an
+    // idle node after our own frames. Dead connections are still found: yamux pings each
+    // connection every 30 s (one frame), a killed process's sockets close at once, and SWIM
+    // detects dead members itself.
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: init.connectionsMax ?? 1000,
       inboundConnectionThreshold: 1000,

@@ -2,8 +2,9 @@
  * Membership tunables and the LAN / WAN / local presets (layout after hashicorp/memberlist's
  * config.go). `lanConfig()` is the base; the other presets override only what differs.
  *
- * Timing rule of thumb: probeTimeoutMs + indirectTimeoutMs must fit inside probeIntervalMs, so
- * that one probe round ends before the next starts (asserted by `validateConfig`).
+ * Timing rule of thumb: probeTimeoutMs · (1 + probeRetries) + indirectTimeoutMs must fit inside
+ * probeIntervalMs, so that one probe round ends before the next starts (asserted by
+ * `validateConfig`).
  */
 import { assert } from '../util/assert.js'
 
@@ -22,6 +23,14 @@ export interface MembershipConfig {
    * Trade-off: too short turns slow links into indirect probes; too long delays detection.
    */
   probeTimeoutMs: number
+  /**
+   * Direct re-pings (each waiting probeTimeoutMs) before asking helpers. Default LAN 1, WAN and
+   * local 0. Under random loss p a direct round trip fails with 1 − (1 − p)²  (19 % at 10 %
+   * loss); a retry makes the ~15-frame indirect round (ping-req, helper pings and acks, relayed
+   * acks, nacks) that much rarer (3.6 % at 10 % loss) for 2 frames. Trade-off: each retry adds
+   * probeTimeoutMs to the first suspicion of a crashed node.
+   */
+  probeRetries: number
   /**
    * How long after the ping-reqs went out to wait for a relayed ack before suspecting.
    * Default LAN 100 ms. Helpers send a Lifeguard nack at `nackFraction` of it. Stretched by health.
@@ -94,8 +103,14 @@ export interface MembershipConfig {
    * one digest (≈ 5 · aeBuckets bytes) each way.
    */
   aeIntervalMs: number
-  /** Anti-entropy interval while still catching up (the last exchange repaired something, or just joined). Default 200 ms. */
+  /** Anti-entropy interval while still catching up (the last interval repaired ≥ aeFastRowsMin rows, or just joined). Default 200 ms. */
   aeFastIntervalMs: number
+  /**
+   * Rows repaired by anti-entropy within one interval that switch to aeFastIntervalMs. Default 8.
+   * A few differing rows are normal (a refutation spreads lazily, see docs/membership.md) and do
+   * not justify a digest every 200 ms; a join or a healed partition repairs hundreds.
+   */
+  aeFastRowsMin: number
   /**
    * Chance that an anti-entropy round goes to a recently dead member instead of a live one
    * (memberlist's gossip-to-the-dead). Default 0.25. It is how a healed partition merges: the
@@ -133,6 +148,7 @@ export interface MembershipConfig {
 export function lanConfig(): MembershipConfig {
   return {
     probeIntervalMs: 200,
+    probeRetries: 1,
     probeTimeoutMs: 50,
     indirectTimeoutMs: 100,
     indirectProbes: 3,
@@ -149,6 +165,7 @@ export function lanConfig(): MembershipConfig {
     broadcastQueueMax: 128,
     aeIntervalMs: 2000,
     aeFastIntervalMs: 200,
+    aeFastRowsMin: 8,
     aeBuckets: 128,
     aeDeadPeerChance: 0.25,
     deadContactMs: 30_000,
@@ -169,6 +186,7 @@ export function wanConfig(): MembershipConfig {
   return {
     ...lanConfig(),
     probeIntervalMs: 1000,
+    probeRetries: 0,
     probeTimeoutMs: 300,
     indirectTimeoutMs: 600,
     suspicionMinMult: 2,
@@ -186,6 +204,7 @@ export function wanConfig(): MembershipConfig {
 export function localConfig(): MembershipConfig {
   return {
     ...lanConfig(),
+    probeRetries: 0,
     probeTimeoutMs: 80,
     indirectTimeoutMs: 110,
     suspicionMinMult: 2,
@@ -199,9 +218,14 @@ export function validateConfig(c: MembershipConfig): void {
     'membership timings must be > 0',
   )
   assert(
-    c.probeTimeoutMs + c.indirectTimeoutMs <= c.probeIntervalMs,
+    Number.isInteger(c.probeRetries) && c.probeRetries >= 0 && c.probeRetries <= 3,
+    'probeRetries in 0..3',
+  )
+  const roundMs = c.probeTimeoutMs * (1 + c.probeRetries) + c.indirectTimeoutMs
+  assert(
+    roundMs <= c.probeIntervalMs,
     () =>
-      `probeTimeoutMs + indirectTimeoutMs (${c.probeTimeoutMs + c.indirectTimeoutMs}) > probeIntervalMs (${c.probeIntervalMs})`,
+      `probeTimeoutMs · (1 + probeRetries) + indirectTimeoutMs (${roundMs}) > probeIntervalMs (${c.probeIntervalMs})`,
   )
   assert(c.monitorSubjects >= 1 && c.monitorSubjects <= 16, 'monitorSubjects in 1..16')
   assert(c.indirectProbes >= 0 && c.indirectProbes <= 16, 'indirectProbes in 0..16')

@@ -71,6 +71,8 @@ interface Probe {
   readonly target: NodeId
   readonly seq: number
   phase: 'direct' | 'indirect'
+  /** Direct re-pings left before asking helpers (config probeRetries). */
+  retriesLeft: number
   deadlineMs: number
   helpers: NodeId[]
   nacks: number
@@ -130,7 +132,8 @@ export class Membership implements Machine<MembershipEvent> {
   private nextGossipAtMs = Number.POSITIVE_INFINITY
   private nextAeAtMs: number
   private aeFast = false
-  private aeChanged = false
+  /** Rows anti-entropy repaired since the last round (aeFastRowsMin switches to fast rounds). */
+  private aeRepairedRows = 0
   private nextReclaimAtMs: number
   private joining: { seeds: NodeId[]; attempt: number; nextAtMs: number } | undefined
   private lastTickMs: number
@@ -360,7 +363,7 @@ export class Membership implements Machine<MembershipEvent> {
         this.sendSync(from, this.joinPageIds(), [])
         break
       case 'sync': {
-        if (this.applyEntries(frame.entries, from, 'sync', nowMs) > 0) this.aeChanged = true
+        this.aeRepairedRows += this.applyEntries(frame.entries, from, 'sync', nowMs)
         if (this.joining) this.onJoined(nowMs)
         const seen = this.noteSynced(from, frame.entries)
         if (frame.buckets.length > 0) {
@@ -435,6 +438,7 @@ export class Membership implements Machine<MembershipEvent> {
       target,
       seq,
       phase: 'direct',
+      retriesLeft: this.cfg.probeRetries,
       deadlineMs: nowMs + this.healthScore.scale(this.cfg.probeTimeoutMs),
       helpers: [],
       nacks: 0,
@@ -443,6 +447,14 @@ export class Membership implements Machine<MembershipEvent> {
   }
 
   private onProbeTimeout(p: Probe, nowMs: number): void {
+    if (p.retriesLeft > 0) {
+      // A lost ping or ack is the common case under loss: one more direct try costs 2 frames,
+      // the indirect round about 15 (config probeRetries).
+      p.retriesLeft--
+      p.deadlineMs = nowMs + this.healthScore.scale(this.cfg.probeTimeoutMs)
+      this.sendFrame(p.target, { type: 'ping', seq: p.seq }, 'ping', [], true)
+      return
+    }
     // SWIM §3.1: ask k helpers; Lifeguard §4.3: they nack if they get no answer either. Also
     // re-ping directly, in case only the first ping or its ack was lost.
     const exclude = new Set<NodeId>([this.id, p.target])
@@ -613,10 +625,21 @@ export class Membership implements Machine<MembershipEvent> {
     let changed = 0
     for (const e of entries) {
       let did = false
+      let quiet = false
       switch (e.kind) {
-        case 'claim':
+        case 'claim': {
+          const before = this.table.get(e.claim.id)
+          const wasUp = before !== undefined && (before.state === 'alive' || before.state === 'suspect')
+          const metaVersion = before?.meta.version
+          const bootEpoch = before?.bootEpoch
           did = this.applyClaim(e.claim, from, nowMs)
+          // A refutation of a suspicion (same life, same metadata, a member we had up) is news
+          // only to those who suspect it, and they hear it directly (onAccused): do not
+          // broadcast it. Anti-entropy brings the new incarnation to the rest, lazily.
+          quiet =
+            wasUp && !e.claim.left && e.claim.bootEpoch === bootEpoch && e.claim.meta.version === metaVersion
           break
+        }
         case 'suspect':
           did = this.applySuspect(e, from, nowMs)
           break
@@ -634,7 +657,7 @@ export class Membership implements Machine<MembershipEvent> {
         changed++
         // Infection-style: pass on what was news (SWIM §4.1). State learned by anti-entropy is
         // not re-gossiped (it is old news to most), and suspicions travel only to the monitors.
-        if (source === 'gossip' && e.kind !== 'suspect') {
+        if (source === 'gossip' && e.kind !== 'suspect' && !quiet) {
           // A claim is relayed as the row's own entry buffer (no second copy in the queue).
           const row = e.kind === 'claim' ? this.table.get(e.claim.id) : undefined
           if (row) this.enqueueBytes(row.id, row.entry, nowMs)
@@ -700,7 +723,7 @@ export class Membership implements Machine<MembershipEvent> {
     nowMs: number,
   ): boolean {
     if (s.id === this.id) {
-      this.onAccused(s.bootEpoch, s.incarnation, [from, s.accuser], nowMs)
+      this.onAccused('suspect', s.bootEpoch, s.incarnation, [from, s.accuser], nowMs)
       return false
     }
     const m = this.table.get(s.id)
@@ -720,8 +743,10 @@ export class Membership implements Machine<MembershipEvent> {
       new Suspicion(nowMs, minMs, minMs * this.cfg.suspicionMaxMult, expected, s.accuser),
     )
     this.setState(m, 'suspect', nowMs, from)
-    // If we monitor it, probe it now: our ack confirms nothing, our failure confirms quickly.
-    if (s.accuser !== this.id && this.subjectsOf().includes(m.id)) {
+    // Probe it now (the accuser sent this to the monitors in its view, which may differ from
+    // ours): our failure confirms quickly, and our ping carries the suspicion, so a live suspect
+    // that already refuted answers with its current claim and our suspicion ends.
+    if (s.accuser !== this.id) {
       if (this.urgent.size < this.cfg.monitorSubjects) {
         if (this.urgent.size === 0) this.urgentAtMs = nowMs
         this.urgent.add(m.id)
@@ -736,7 +761,7 @@ export class Membership implements Machine<MembershipEvent> {
     nowMs: number,
   ): boolean {
     if (d.id === this.id) {
-      this.onAccused(d.bootEpoch, d.incarnation, [from], nowMs)
+      this.onAccused('dead', d.bootEpoch, d.incarnation, [from], nowMs)
       return false
     }
     const m = this.table.get(d.id)
@@ -753,8 +778,20 @@ export class Membership implements Machine<MembershipEvent> {
     return true
   }
 
-  /** Someone says we are suspect or dead: refute with a higher incarnation (SWIM §4.2). */
-  private onAccused(bootEpoch: number, incarnation: number, tell: NodeId[], nowMs: number): void {
+  /**
+   * Someone says we are suspect or dead: refute with a higher incarnation (SWIM §4.2). The new
+   * claim goes straight to the teller(s) and our monitors. A suspicion is known only to the
+   * accuser and the monitors it told (suspicions are not gossiped), and each of them pings us
+   * while it lasts with the suspicion attached, so each gets the claim in answer: the refutation
+   * of a suspicion is not broadcast. A death was gossiped to everyone: that refutation is.
+   */
+  private onAccused(
+    kind: 'suspect' | 'dead',
+    bootEpoch: number,
+    incarnation: number,
+    tell: NodeId[],
+    nowMs: number,
+  ): void {
     if (this.self.state === 'left') return
     if (bootEpoch !== this.self.bootEpoch || incarnation < this.self.incarnation) {
       // About an older life or incarnation: make sure the teller learns the current claim.
@@ -764,7 +801,7 @@ export class Membership implements Machine<MembershipEvent> {
       return
     }
     this.self.incarnation = Math.max(this.self.incarnation, incarnation)
-    this.bumpSelf(nowMs, false)
+    this.bumpSelf(nowMs, false, kind === 'dead')
     this.emit({ kind: 'member:refute', node: this.id, atMs: nowMs, incarnation: this.self.incarnation })
     this.raiseHealth(1, nowMs)
     const bytes = this.self.entry
@@ -831,15 +868,15 @@ export class Membership implements Machine<MembershipEvent> {
     })
   }
 
-  /** New incarnation for ourselves, signed and gossiped. */
-  private bumpSelf(nowMs: number, left: boolean): void {
+  /** New incarnation for ourselves, signed and (unless `gossip` is false) gossiped. */
+  private bumpSelf(nowMs: number, left: boolean, gossip = true): void {
     const s = this.self
     const claim = this.signClaim(s.bootEpoch, s.incarnation + 1, left, s.meta)
     this.reindex(s, () => {
       s.incarnation = claim.incarnation
       s.entry = claimEntryBytes(claim)
     })
-    this.enqueueBytes(this.id, s.entry, nowMs)
+    if (gossip) this.enqueueBytes(this.id, s.entry, nowMs)
   }
 
   /** join() after leave(): come back at a higher incarnation. */
@@ -1010,8 +1047,8 @@ export class Membership implements Machine<MembershipEvent> {
     if (nowMs < this.nextAeAtMs) return
     // Pages of one exchange arrive within a round trip; older notes are of finished exchanges.
     this.syncedFrom.clear()
-    this.aeFast = this.aeChanged
-    this.aeChanged = false
+    this.aeFast = this.aeRepairedRows >= this.cfg.aeFastRowsMin
+    this.aeRepairedRows = 0
     const base = this.aeFast ? this.cfg.aeFastIntervalMs : this.cfg.aeIntervalMs
     this.nextAeAtMs = nowMs + base / 2 + this.rng.int(base)
     const peer = this.deadPeerForAntiEntropy(nowMs) ?? this.ring.random(this.rng, this.id)
@@ -1047,7 +1084,6 @@ export class Membership implements Machine<MembershipEvent> {
     }
     const buckets = this.digest.mismatched(hashes)
     if (buckets.length === 0) return
-    this.aeChanged = true
     this.sendFingerprints(from, buckets)
   }
 

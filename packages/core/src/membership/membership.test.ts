@@ -145,6 +145,10 @@ describe('membership: failure detection', () => {
       expect(m.member(victim)?.state).toBe('alive')
       expect(m.member(victim)?.incarnation).toBe(inc)
     }
+    // The refutation went to the suspicion's holders only, never broadcast in gossip rounds;
+    // the rest learned the new incarnation by anti-entropy.
+    expect(net.sent.filter((s) => s.atMs >= start && s.type === 'refute').length).toBeGreaterThan(0)
+    expect(net.sent.filter((s) => s.atMs >= start && s.type === 'gossip')).toEqual([])
   })
 
   it('a 2 s pause of one node declares no healthy node dead, and raises its local health', () => {

@@ -994,9 +994,11 @@ export class Membership implements Machine<MembershipEvent> {
     let used = 0
     for (const e of required) used += e.length
     if (piggyback && carriesEntries(head.type)) {
-      entries = [...required]
       const m = this.table.get(to)
-      if (m && m.state !== 'alive' && m.state !== 'left' && m.id !== this.id) {
+      const notify = m !== undefined && m.state !== 'alive' && m.state !== 'left' && m.id !== this.id
+      // Copy the required list only when something is added to it (most pings and acks add nothing).
+      if (notify || this.queue.size > 0) entries = [...required]
+      if (notify && m) {
         // Tell a member what we believe of it, so it can refute (memberlist: "notify the suspect").
         const notice =
           m.state === 'suspect'

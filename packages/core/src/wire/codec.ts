@@ -86,6 +86,10 @@ export class Writer {
   }
 
   finish(): Uint8Array {
+    // Sized exactly (callers that budget pass the final size as `initial`): hand the buffer
+    // over without a copy. A later write cannot change it: it would have to grow, which
+    // allocates a new buffer.
+    if (this.pos === this.buf.length) return this.buf
     return this.buf.slice(0, this.pos)
   }
 }

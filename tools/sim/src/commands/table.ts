@@ -40,7 +40,8 @@ export const tableCommand: Command = {
     for (const file of argv) {
       const lines = readFileSync(file, 'utf8').trim().split('\n')
       const r = JSON.parse(lines.at(-1) ?? '') as MembershipReport
-      const key = `${r.scenario}|${r.nodes}|${r.lossRate}|${r.durationS}`
+      // A join run stops when all see all, so its length differs per seed: one row regardless.
+      const key = `${r.scenario}|${r.nodes}|${r.lossRate}|${r.scenario === 'join' ? 'join' : r.durationS}`
       groups.set(key, [...(groups.get(key) ?? []), r])
     }
     const used = columns.filter((c) =>
@@ -64,7 +65,10 @@ export const tableCommand: Command = {
         ),
       )
       io.out(
-        `| ${r0.scenario} | ${r0.nodes} | ${r0.lossRate} | ${r0.durationS} | ${rs.map((r) => r.seed).join(',')} | ${cells.join(' | ')} |`,
+        `| ${r0.scenario} | ${r0.nodes} | ${r0.lossRate} | ${cell(
+          rs.map((r) => r.durationS),
+          'max',
+        )} | ${rs.map((r) => r.seed).join(',')} | ${cells.join(' | ')} |`,
       )
     }
     return 0

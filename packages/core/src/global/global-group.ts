@@ -29,10 +29,14 @@ import type { Rng } from '../util/rng.js'
 import type { GlobalConfig } from './global-config.js'
 import {
   describeChange,
+  FORMING_SEEDS_MAX,
+  type FormingShard,
+  isKnownShard,
   isMapAtLeast,
   type MapState,
   mapStateOf,
   REMOVED_SHARDS_MAX,
+  sameShards,
   withMapState,
 } from './global-log.js'
 import { encodeGlobalMessage, type GlobalMessage } from './global-wire.js'
@@ -60,6 +64,8 @@ export interface GlobalGroupInit {
   shardSizeMax?: number
   /** A shard with fewer voters is merged away (dissolved; its members reassigned) while > 3 shards. Default 3. */
   shardSizeMin?: number
+  /** Seed voters of a shard formed by a split (capped at FORMING_SEEDS_MAX). Default 5. */
+  shardSizeTarget?: number
   /** Global leader: every member that says it votes in `shard` is dead or left for the grace period. */
   shardGone?: (shard: number, nowMs: number) => boolean
   /** How long a shard must be silent (no ack) before it may be dissolved as gone. Default 5000 ms. */
@@ -78,6 +84,14 @@ const ROUNDS_KEPT_MAX = 64
 /** Committed maps sent to members of dissolved shards per heartbeat round. */
 const STRANDED_PER_ROUND_MAX = 16
 const PENDING_VOTES_MAX = 8
+/** Shard ids ever handed out (wire bound SHARDS_MAX in shard-wire.ts). */
+const SHARDS_TOTAL_MAX = 20_000
+
+/** The state without a split in progress. */
+function withoutForming(state: MapState): MapState {
+  const { forming: _, ...rest } = state
+  return rest
+}
 
 export class GlobalGroup {
   readonly id: NodeId
@@ -125,6 +139,8 @@ export class GlobalGroup {
   private leaderSinceRound = 0
   /** Global leader: the newest map version it saw committed by a majority of shards. */
   private globallyCommitted: MapState | undefined
+  /** Global leader: the forming shard and when this leadership first saw its reservation committed. */
+  private formingSince: { shard: number; atMs: number } | undefined
   private effectiveCache: { key: string; map: ShardMap } | undefined
 
   constructor(private readonly init: GlobalGroupInit) {
@@ -151,6 +167,12 @@ export class GlobalGroup {
     const key = `${latest.term}/${latest.version}/${base.version}/${base.term ?? 0}`
     if (this.effectiveCache?.key !== key) this.effectiveCache = { key, map: withMapState(base, latest) }
     return this.effectiveCache.map
+  }
+
+  /** Our shard is a global voter in the map we act on (a forming shard is not, yet). */
+  private isGlobalVoter(): boolean {
+    const sg = this.shardGroup
+    return sg !== undefined && this.effMap()?.shards.has(sg.shard) === true
   }
 
   /** (term, version) of the map this node acts on. */
@@ -208,7 +230,7 @@ export class GlobalGroup {
   }
 
   nextTickAtMs(): number {
-    if (this.shardGroup?.role !== 'leader' || !this.effMap()) return Number.POSITIVE_INFINITY
+    if (this.shardGroup?.role !== 'leader' || !this.isGlobalVoter()) return Number.POSITIVE_INFINITY
     if (this.roleValue === 'leader') return this.nextHeartbeatMs
     return this.electionDeadlineMs
   }
@@ -231,7 +253,7 @@ export class GlobalGroup {
 
   tick(nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader' || !this.effMap()) return
+    if (sg?.role !== 'leader' || !this.isGlobalVoter()) return
     if (this.roleValue === 'leader') {
       // CheckQuorum, global flavour: no majority of shards acked a round in electionTimeoutMax.
       if (nowMs - this.lastQuorumSentMs > this.cfg.electionTimeoutMaxMs) {
@@ -510,6 +532,12 @@ export class GlobalGroup {
         for (const v of this.targets(shard, voters)) this.sendTo(v, m)
       }
     }
+    const f = map.forming
+    if (f && f.shard !== sg.shard) {
+      const known = this.shardLeaders.get(f.shard)
+      if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
+      else for (const v of this.targets(f.shard, f.seeds)) this.sendTo(v, m)
+    }
     this.extendLease(nowMs)
     if (this.hasLease(nowMs)) {
       this.maybeAssign(nowMs)
@@ -572,7 +600,11 @@ export class GlobalGroup {
   }
 
   private onAck(from: NodeId, m: GlobalMessage & { type: 'gack' }, nowMs: number): void {
-    if (this.roleValue !== 'leader' || !this.effMap()?.shards.has(m.shard)) return
+    const map = this.effMap()
+    // The forming shard's acks are recorded (its leader, that it is up: nextChange) but only
+    // count for the lease once it is a voter in our map (extendLease iterates map.shards).
+    if (this.roleValue !== 'leader' || !map || !(map.shards.has(m.shard) || map.forming?.shard === m.shard))
+      return
     if (!m.ok) {
       if (m.term > this.term) this.stepDown(nowMs)
       return
@@ -758,7 +790,7 @@ export class GlobalGroup {
     if (!sg || !map) return
     const mine = mapStateOf(map)
     if (mine.term < this.term) {
-      const noop: MapState = { term: this.term, version: mine.version + 1, removed: [...mine.removed] }
+      const noop: MapState = { ...mine, term: this.term, version: mine.version + 1 }
       sg.propose({ kind: 'map', map: noop }, nowMs)
       return
     }
@@ -780,7 +812,7 @@ export class GlobalGroup {
       const prev = this.globallyCommitted
       this.globallyCommitted = mine
       // A no-change entry (a new leader's first) is not a shard-map change: no event.
-      const changed = prev !== undefined && prev.removed.join() !== mine.removed.join()
+      const changed = prev !== undefined && !sameShards(prev, mine)
       if (changed)
         this.sink.event({
           kind: 'shardmap:commit',
@@ -791,14 +823,81 @@ export class GlobalGroup {
         })
     }
     this.tellStranded(map, mine)
-    const next = this.nextDissolve(map, nowMs)
-    if (next === undefined) return
-    const change: MapState = {
-      term: this.term,
-      version: mine.version + 1,
-      removed: [...mine.removed, next].sort((a, b) => a - b),
+    const change = this.nextChange(map, mine, nowMs)
+    if (change) sg.propose({ kind: 'map', map: change }, nowMs)
+  }
+
+  /**
+   * The ONE next shard-map change, on top of the committed `mine`, in this order:
+   *  1. a formed shard whose leader acks our heartbeats becomes a global voter (`add`);
+   *  2. a shard that lost its quorum for good, or a small one, is dissolved (nextDissolve);
+   *  3. a forming shard that never acked for deadGraceMs is given up (dissolved before it voted);
+   *  4. no split in progress and at least `seeds` members wait unassigned (no shard had room for
+   *     them) → split: reserve a new shard id with them as seeds (`form`).
+   * Steps 1–3 change the global voter set by at most one shard; step 4 changes no voter.
+   */
+  private nextChange(map: ShardMap, mine: MapState, nowMs: number): MapState | undefined {
+    const next = { ...mine, term: this.term, version: mine.version + 1 }
+    const f = mine.forming
+    const graceMs = this.init.deadGraceMs ?? 5000
+    let formingUp = false
+    let waitedMs = 0
+    if (f) {
+      const joined = this.tellSeeds(f, mine)
+      if (this.formingSince?.shard !== f.shard) this.formingSince = { shard: f.shard, atMs: nowMs }
+      waitedMs = nowMs - this.formingSince.atMs
+      const ackedMs = this.lastAckMs.get(f.shard)
+      formingUp = ackedMs !== undefined && nowMs - ackedMs < this.cfg.electionTimeoutMaxMs
+      // Wait for every seed (or the grace period): a seed that never joined would be a voter of
+      // the new shard that never votes, and could be assigned to another shard meanwhile.
+      if (formingUp && (joined || waitedMs >= graceMs)) {
+        // Pipelined: the same entry may reserve the next shard (a reservation changes no voter).
+        const added = withoutForming(next)
+        const seeds = this.splitSeeds(added, nowMs, f.seeds)
+        if (!seeds) return added
+        return { ...added, shardsTotal: added.shardsTotal + 1, forming: { shard: added.shardsTotal, seeds } }
+      }
     }
-    sg.propose({ kind: 'map', map: change }, nowMs)
+    const dissolve = this.nextDissolve(map, nowMs)
+    if (dissolve !== undefined) return { ...next, removed: [...mine.removed, dissolve].sort((a, b) => a - b) }
+    if (f) {
+      if (formingUp || waitedMs < graceMs || mine.removed.length >= REMOVED_SHARDS_MAX) return undefined
+      return withoutForming({ ...next, removed: [...mine.removed, f.shard].sort((a, b) => a - b) })
+    }
+    const seeds = this.splitSeeds(mine, nowMs, [])
+    if (!seeds) return undefined
+    return { ...next, shardsTotal: mine.shardsTotal + 1, forming: { shard: mine.shardsTotal, seeds } }
+  }
+
+  /**
+   * Seeds for a new shard: the smallest-id alive members that are in no shard, not observers, and
+   * not being assigned (maybeAssign found no shard with room for them, or its pending-assignment
+   * bound was reached). None while fewer than the seed count wait: a few joiners wait for room.
+   */
+  private splitSeeds(mine: MapState, nowMs: number, exclude: readonly NodeId[]): NodeId[] | undefined {
+    if (mine.shardsTotal >= SHARDS_TOTAL_MAX) return undefined
+    const count = Math.min(FORMING_SEEDS_MAX, Math.max(3, this.init.shardSizeTarget ?? 5))
+    const free = (this.init.unassigned?.(nowMs) ?? []).filter(
+      (n) => !this.pendingAssigns.has(n) && !exclude.includes(n),
+    )
+    if (free.length < count) return undefined
+    return [...free.slice(0, count)].sort()
+  }
+
+  /**
+   * Seeds of a committed forming shard learn it (then start the shard with the seeds as voters).
+   * True when every seed already says (membership meta) it is in the new shard.
+   */
+  private tellSeeds(f: FormingShard, state: MapState): boolean {
+    const joined = new Set(this.init.targetsOf?.(f.shard) ?? [])
+    const m: GlobalMessage = { type: 'gmap', term: this.term, map: state, committed: true }
+    let all = true
+    for (const seed of f.seeds) {
+      if (seed === this.id || joined.has(seed)) continue
+      all = false
+      this.sendTo(seed, m)
+    }
+    return all
   }
 
   /**
@@ -855,7 +954,7 @@ export class GlobalGroup {
     }
     const sg = this.shardGroup
     if (sg?.role !== 'leader' || m.map.term !== m.term || m.term < this.termFloor()) return
-    if (!this.effMap()?.shards.has(sg.shard)) return
+    if (!this.effMap()?.shards.has(sg.shard) && !isKnownShard(m.map, sg.shard)) return
     const latest = sg.log.latestMap()
     if (latest && isMapAtLeast(latest, m.map)) return // already have it (or newer)
     if (!latest && this.map && isMapAtLeast(mapStateOf(this.map), m.map)) return
@@ -871,28 +970,38 @@ export class GlobalGroup {
    */
   private maybeAssign(nowMs: number): void {
     const map = this.effMap()
-    const unassigned = this.init.unassigned?.(nowMs) ?? []
-    // Forget pending assignments of nodes that got a shard (or vanished).
+    const seeds = map?.forming?.seeds ?? []
+    const unassigned = (this.init.unassigned?.(nowMs) ?? []).filter((n) => !seeds.includes(n))
+    // Forget pending assignments of nodes that got a shard (or vanished), and expired ones: an
+    // expired one is retried below and must not count against a shard's room (it did: nodes
+    // whose assignment a shard leader had refused — one config change at a time — kept their
+    // shard "full" and were never retried, 4 of 40 joiners in shard-split.test.ts).
     const still = new Set(unassigned)
-    for (const node of [...this.pendingAssigns.keys()]) if (!still.has(node)) this.pendingAssigns.delete(node)
+    for (const [node, p] of [...this.pendingAssigns])
+      if (!still.has(node) || nowMs - p.atMs >= ASSIGN_RETRY_MS) this.pendingAssigns.delete(node)
     if (!map || unassigned.length === 0) return
     const sizeMax = this.init.shardSizeMax ?? 9
     const sizes = new Map<number, number>()
     for (const [shard, voters] of map.shards) sizes.set(shard, this.shardSizes.get(shard) ?? voters.length)
-    for (const p of this.pendingAssigns.values()) sizes.set(p.shard, (sizes.get(p.shard) ?? 0) + 1)
+    // A shard leader takes one config change at a time: one new assignment per shard per round.
+    const busy = new Set<number>()
+    for (const p of this.pendingAssigns.values()) {
+      sizes.set(p.shard, (sizes.get(p.shard) ?? 0) + 1)
+      if (nowMs - p.atMs < this.cfg.heartbeatIntervalMs) busy.add(p.shard)
+    }
     for (const node of unassigned) {
-      const pending = this.pendingAssigns.get(node)
-      if (pending && nowMs - pending.atMs < ASSIGN_RETRY_MS) continue
-      if (!pending && this.pendingAssigns.size >= ASSIGNS_PENDING_MAX) break
+      if (this.pendingAssigns.has(node)) continue
+      if (this.pendingAssigns.size >= ASSIGNS_PENDING_MAX) break
       let best: number | undefined
       for (const [shard, size] of sizes) {
-        if (size >= sizeMax) continue
+        if (size >= sizeMax || busy.has(shard)) continue
         if (best === undefined || size < (sizes.get(best) ?? 0) || (size === sizes.get(best) && shard < best))
           best = shard
       }
       if (best === undefined) return
       this.pendingAssigns.set(node, { shard: best, atMs: nowMs })
       sizes.set(best, (sizes.get(best) ?? 0) + 1)
+      busy.add(best)
       const m: GlobalMessage = { type: 'gassign', term: this.term, shard: best, node }
       const sg = this.shardGroup
       if (sg && best === sg.shard) this.init.onAssign?.(node, nowMs)

@@ -36,7 +36,23 @@ const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
     type: fc.constant('gmap' as const),
     term: u,
     committed: fc.boolean(),
-    map: fc.record({ term: u, version: u, removed: fc.array(u, { maxLength: 32 }) }),
+    map: fc
+      .record({
+        term: u,
+        version: u,
+        removed: fc.array(u, { maxLength: 32 }),
+        shardsTotal: fc.integer({ min: 1, max: 20_000 }),
+        seeds: fc.option(
+          fc.array(
+            fc.string({ minLength: 1, maxLength: 52, unit: fc.constantFrom(...'12D3KooWxyz'.split('')) }),
+            {
+              maxLength: 5,
+            },
+          ),
+          { nil: undefined },
+        ),
+      })
+      .map(({ seeds, ...m }) => (seeds === undefined ? m : { ...m, forming: { shard: 0, seeds } })),
   }),
 )
 

@@ -5,7 +5,7 @@
  * the leaders from the leader of the shard they are attached to (shard-map.ts attachedShard).
  */
 import { type GlobalBreak, GlobalGroup } from '../global/global-group.js'
-import { isMapAtLeast, type MapState, mapStateOf, withMapState } from '../global/global-log.js'
+import { isKnownShard, isMapAtLeast, type MapState, mapStateOf, withMapState } from '../global/global-log.js'
 import { decodeGlobalMessage } from '../global/global-wire.js'
 import { type ClaimSigner, type MemberMetaInput, Membership, type MemberView } from '../membership/index.js'
 import type { Layer, Machine, NodeId, Ready } from '../sans-io.js'
@@ -28,6 +28,7 @@ import {
   bootstrapShardMap,
   readShardMap,
   type ShardMap,
+  shardCountFor,
   shardMapOp,
   shardOf,
 } from './shard-map.js'
@@ -101,6 +102,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private observedShardLeader: { shard: number; id: NodeId; term: number } | undefined
   private nextAnnounceMs = 0
   private orphan = false
+  /** Our map is only the shard count a first announcement told us (no voter lists, not bootstrapped). */
+  private mapFromAnnounce = false
   private nextReadmitMs = 0
   /** What is durable now: `init.stored` plus every persist op since (a shard joined later reads it). */
   private readonly persisted: Map<string, Uint8Array>
@@ -152,10 +155,13 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       targetsOf: (shard) => this.membersOfShard(shard),
       unassigned: () => this.unassignedMembers(),
       onAssign: (node, t) => {
-        this.shardGroup?.proposeConfig('add', node, t)
+        // The shard's own bound: the global leader's view of its size may lag by a round.
+        const sg = this.shardGroup
+        if (sg && sg.voters().length < init.config.shardMap.shardSizeMax) sg.proposeConfig('add', node, t)
       },
       shardSizeMax: init.config.shardMap.shardSizeMax,
       shardSizeMin: init.config.shardMap.shardSizeMin,
+      shardSizeTarget: init.config.shardMap.shardSizeTarget,
       deadGraceMs: init.config.shardMap.deadGraceMs,
       shardGone: (shard, t) => this.shardGone(shard, t),
       stranded: (map) => this.strandedMembers(map),
@@ -283,6 +289,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     }
   }
 
+  /** The voters of this node's shard per its control log (committed or not), undefined if in none. */
+  shardVoters(): NodeId[] | undefined {
+    return this.shardGroup?.voters()
+  }
+
   /** The committed shard map this node follows (undefined before bootstrap). */
   shardMap(): ShardMap | undefined {
     return this.map
@@ -316,8 +327,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       !this.shardGroup &&
       !this.init.observer &&
       (m.type === 'append' || m.type === 'snapshot') &&
-      (this.map === undefined || this.map.shards.has(m.shard))
+      (this.map === undefined ||
+        this.map.shards.has(m.shard) ||
+        m.shard >= (this.map.shardsTotal ?? this.map.shards.size))
     ) {
+      // (A shard id above every id we know was made by a split after we learned the map.)
       // A shard leader replicating to us: the global leader assigned us to its shard. We join
       // as a non-voter and become a voter when the config entry that adds us reaches our log.
       this.joinShard(m.shard, [], nowMs)
@@ -344,14 +358,18 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    * globally is never undone, so the old shard (and its persisted votes) is never needed again.
    */
   private adoptMapState(state: MapState, nowMs: number, globallyCommitted: boolean): void {
-    const map = this.map
-    if (!map || this.init.observer) return
-    const cur = mapStateOf(map)
-    if (isMapAtLeast(cur, state)) return
+    if (this.init.observer) return
+    // A member that never learned a map (it joined before any announcement reached it).
+    const map = this.map ?? { version: 0, term: 0, shards: new Map(), shardsTotal: 0, removed: [] }
+    if (isMapAtLeast(mapStateOf(map), state)) {
+      if (globallyCommitted) this.maybeSeed(nowMs)
+      return
+    }
     this.map = withMapState(map, state)
     this.sink.persist(shardMapOp(this.map))
+    if (globallyCommitted) this.maybeSeed(nowMs)
     const sg = this.shardGroup
-    if (globallyCommitted && sg && !this.map.shards.has(sg.shard)) {
+    if (globallyCommitted && sg && !isKnownShard(state, sg.shard)) {
       sg.stop(nowMs)
       this.shardGroup = undefined
       this.global.attach(undefined, this.map)
@@ -369,6 +387,18 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.global.attach(sg, this.map)
   }
 
+  /**
+   * A split committed a new shard with us among its seeds (global-log.ts): start it, the seeds as
+   * its voters. We were in no shard (the global leader picks unassigned members), so we hold no
+   * vote anywhere, and the shard id was never used before (the reservation is committed).
+   */
+  private maybeSeed(nowMs: number): void {
+    const f = this.map?.forming
+    if (this.shardGroup || !f || !f.seeds.includes(this.id)) return
+    this.joinShard(f.shard, f.seeds, nowMs)
+    this.global.onShardRoleChange(nowMs)
+  }
+
   /** Every member that says it votes in `shard` is dead or left for the grace period (or none does). */
   private shardGone(shard: number, nowMs: number): boolean {
     for (const m of this.membership.members()) {
@@ -384,17 +414,31 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     const out: NodeId[] = []
     for (const m of this.membership.members()) {
       if (m.state !== 'alive' || m.meta.shard === null || map.shards.has(m.meta.shard)) continue
+      if (map.forming?.shard === m.meta.shard) continue // a seed of the shard being formed
       out.push(m.id)
     }
     return out
   }
 
-  /** `bootstrapExpect: N`: once N non-observer members are alive, all compute the same map. */
+  /**
+   * `bootstrapExpect: N`: once N non-observer members are alive, all compute the same map.
+   *
+   * A founder may hear the first leader (an announcement, a global heartbeat) before its own
+   * membership view reaches N: at 1000 nodes ≈ 12 % of the founders did, stayed observers that
+   * their bootstrap shard still listed as voters, and ≈ 40 shards with 3 such ghosts of 5 never
+   * elected a leader (their members kept sending PreVotes and the global leader kept probing
+   * them: ≈ 16 of 58 msgs/s/node). So a node that learned only the shard count from an
+   * announcement (or only the leader, from a global heartbeat) still bootstraps, if the running
+   * cluster has the shard count its own bootstrap would give (a late joiner that finds a grown or
+   * shrunk cluster stays an observer) and it is in no shard yet. A late joiner should not be
+   * given `bootstrapExpect` (operations: seeds only); one that is, and sees N members before any
+   * announcement, computes a map of its own as before.
+   */
   private maybeBootstrap(nowMs: number): void {
     const expect = this.init.bootstrap.bootstrapExpect
-    if (this.map || expect === undefined || this.init.observer) return
-    // A cluster already runs (we heard its leader): join it as an observer instead.
-    if (this.global.knownLeader !== undefined) return
+    if ((this.map && !this.mapFromAnnounce) || expect === undefined || this.init.observer) return
+    if (this.shardGroup) return
+    if (this.map && this.map.shardsTotal !== shardCountFor(expect, this.init.config.shardMap)) return
     if (this.membership.aliveCount() < expect) return
     const ids: NodeId[] = []
     for (const m of this.membership.members()) {
@@ -409,6 +453,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
 
   private adoptMap(map: ShardMap, nowMs: number, persist: boolean): void {
     this.map = map
+    this.mapFromAnnounce = false
     if (persist) this.sink.persist(shardMapOp(map))
     const storedShard = readHardState(this.init.stored.get('shard/hard'))?.shard
     const shard = this.init.observer ? undefined : (shardOf(map, this.id) ?? storedShard)
@@ -463,6 +508,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       const shards = new Map<number, NodeId[]>()
       for (let i = 0; i < a.shardCount; i++) shards.set(i, [])
       this.adoptMap({ version: 1, shards, term: 0, removed: [], shardsTotal: a.shardCount }, nowMs, true)
+      this.mapFromAnnounce = true
     }
     this.global.learn(a, nowMs)
   }

@@ -3,6 +3,7 @@
  * sorted member list, so every node that sees the same members computes the same map
  * (DESIGN.md Shape: one shard up to shardSizeMax nodes, else ≥ 3 shards, odd counts preferred).
  */
+import type { FormingShard } from '../global/global-log.js'
 import type { NodeId, PersistOp } from '../sans-io.js'
 import { Reader, Writer } from '../wire/codec.js'
 import type { ShardMapConfig } from './conclave-config.js'
@@ -16,8 +17,10 @@ export interface ShardMap {
   readonly term?: number
   /** Bootstrap shards dissolved so far (global-log.ts). */
   readonly removed?: readonly number[]
-  /** How many shards the bootstrap map had (ids 0 … shardsTotal−1). */
+  /** Shard ids handed out so far (bootstrap shards 0 … k−1, then one per split). */
   readonly shardsTotal?: number
+  /** A split in progress (global-log.ts): reserved id and seeds, not yet a global voter. */
+  readonly forming?: FormingShard
 }
 
 export const SHARD_MAP_KEY = 'global/map'
@@ -89,6 +92,11 @@ export function shardMapOp(map: ShardMap): PersistOp {
     .varint(map.shardsTotal ?? map.shards.size)
     .varint(map.removed?.length ?? 0)
   for (const s of map.removed ?? []) w.varint(s)
+  w.bool(map.forming !== undefined)
+  if (map.forming) {
+    w.varint(map.forming.shard).varint(map.forming.seeds.length)
+    for (const v of map.forming.seeds) w.string(v)
+  }
   return { key: SHARD_MAP_KEY, value: w.finish() }
 }
 
@@ -111,6 +119,17 @@ export function readShardMap(bytes: Uint8Array | undefined): ShardMap | undefine
   const k = r.varintMax(100_000, 'removed shards')
   const removed: number[] = []
   for (let i = 0; i < k; i++) removed.push(r.varint())
+  if (r.remaining() === 0) return { version, shards, term, removed, shardsTotal }
+  let forming: FormingShard | undefined
+  if (r.bool()) {
+    const shard = r.varint()
+    const n = r.varintMax(64, 'seeds')
+    const seeds: NodeId[] = []
+    for (let i = 0; i < n; i++) seeds.push(r.string(256))
+    forming = { shard, seeds }
+  }
   r.end()
-  return { version, shards, term, removed, shardsTotal }
+  return forming
+    ? { version, shards, term, removed, shardsTotal, forming }
+    : { version, shards, term, removed, shardsTotal }
 }

@@ -123,11 +123,19 @@ export class TestNet {
     for (const id of opts.ids) this.start(id)
   }
 
-  /** A new node joins the running cluster (membership sees it alive at once). */
+  /**
+   * A new node joins the running cluster (membership sees it alive at once). It starts without
+   * `bootstrapExpect` (it joins, it does not form a cluster): with it, a joiner that had not yet
+   * heard the leader computed a bootstrap map of the N smallest alive ids — itself among them if
+   * its id sorts first — and sat in shard 0 as a voter no log lists.
+   */
   addNode(id: NodeId): void {
     this.opts.ids.push(id)
+    this.joiners.add(id)
     this.start(id)
   }
+
+  private readonly joiners = new Set<NodeId>()
 
   private start(id: NodeId): void {
     const store = this.stores.get(id) ?? new Map<string, Uint8Array>()
@@ -143,10 +151,7 @@ export class TestNet {
       config: this.opts.config,
       priority: priorities.get(id) ?? 0,
       stored: new Map(store),
-      bootstrap: {
-        bootstrapExpect: this.bootstrapExpect,
-        seeds: [],
-      },
+      bootstrap: this.joiners.has(id) ? { seeds: [] } : { bootstrapExpect: this.bootstrapExpect, seeds: [] },
       observer: this.opts.observers?.includes(id) ?? false,
       membershipFactory: () => staticMembership(id, this.world),
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { REMOVED_SHARDS_MAX } from '../global/global-log.js'
+import { FORMING_SEEDS_MAX, REMOVED_SHARDS_MAX } from '../global/global-log.js'
 import { WireError } from '../wire/errors.js'
 import type { LogEntry } from './control-log.js'
 import {
@@ -19,11 +19,17 @@ const nodeId = fc.string({
   maxLength: NODE_ID_BYTES_MAX,
   unit: fc.constantFrom(...'12D3KooWabcdefXYZ'.split('')),
 })
-const mapState = fc.record({
-  term: u,
-  version: u,
-  removed: fc.array(fc.nat({ max: 20_000 }), { maxLength: REMOVED_SHARDS_MAX }),
-})
+const mapState = fc
+  .record({
+    term: u,
+    version: u,
+    removed: fc.array(fc.nat({ max: 20_000 }), { maxLength: REMOVED_SHARDS_MAX }),
+    shardsTotal: fc.integer({ min: 1, max: 20_000 }),
+    forming: fc.option(fc.array(nodeId, { maxLength: FORMING_SEEDS_MAX }), { nil: undefined }),
+  })
+  .map(({ forming, ...m }) =>
+    forming === undefined ? m : { ...m, forming: { shard: m.shardsTotal - 1, seeds: forming } },
+  )
 const entry: fc.Arbitrary<LogEntry> = fc.oneof(
   fc.record({ term: u, kind: fc.constant('noop' as const) }),
   fc.record({ term: u, kind: fc.constant('global-vote' as const), globalTerm: u, candidate: nodeId }),

@@ -3,7 +3,7 @@
  * bounded (Reader) and every failure is a WireError; every encoded frame is ≤ SHARD_FRAME_BYTES_MAX.
  */
 
-import { type MapState, REMOVED_SHARDS_MAX } from '../global/global-log.js'
+import { FORMING_SEEDS_MAX, type MapState, REMOVED_SHARDS_MAX } from '../global/global-log.js'
 import type { NodeId } from '../sans-io.js'
 import { Reader, Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
@@ -156,10 +156,18 @@ function writeEntry(w: Writer, e: LogEntry): void {
       .string(e.node)
 }
 
-/** A global-log state (global/global-log.ts): term, version, removed shards (bounded). */
+/**
+ * A global-log state (global/global-log.ts): term, version, removed shards (bounded), shard ids
+ * handed out, and the shard being formed with its seeds (bounded).
+ */
 export function writeMapState(w: Writer, m: MapState): void {
   w.varint(m.term).varint(m.version).varint(m.removed.length)
   for (const s of m.removed) w.varint(s)
+  w.varint(m.shardsTotal).bool(m.forming !== undefined)
+  if (m.forming) {
+    w.varint(m.forming.shard).varint(m.forming.seeds.length)
+    for (const v of m.forming.seeds) w.string(v)
+  }
 }
 
 export function readMapState(r: Reader): MapState {
@@ -168,7 +176,14 @@ export function readMapState(r: Reader): MapState {
   const n = r.varintMax(REMOVED_SHARDS_MAX, 'removed shards')
   const removed: number[] = []
   for (let i = 0; i < n; i++) removed.push(r.varint())
-  return { term, version, removed }
+  const shardsTotal = r.varintMax(SHARDS_MAX, 'shards total')
+  if (!r.bool()) return { term, version, removed, shardsTotal }
+  const shard = r.varintMax(SHARDS_MAX, 'forming shard')
+  if (shard >= shardsTotal) throw new WireError('bad-value', `forming shard ${shard} ≥ ${shardsTotal}`)
+  const k = r.varintMax(FORMING_SEEDS_MAX, 'seeds')
+  const seeds: NodeId[] = []
+  for (let i = 0; i < k; i++) seeds.push(readId(r))
+  return { term, version, removed, shardsTotal, forming: { shard, seeds } }
 }
 
 function readEntry(r: Reader): LogEntry {

@@ -31,6 +31,9 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
   io.out(
     `  msgs/node/s whole run       mean ${r.msgsPerNodePerSecRunMean ?? '-'}  busiest ${r.msgsPerNodePerSecRunMax ?? '-'}`,
   )
+  io.out(
+    `  shard voters at the end     min ${r.shardVotersMin ?? '-'}  max ${r.shardVotersMax ?? '-'}  (${r.nodesWithoutShard} nodes in no shard)`,
+  )
   io.out(`  leader changes              ${r.leaderChanges} (${r.disruptions} needless)`)
   io.out(
     `  fenced writes               ${r.fencedWritesAccepted} accepted, ${r.fencedWritesRefused} refused as stale`,

@@ -92,6 +92,16 @@ describe('invariant 5: shard voters come from the committed shard logs', () => {
     expect([...shardMapAt([...roles, dissolve, restore], 1000).keys()].sort()).toEqual([0, 1, 2, 3, 4])
   })
 
+  it('a shard a split is forming counts only once it is added (split pipelined with the next form)', () => {
+    // shard 4's members claim it (shard:role) from the start; the global log reserved it first
+    const form = commit(600, 'd1', 2, 'global form shard 4 seeds a,b,c (map v2)')
+    expect([...shardMapAt([...roles, form], 1000).keys()].sort()).toEqual([0, 1, 2, 3])
+    const add = commit(700, 'd1', 3, 'global add shard 4, form shard 5 seeds d,e,f (map v3)')
+    expect([...shardMapAt([...roles, form, add], 1000).keys()].sort()).toEqual([0, 1, 2, 3, 4])
+    const dropped = commit(800, 'd1', 4, 'global dissolve shard 5 (map v4)')
+    expect([...shardMapAt([...roles, form, add, dropped], 1000).keys()].sort()).toEqual([0, 1, 2, 3, 4])
+  })
+
   it('corrects a claimed map (the harness path, from status()) the same way', () => {
     const claimed = new Map(Object.entries(claims).map(([s, ns]) => [Number(s), ns]))
     const fixed = withCommittedConfig(claimed, [removeX], 1000)

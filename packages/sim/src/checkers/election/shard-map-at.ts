@@ -8,7 +8,8 @@
  * `shardmap:commit` that a shard leader emits for a committed config entry
  * (`add X to shard S` / `remove X from shard S`) overrides the claims, the entry with the highest
  * log index per (node, shard) winning; a shard the global log dissolved (`global dissolve shard S`,
- * until a `global restore shard S`) counts no more, as the global group no longer counts it.
+ * until a `global restore shard S`) counts no more, as the global group no longer counts it; a
+ * shard a split is forming (`global form shard S`) counts only from `global add shard S` on.
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
@@ -31,7 +32,9 @@ export function shardMapAt(trace: readonly TraceRecord[], trueMs: number): Map<n
 }
 
 const CONFIG_CHANGE = /^(add|remove) (\S+) (?:to|from) shard (\d+)$/
-const GLOBAL_CHANGE = /^global (dissolve|restore) shard ([\d,]+)/
+/** `global dissolve shard 3 (…)`, `global add shard 7, form shard 8 seeds a,b,c (…)`. */
+const GLOBAL_CHANGE = /^global (dissolve|restore|form|add) shard/
+const GLOBAL_PART = /(dissolve|restore|form|add) shard ([\d,]+)/g
 
 /**
  * `claimed` (shard → voters as the nodes say) corrected by the committed config entries and
@@ -45,6 +48,8 @@ export function withCommittedConfig(
   // (shard → node → the committed entry with the highest index about that node)
   const committed = new Map<number, Map<NodeId, { index: number; member: boolean }>>()
   const dissolved = new Set<number>()
+  /** Shards a split reserved (`global form shard S`) that are not global voters yet (`global add shard S`). */
+  const forming = new Set<number>()
   for (const { trueMs: t, event: e } of trace) {
     if (t > trueMs) break
     if (e.kind !== 'shardmap:commit') continue
@@ -60,11 +65,15 @@ export function withCommittedConfig(
       committed.set(shard, byNode)
       continue
     }
-    const g = GLOBAL_CHANGE.exec(e.change)
-    if (g) {
+    if (!GLOBAL_CHANGE.test(e.change)) continue
+    for (const g of e.change.matchAll(GLOBAL_PART)) {
       for (const s of (g[2] ?? '').split(',')) {
-        if (g[1] === 'dissolve') dissolved.add(Number(s))
-        else dissolved.delete(Number(s))
+        if (g[1] === 'dissolve') {
+          dissolved.add(Number(s))
+          forming.delete(Number(s))
+        } else if (g[1] === 'restore') dissolved.delete(Number(s))
+        else if (g[1] === 'form') forming.add(Number(s))
+        else forming.delete(Number(s))
       }
     }
   }
@@ -79,6 +88,7 @@ export function withCommittedConfig(
     map.set(shard, [...voters])
   }
   for (const shard of dissolved) map.delete(shard)
+  for (const shard of forming) map.delete(shard)
   return map
 }
 

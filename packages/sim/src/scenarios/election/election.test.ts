@@ -67,3 +67,22 @@ describe('election harness on the baselines', () => {
     expect(r.disruptions).toBeGreaterThan(0)
   })
 })
+
+describe('election harness on Conclave: growth', () => {
+  it('60 nodes joining a 5-node cluster split into shards of 3–9 voters, every node voting', () => {
+    const r = runElection({
+      algo: 'conclave',
+      nodes: 60,
+      seed: 2,
+      scenario: scenario('growth'),
+      makeSubject: subjectFor('conclave'),
+      repeats: 1,
+      steadySettleMs: 1000,
+    })
+    expect(r.violations).toBe(0)
+    expect(r.nodesWithoutShard).toBe(0)
+    expect(r.shards).toBeGreaterThanOrEqual(7)
+    expect(r.shardVotersMin).toBeGreaterThanOrEqual(3)
+    expect(r.shardVotersMax).toBeLessThanOrEqual(9)
+  })
+})

@@ -48,6 +48,8 @@ export interface ElectionRunInit {
   /** Each node's clock offset is uniform in [0, offsetMsMax]. Default 1000 ms. */
   readonly offsetMsMax?: number
   readonly probeIntervalMs?: number
+  /** Nodes started at construction (the rest join later through `join`). Default: all. */
+  readonly initialNodes?: number
 }
 
 export interface Episode {
@@ -86,21 +88,34 @@ export class ElectionRun {
 
   constructor(readonly init: ElectionRunInit) {
     this.rng = createRng(init.seed ^ 0x6a09e667)
-    this.ids = [...init.ids]
+    this.ids = init.ids.slice(0, init.initialNodes ?? init.ids.length)
+    this.joiners = init.ids.slice(this.ids.length)
     this.probeIntervalMs = init.probeIntervalMs ?? 20
     this.sim = new Simulation({
       seed: init.seed,
       network: init.network ?? lanNetwork(),
       keepTrace: (e) => KEPT_KINDS.has(e.kind),
     })
-    const driftPpmMax = init.driftPpmMax ?? 100
-    const offsetMsMax = init.offsetMsMax ?? 1000
-    for (const id of this.ids) {
-      const driftPpm = (this.rng.float() * 2 - 1) * driftPpmMax
-      const offsetMs = this.rng.float() * offsetMsMax
-      this.sim.addNode(id, init.subject.factory(id), { driftPpm, offsetMs })
-    }
+    for (const id of this.ids) this.start(id)
     this.sim.schedule(this.probeIntervalMs, () => this.probe())
+  }
+
+  private start(id: NodeId): void {
+    const driftPpm = (this.rng.float() * 2 - 1) * (this.init.driftPpmMax ?? 100)
+    const offsetMs = this.rng.float() * (this.init.offsetMsMax ?? 1000)
+    this.sim.addNode(id, this.init.subject.factory(id), { driftPpm, offsetMs })
+  }
+
+  /** Nodes that have not started yet (growth): `join` starts the next `count` of them now. */
+  readonly joiners: NodeId[]
+
+  join(count: number): NodeId[] {
+    const started = this.joiners.splice(0, count)
+    for (const id of started) {
+      this.ids.push(id)
+      this.start(id)
+    }
+    return started
   }
 
   /** The running machine of a node, or undefined while it is crashed. */
@@ -167,6 +182,17 @@ export class ElectionRun {
    * comes back from its persisted state in the same shard, so leaving it out would make a side
    * look short of a quorum it can in fact reach.
    */
+  /** Running nodes that vote in no shard (Conclave; 0 for subjects without a status). */
+  nodesWithoutShard(): number {
+    let n = 0
+    for (const id of this.ids) {
+      if (!this.sim.isUp(id)) continue
+      const st = this.subject(id)?.status?.(this.sim.localNow(id))
+      if (st !== undefined && (st.shard === null || st.role === 'observer')) n++
+    }
+    return n
+  }
+
   shardMapNow(): Map<number, NodeId[]> {
     for (const id of this.ids) {
       if (!this.sim.isUp(id)) continue

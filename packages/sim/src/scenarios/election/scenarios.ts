@@ -22,6 +22,8 @@ export interface Scenario {
   readonly summary: string
   /** Overrides of the run's set-up (clock drift, ...). */
   readonly init?: (rho: number) => Partial<ElectionRunInit>
+  /** How many of `nodes` form the cluster; the scenario starts the rest (growth). Default: all. */
+  readonly initialNodes?: (nodes: number) => number
   run(run: ElectionRun, opts: ScenarioOptions): void
 }
 
@@ -299,6 +301,29 @@ const churn: Scenario = {
   },
 }
 
+/**
+ * Growth: a small cluster (5 % of the nodes, at least 5) is formed, then the other nodes join, 20
+ * every 100 ms; the global leader assigns them to shards with room and, once every shard is full,
+ * splits (forms new shards from waiting joiners). The run waits (bounded by 20 × waitMaxMs) until
+ * every node votes in a shard; the report's shardVotersMin/Max and nodesWithoutShard show the
+ * result. No fault is injected: failover figures stay empty.
+ */
+const growth: Scenario = {
+  name: 'growth',
+  summary:
+    'start with 5% of the nodes (≥ 5); the rest join, 20 per 100 ms; shards split to stay within 3–9 voters',
+  initialNodes: (n) => Math.min(n, Math.max(5, Math.ceil(n / 20))),
+  run(run, opts) {
+    while (run.joiners.length > 0) {
+      run.join(20)
+      run.sim.runFor(100)
+    }
+    const deadline = run.sim.nowMs + 20 * opts.waitMaxMs
+    while (run.sim.nowMs < deadline && run.nodesWithoutShard() > 0) run.sim.runFor(1000)
+    run.sim.runFor(2000)
+  },
+}
+
 const massFailure: Scenario = {
   name: 'mass-failure',
   summary: '30% of the nodes, the global leader among them, crash at once; restarted 2 s after recovery',
@@ -360,6 +385,7 @@ export const scenarios: readonly Scenario[] = [
   churn,
   massFailure,
   rollingRestart,
+  growth,
 ]
 
 export function scenarioNamed(name: string): Scenario | undefined {

@@ -34,6 +34,11 @@ export interface SubjectOptions {
   readonly ids: readonly NodeId[]
   /** Test-only safety switch for Conclave (`config.unsafe.break`). */
   readonly unsafeBreak?: 'vote-commit' | 'lease' | 'persist'
+  /**
+   * Conclave: only the first `initialNodes` ids form the cluster (`bootstrapExpect`); the others
+   * start later as joiners (seeds only) and get a shard from the global leader. Default: all.
+   */
+  readonly initialNodes?: number
 }
 
 /** The figures a subject's timing implies, for the checkers' bounds. */
@@ -81,6 +86,8 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   if (opts.unsafeBreak !== undefined) config.unsafe = { break: opts.unsafeBreak }
   const signer = simSigner()
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
+  const initial = opts.initialNodes ?? opts.ids.length
+  const founders = new Set(opts.ids.slice(0, initial))
   return {
     algo: 'conclave',
     fixedMembership: false,
@@ -94,7 +101,9 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
           signer,
           config,
           stored: ctx.stored,
-          bootstrap: { bootstrapExpect: opts.ids.length, seeds: seeds.filter((s) => s !== id) },
+          bootstrap: founders.has(id)
+            ? { bootstrapExpect: initial, seeds: seeds.filter((s) => s !== id) }
+            : { seeds: seeds.filter((s) => s !== id) },
         },
         ctx.nowMs,
       ),

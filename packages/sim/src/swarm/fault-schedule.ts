@@ -1,7 +1,7 @@
 /**
  * Random fault schedules for the swarm (VOPR-style): a seeded sequence of crashes, restarts,
- * pauses, partitions (two-way and one-way, random splits and "leader cut off"), heals and loss
- * bursts, aimed at the leaders as often as at random nodes. Everything comes from the seed, so
+ * pauses, partitions (two-way and one-way, random splits and "leader cut off"), heals, loss
+ * bursts and (growth seeds) joins of fresh nodes, aimed at the leaders as often as at random nodes. Everything comes from the seed, so
  * the same seed gives the same schedule (and, with the same commit, the same trace).
  *
  * Bounds: at most `crashedMax` nodes down at once (a minority, so liveness can recover), pauses
@@ -22,6 +22,7 @@ export type FaultAction =
   | 'partition-one-way'
   | 'heal'
   | 'loss'
+  | 'join'
 
 const ACTIONS: readonly FaultAction[] = [
   'crash-random',
@@ -37,6 +38,8 @@ const ACTIONS: readonly FaultAction[] = [
   'heal',
   'heal',
   'loss',
+  'join',
+  'join',
 ]
 
 export interface ScheduleOptions {
@@ -123,6 +126,12 @@ export function playFaults(run: ElectionRun, rng: Rng, opts: ScheduleOptions): F
       case 'loss':
         run.sim.setLoss(rng.int(3) === 0 ? 0 : rng.float() * 0.2)
         break
+      case 'join': {
+        // Growth seeds only (run-seed.ts): fresh nodes join, so shards fill up and split.
+        if (run.joiners.length === 0) continue
+        run.join(1 + rng.int(8))
+        break
+      }
     }
     taken.push(action)
   }

@@ -34,6 +34,9 @@ export interface SwarmSeedResult {
   /** No first leader, or invariant 6 failed after faults stopped. */
   readonly livenessFailure: boolean
   readonly actions: FaultAction[]
+  /** A growth seed (few founders, the rest joined during the faults), and the shards splits added. */
+  readonly growth: boolean
+  readonly shardsAdded: number
   readonly traceHash: string
   readonly simMs: number
   /** The finished run, for inspecting a failing seed (trace, faults, probes). */
@@ -44,9 +47,14 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
   const rng = createRng(opts.seed ^ 0x5157a2d3)
   const nodes = 3 + rng.int(Math.max(1, opts.nodesMax - 2))
   const ids: NodeId[] = idsFor(nodes, opts.seed)
+  // Growth seeds (1 in 4, Conclave): 3–9 founders (one shard), the others join during the
+  // faults, so shards fill up and split (global log `form`/`add`) under crashes and partitions.
+  const growth = (opts.algo ?? 'conclave') === 'conclave' && nodes > 9 && rng.int(4) === 0
+  const initialNodes = growth ? 3 + rng.int(7) : nodes
   const subject = subjectFor(opts.algo ?? 'conclave')({
     ids,
     ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}),
+    ...(growth ? { initialNodes } : {}),
   })
   const rho = subject.timing.driftBound
   const run = new ElectionRun({
@@ -55,6 +63,7 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
     seed: opts.seed,
     driftPpmMax: rng.float() * 0.9 * rho * 1e6,
     offsetMsMax: rng.int(10_000),
+    ...(growth ? { initialNodes } : {}),
   })
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
   const first = run.runUntilAgreed(20_000)
@@ -62,7 +71,8 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
   if (first !== undefined) {
     actions = playFaults(run, rng, { durationMs: opts.safetyMs ?? 10_000, gapMinMs: 50, gapMaxMs: 800 })
   }
-  // Liveness phase: stop every fault, let pauses run out.
+  // Liveness phase: stop every fault, let pauses run out; joiners still waiting join now.
+  run.join(run.joiners.length)
   run.sim.heal()
   run.sim.setLoss(0)
   for (const id of ids) if (!run.sim.isUp(id)) run.sim.restart(id)
@@ -88,6 +98,10 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
     violations: all.filter((v) => v.invariant !== 6),
     livenessFailure: first === undefined || all.some((v) => v.invariant === 6),
     actions,
+    growth,
+    shardsAdded: run.sim.trace.filter(
+      (r) => r.event.kind === 'shardmap:commit' && r.event.change.startsWith('global add shard'),
+    ).length,
     traceHash: run.sim.traceHash(),
     simMs: run.sim.nowMs,
     run,

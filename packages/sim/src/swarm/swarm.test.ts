@@ -12,6 +12,14 @@ describe('swarm (fixed sample)', () => {
     expect(report.seeds).toBe(SAMPLE_SEEDS)
   })
 
+  it('growth seeds (3–9 founders, the rest joining under faults) split shards with no violation', () => {
+    const report = runSwarm({ seeds: 12, firstSeed: 1, nodesMax: 40, safetyMs: 5000 })
+    const failing = report.failingSeeds.map((f) => `${f.replay}  # ${f.rules.join(' ')} ${f.first}`)
+    expect(failing).toEqual([])
+    expect(report.growthSeeds).toBeGreaterThan(0)
+    expect(report.shardsAdded).toBeGreaterThan(0)
+  })
+
   it('catches a leader acting without a valid lease (--break lease) as an invariant 2 violation', () => {
     const report = runSwarm({ seeds: 30, firstSeed: 1, nodesMax: 9, safetyMs: 5000, unsafeBreak: 'lease' })
     const leaseRules = Object.keys(report.seedsByRule).filter((r) => r.startsWith('2:'))

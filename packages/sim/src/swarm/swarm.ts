@@ -41,6 +41,9 @@ export interface SwarmReport {
   seedsByRule: Record<string, number>
   /** Per rule: after how many seeds it was first hit (1-based). */
   firstHitByRule: Record<string, number>
+  /** Growth seeds run (founders 3–9, the rest joining under faults), and shards their splits added. */
+  growthSeeds: number
+  shardsAdded: number
   simSeconds: number
   wallSeconds: number
 }
@@ -60,6 +63,8 @@ function runSeedCatching(opts: SwarmSeedOptions): SwarmSeedResult {
       violations: [{ checker: 'exception', invariant: 0, rule: 'crash', trueMs: 0, message, nodes: [] }],
       livenessFailure: false,
       actions: [],
+      growth: false,
+      shardsAdded: 0,
       traceHash: '',
       simMs: 0,
     }
@@ -76,6 +81,8 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
   let livenessFailures = 0
   let simMs = 0
   let done = 0
+  let growthSeeds = 0
+  let shardsAdded = 0
   let firstFailureAfterSeeds: number | null = null
   const failingSeeds: FailingSeed[] = []
   const seedsByRule: Record<string, number> = {}
@@ -90,6 +97,8 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     })
     done++
     simMs += r.simMs
+    if (r.growth) growthSeeds++
+    shardsAdded += r.shardsAdded
     violations += r.violations.length
     if (r.livenessFailure) livenessFailures++
     const rules = new Set(r.violations.map((v) => `${v.invariant}:${v.rule}`))
@@ -124,6 +133,8 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     firstFailureAfterSeeds,
     seedsByRule,
     firstHitByRule,
+    growthSeeds,
+    shardsAdded,
     simSeconds: Math.round(simMs / 100) / 10,
     wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
   }

@@ -69,6 +69,7 @@ export const swarmCommand: Command = {
       io.out(
         `swarm: ${report.seeds} seeds (3..${nodesMax} nodes${unsafeBreak ? `, BREAK ${unsafeBreak}` : ''}): ${report.violations} violations, ${report.livenessFailures} liveness failures, ${report.failingSeeds.length} failing seeds`,
       )
+      io.out(`growth seeds: ${report.growthSeeds} (shards added by splits: ${report.shardsAdded})`)
       if (report.firstFailureAfterSeeds !== null)
         io.out(`first failure after ${report.firstFailureAfterSeeds} seeds`)
       for (const f of report.failingSeeds.slice(0, 20)) {

@@ -2,7 +2,9 @@
  * Invariant 5: a side of a partition without a quorum of shards holds no global lease after one
  * lease period. For every two-way partition, each side that lacks a quorum (shard-map.ts) is
  * watched from `start + leasePeriodMs·(1+ρ)` until the heal: no node on it may claim a global
- * lease reaching into that window, nor answer isLeader() true in a probe inside it.
+ * lease reaching into that window, nor answer isLeader() true in a probe inside it. A shard-map
+ * change committed during the partition starts a new segment, judged with the map from then on
+ * and watched from one lease period after the change.
  * Nodes in neither group (a bridge) reach both sides: they count towards either side's quorum
  * and are not judged themselves.
  */
@@ -28,7 +30,17 @@ export function checkMinorityNoLease(
     const endMs = heal?.trueMs ?? Number.POSITIVE_INFINITY
     const watchFromMs = p.trueMs + ctx.leasePeriodMs * (1 + ctx.driftBound)
     if (watchFromMs >= endMs) continue
-    const shards = shardMapAt(trace, p.trueMs)
+    // The shard map can change during the partition (a committed config change, dissolve, or
+    // split `add`): quorum is judged per segment between such commits, each watched from one
+    // lease period after it starts. (Swarm seed 57: a split's `add shard 2`, committed by shards
+    // 0 and 2 on side A after the cut, made A a majority of {0, 1, 2}; judged with the map of
+    // the cut, {0, 1}, A's legitimate lease was reported.)
+    const cuts = [p.trueMs]
+    for (const r of trace) {
+      if (r.trueMs <= p.trueMs) continue
+      if (r.trueMs >= endMs) break
+      if (r.event.kind === 'shardmap:commit' && r.trueMs > (cuts[cuts.length - 1] ?? 0)) cuts.push(r.trueMs)
+    }
     const inA = new Set(p.groupA)
     const inB = new Set(p.groupB)
     const bridge = allNodes.filter((n) => !inA.has(n) && !inB.has(n))
@@ -36,30 +48,38 @@ export function checkMinorityNoLease(
       const side = new Set(group)
       // Quorum counts the bridge too: a side reaches its nodes, and they vote.
       const reach = new Set([...group, ...bridge])
-      const quorum = ctx.quorumOf ? ctx.quorumOf(reach, p.trueMs) : sideHasQuorum(reach, shards, allNodes)
-      if (quorum) continue
-      for (const iv of globalLeases) {
-        if (side.has(iv.node) && iv.untilMs > watchFromMs && iv.fromMs < endMs) {
-          pushBounded(out, {
-            invariant: 5,
-            rule: 'minority-lease',
-            trueMs: Math.max(iv.fromMs, watchFromMs),
-            message: `${iv.node} on a side without quorum (partition at ${p.trueMs}) claims a global lease (term ${iv.term}) until ${iv.untilMs.toFixed(1)}, past ${watchFromMs.toFixed(1)}`,
-            nodes: [iv.node],
-          })
+      for (let k = 0; k < cuts.length; k++) {
+        const segFromMs = cuts[k] as number
+        const segEndMs = cuts[k + 1] ?? endMs
+        const fromMs = segFromMs + ctx.leasePeriodMs * (1 + ctx.driftBound)
+        if (fromMs >= segEndMs) continue
+        const quorum = ctx.quorumOf
+          ? ctx.quorumOf(reach, segFromMs)
+          : sideHasQuorum(reach, shardMapAt(trace, segFromMs), allNodes)
+        if (quorum) continue
+        for (const iv of globalLeases) {
+          if (side.has(iv.node) && iv.untilMs > fromMs && iv.fromMs < segEndMs) {
+            pushBounded(out, {
+              invariant: 5,
+              rule: 'minority-lease',
+              trueMs: Math.max(iv.fromMs, fromMs),
+              message: `${iv.node} on a side without quorum (partition at ${p.trueMs}) claims a global lease (term ${iv.term}) until ${iv.untilMs.toFixed(1)}, past ${fromMs.toFixed(1)}`,
+              nodes: [iv.node],
+            })
+          }
         }
-      }
-      for (const probe of ctx.probes ?? []) {
-        if (probe.trueMs <= watchFromMs || probe.trueMs >= endMs) continue
-        const acting = probe.leaders.filter((n) => side.has(n))
-        if (acting.length > 0) {
-          pushBounded(out, {
-            invariant: 5,
-            rule: 'minority-acting-leader',
-            trueMs: probe.trueMs,
-            message: `isLeader() true on ${acting.join(', ')}, on a side without quorum (partition at ${p.trueMs})`,
-            nodes: acting,
-          })
+        for (const probe of ctx.probes ?? []) {
+          if (probe.trueMs <= fromMs || probe.trueMs >= segEndMs) continue
+          const acting = probe.leaders.filter((n) => side.has(n))
+          if (acting.length > 0) {
+            pushBounded(out, {
+              invariant: 5,
+              rule: 'minority-acting-leader',
+              trueMs: probe.trueMs,
+              message: `isLeader() true on ${acting.join(', ')}, on a side without quorum (partition at ${p.trueMs})`,
+              nodes: acting,
+            })
+          }
         }
       }
     }

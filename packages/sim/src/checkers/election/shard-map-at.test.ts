@@ -60,11 +60,18 @@ describe('invariant 5: shard voters come from the committed shard logs', () => {
 
   it('without the committed removal the same lease is a violation (the case is not vacuous)', () => {
     expect(checkMinorityNoLease([...roles, ...leaseA], ctx).map((v) => v.rule)).toContain('minority-lease')
-    // a removal committed only after the partition began does not count either
-    const late = commit(1100, 's2', 5, 'remove x from shard 2')
+    // a removal committed during the partition counts only from its commit: before it (1000 →
+    // 1500) side A lacks a quorum, and its lease past one lease period (1303) is a violation
+    const late = commit(1500, 's2', 5, 'remove x from shard 2')
     expect(checkMinorityNoLease([...roles, late, ...leaseA], ctx).map((v) => v.rule)).toContain(
       'minority-lease',
     )
+  })
+
+  it('a shard-map change committed during the partition gives the side its quorum from then on', () => {
+    // committed at 1100 by shard 2's voters on side A (s2, s3 of {s1, s2, s3}): A holds 3 of 5
+    const early = commit(1100, 's2', 5, 'remove x from shard 2')
+    expect(checkMinorityNoLease([...roles, early, ...leaseA], ctx)).toEqual([])
   })
 
   it('still catches a lease held on the side that really lacks a quorum', () => {

@@ -78,7 +78,8 @@ export class ElectionRun {
    * Shard maps (shard → voters) at each partition, for invariant 5: what the nodes report,
    * corrected by the committed shard logs in the trace (withCommittedConfig).
    */
-  readonly shardMaps: Array<{ trueMs: number; map: Map<number, NodeId[]> }> = []
+  readonly shardMaps: Array<{ trueMs: number; claims: Map<number, NodeId[]>; map: Map<number, NodeId[]> }> =
+    []
   private readonly lastShardOf = new Map<NodeId, number | null>()
   /** The harness's own stream (fault choices), separate from the nodes' and the network's. */
   readonly rng: Rng
@@ -230,17 +231,19 @@ export class ElectionRun {
    */
   partition(groupA: readonly NodeId[], groupB: readonly NodeId[], oneWay = false): void {
     const nowMs = this.sim.nowMs
-    this.shardMaps.push({
-      trueMs: nowMs,
-      map: withCommittedConfig(this.shardMapNow(), this.sim.trace, nowMs),
-    })
+    const claims = this.shardMapNow()
+    this.shardMaps.push({ trueMs: nowMs, claims, map: withCommittedConfig(claims, this.sim.trace, nowMs) })
     this.sim.partition(groupA, groupB, { oneWay })
   }
 
-  /** Invariant 5's quorum test, from the shard map recorded at or before trueMs. */
+  /**
+   * Invariant 5's quorum test at trueMs: the claims recorded at the last partition at or before
+   * it, corrected by the committed shard-log and global-log changes in the trace up to trueMs.
+   */
   quorumOf(side: ReadonlySet<NodeId>, trueMs: number): boolean {
     const snap = this.shardMaps.findLast((s) => s.trueMs <= trueMs)
-    return sideHasQuorum(side, snap?.map ?? new Map(), this.ids)
+    const map = snap === undefined ? new Map() : withCommittedConfig(snap.claims, this.sim.trace, trueMs)
+    return sideHasQuorum(side, map, this.ids)
   }
 
   /** Start a failover episode now; call `endEpisode` once agreement is seen, for message counts. */

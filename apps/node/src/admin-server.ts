@@ -1,6 +1,7 @@
 /**
  * Admin HTTP for one node: GET /status, /members, /healthz, /metrics (Prometheus text) and
- * POST /leave (graceful leave with handover, then the process exits). With a `token`, every
+ * POST /leave (graceful leave with handover, then the process exits), and POST /debug/gc (a full
+ * garbage collection, only when node runs with --expose-gc: the fuzz run's heap figures). With a `token`, every
  * request must carry `Authorization: Bearer <token>` or gets 401 (counted in the metrics); the
  * CLI requires a token whenever the address is not loopback (admin-auth.ts).
  */
@@ -53,6 +54,12 @@ export function startAdminServer(init: AdminInit): Promise<Server> {
       if (req.method === 'GET' && url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
         return res.end(init.metrics.render())
+      }
+      const gc = (globalThis as { gc?: () => void }).gc
+      if (req.method === 'POST' && url === '/debug/gc' && typeof gc === 'function') {
+        // Only when the process runs with --expose-gc (the fuzz run measures retained heap).
+        gc()
+        return json(200, { heapUsedBytes: process.memoryUsage().heapUsed })
       }
       if (req.method === 'POST' && url === '/leave') {
         json(202, { leaving: true })

@@ -143,6 +143,8 @@ export class NodeMetrics {
     const mem = process.memoryUsage()
     metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')
     lines.push(`conclave_process_resident_bytes ${mem.rss}`)
+    metric('conclave_process_heap_used_bytes', 'gauge', 'V8 heap in use by this process')
+    lines.push(`conclave_process_heap_used_bytes ${mem.heapUsed}`)
     const cpu = process.cpuUsage()
     metric('conclave_process_cpu_seconds_total', 'counter', 'user+system CPU of this process')
     lines.push(`conclave_process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`)

@@ -62,6 +62,7 @@ export {
 } from './runtime/admission.js'
 export { type Clock, monotonicClock, type SkewedClock, skewedClock } from './runtime/clock.js'
 export { loadOrCreatePrivateKey } from './runtime/identity.js'
+export { type Libp2pBaseInit, libp2pBaseOptions } from './runtime/libp2p-options.js'
 export { DEFAULT_PEER_STREAMS_LIMITS, type PeerStreamsLimits } from './runtime/peer-streams.js'
 export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
 export { ed25519Signer } from './runtime/signer.js'

@@ -250,6 +250,13 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     })
   }
 
+  /** With an allow-list, only its ids (and this node) may become members. */
+  private admitsMember(): ((id: NodeId) => boolean) | undefined {
+    const allow = this.init.admission?.allowList
+    if (!allow) return undefined
+    return (id) => id === this.id || allow.has(id)
+  }
+
   /** The admission gate (allow-list, bans) when this service has one. */
   get admission(): Admission | undefined {
     return this.init.admission
@@ -362,6 +369,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
         stored: ctx.stored,
         bootstrap: { init: this.init.init, bootstrapExpect: this.init.bootstrapExpect, seeds: ctx.seeds },
         observer: this.init.observer,
+        admits: this.admitsMember(),
       },
       ctx.nowMs,
     ) as unknown as LeaderMachine

@@ -106,6 +106,7 @@ function varintBytes(v: number): number {
 export class Membership implements Machine<MembershipEvent> {
   readonly id: NodeId
   readonly rejections = new RejectionCounter()
+  private readonly admits: ((id: NodeId) => boolean) | undefined
 
   private readonly cfg: MembershipConfig
   private readonly rng: Rng
@@ -159,6 +160,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.cfg = init.config
     this.rng = init.rng
     this.signer = init.signer
+    this.admits = init.admits
     this.digest = new Digest(this.cfg.aeBuckets)
     this.queue = new BroadcastQueue(this.cfg.broadcastQueueMax)
     this.healthScore = new LocalHealth(this.cfg.healthMax)
@@ -676,6 +678,10 @@ export class Membership implements Machine<MembershipEvent> {
     const m = this.table.get(c.id)
     if (!m) {
       if (c.left) return false // never knew it; nothing to forget
+      if (this.admits && !this.admits(c.id)) {
+        this.reject(from, 'not-admitted', nowMs)
+        return false
+      }
       if (this.table.size >= this.cfg.membersMax) {
         this.rejections.add('members-full')
         return false

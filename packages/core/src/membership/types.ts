@@ -39,6 +39,12 @@ export interface MembershipInit {
   config: MembershipConfig
   meta?: Partial<MemberMetaInput>
   signer: ClaimSigner
+  /**
+   * Which node ids may become members: the runtime's allow-list (docs/security.md). A claim for
+   * any other id is refused and counted `not-admitted`, so a relayed claim cannot bring in a node
+   * that could never connect (it would only become a dead voter). Default: every id.
+   */
+  admits?(id: NodeId): boolean
 }
 
 export const META_ROLES_MAX = 16

@@ -59,6 +59,8 @@ export interface ConclaveInit {
   bootstrap: { init?: boolean; bootstrapExpect?: number; seeds: NodeId[] }
   /** Never votes, never in a shard; learns the leaders. */
   observer?: boolean
+  /** Which node ids may become members (the allow-list); default every id. See MembershipInit. */
+  admits?(id: NodeId): boolean
   /** Tests only: replace the membership layer (e.g. a fixed member list). Default `new Membership(...)`. */
   membershipFactory?: (init: ConclaveInit, nowMs: number) => MembershipLike
 }
@@ -137,6 +139,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
               shard: null,
             },
             signer: init.signer,
+            admits: init.admits,
           },
           nowMs,
         )
@@ -200,13 +203,31 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       return
     }
     try {
-      if (layer === 'shard') this.onShardFrame(from, decodeShardMessage(bytes), nowMs)
-      else this.global.receive(from, decodeGlobalMessage(bytes), nowMs)
+      if (layer === 'shard') {
+        const m = decodeShardMessage(bytes)
+        if (!this.isStranger(from)) this.onShardFrame(from, m, nowMs)
+      } else {
+        const m = decodeGlobalMessage(bytes)
+        if (!this.isStranger(from)) this.global.receive(from, m, nowMs)
+      }
     } catch (err) {
       if (!(err instanceof WireError)) throw err
       this.rejections.add(err.code)
       this.sink.event({ kind: 'wire:reject', node: this.id, atMs: nowMs, from, code: err.code })
     }
+  }
+
+  /**
+   * Shard and global messages come from members only: every honest sender joined through SWIM
+   * with a signed claim before it could be a voter, a leader or a candidate. A peer we hold no
+   * claim of is refused (counted `not-a-member`) before any election rule sees its message. Found
+   * by the fuzz run: a stranger replaying another cluster's `append` for the leader's own term
+   * tripped the two-leaders assertion and crashed the node.
+   */
+  private isStranger(from: NodeId): boolean {
+    if (from === this.id || this.membership.member(from) !== undefined) return false
+    this.rejections.add('not-a-member')
+    return true
   }
 
   nextTickAtMs(): number {

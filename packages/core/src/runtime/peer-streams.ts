@@ -432,6 +432,11 @@ export class PeerStreams {
     if (this.bannedUntilMs.size > this.limits.peersMax) {
       const nowMs = this.init.clock.nowMs()
       for (const [p, until] of this.bannedUntilMs) if (until <= nowMs) this.bannedUntilMs.delete(p)
+      // Still full (many identities cut off within banMs): forget the oldest bans, keep the bound.
+      for (const p of this.bannedUntilMs.keys()) {
+        if (this.bannedUntilMs.size <= this.limits.peersMax) break
+        this.bannedUntilMs.delete(p)
+      }
     }
     this.init.onCutOff?.(peer, layer, code)
     for (const l of LAYERS) {

@@ -540,6 +540,12 @@ export class ShardGroup {
   private acceptLeader(from: NodeId, term: number, nowMs: number): boolean {
     if (term < this.termValue) return false
     if (term > this.termValue || this.roleValue !== 'follower' || this.leaderId !== from) {
+      if (term === this.termValue && this.roleValue === 'leader' && !this.isVoter(from)) {
+        // Not a second leader of our term (only voters can be elected): a member outside the
+        // configuration replaying or inventing an append. Refuse it; a voter doing this is a bug.
+        this.init.rejections.add('not-a-voter')
+        return false
+      }
       assert(
         !(term === this.termValue && this.roleValue === 'leader'),
         () => `two leaders in shard ${this.shard} term ${term}: ${this.id}, ${from}`,

@@ -1,0 +1,86 @@
+/**
+ * `pnpm fuzz --cases K [--seed S] [--base-port P] [--json]`: fuzz a running node's stream
+ * handlers over a real libp2p connection (fuzz.ts). Exit 0 when every check held, 1 otherwise.
+ */
+import { CASE_KINDS, type CaseKind } from './cases.js'
+import { runFuzz } from './fuzz.js'
+
+const HELP = `pnpm fuzz --cases K [--seed S] [--base-port P] [--kinds ${CASE_KINDS.join(',')}] [--insiders] [--json]`
+
+function parse(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${HELP}`)
+    const [k, v] = a.includes('=')
+      ? (a.slice(2).split('=', 2) as [string, string])
+      : [a.slice(2), argv[i + 1]?.startsWith('--') === false ? (argv[++i] as string) : 'true']
+    out.set(k, v)
+  }
+  return out
+}
+
+function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
+  const v = m.get(k)
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${k}: expected an integer in [${min}, ${max}], got ${v}`)
+  return n
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`
+const list = (r: Record<string, number>) =>
+  Object.entries(r)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || '-'
+
+async function main(): Promise<number> {
+  const flags = parse(process.argv.slice(2))
+  if (flags.has('help')) {
+    process.stdout.write(`${HELP}\n`)
+    return 0
+  }
+  const json = flags.has('json')
+  const kinds = flags.get('kinds')?.split(',') as CaseKind[] | undefined
+  for (const k of kinds ?? [])
+    if (!CASE_KINDS.includes(k)) throw new Error(`--kinds: unknown kind ${k}\n${HELP}`)
+  const r = await runFuzz({
+    cases: int(flags, 'cases', 2000, 0, 10_000_000),
+    seed: int(flags, 'seed', 1, 0, 2 ** 31),
+    basePort: int(flags, 'base-port', 47000, 1024, 65000),
+    kinds,
+    insiders: flags.has('insiders'),
+    log: json ? undefined : (line) => process.stderr.write(`fuzz: ${line}\n`),
+  })
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
+  } else {
+    process.stdout.write(
+      [
+        `cases          ${r.cases} (seed ${r.seed}) in ${(r.durationMs / 1000).toFixed(1)} s, ${r.casesPerSecond} cases/s`,
+        `  by kind      ${list(r.casesByKind)}`,
+        `  by layer     ${list(r.casesByLayer)}`,
+        `sessions       ${r.sessions} fuzzer identities (${r.insiderSessions} as corpus members), ${r.sessionsCutOff} cut off by the target`,
+        `received       ${list(r.framesReceived)} (frames through the transport, by layer)`,
+        `rejections     ${r.rejectionsTotal}: ${list(r.rejections)}`,
+        `cut-offs       ${list(r.cutOffs)}`,
+        `refused conns  ${list(r.connectionsRefused)}`,
+        `heap           ${mib(r.heapBeforeBytes)} -> ${mib(r.heapAfterBytes)}; rss ${mib(r.rssBeforeBytes)} -> ${mib(r.rssAfterBytes)}`,
+        `crashes        ${r.crashes}`,
+        `healthy peer   ${r.servesHealthyPeer ? `served: a fresh node joined in ${r.freshPeerJoinedMs} ms` : 'NOT served'}, leader ${r.freshPeerLearnedLeaderMs === null ? 'not learned within 10 s (reported, not required)' : `learned in ${r.freshPeerLearnedLeaderMs} ms`}`,
+        r.failures.length === 0 ? 'PASS' : `FAIL: ${r.failures.join('; ')}`,
+      ].join('\n') + '\n',
+    )
+  }
+  return r.failures.length === 0 ? 0 : 1
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`)
+    process.exit(2)
+  },
+)

@@ -137,7 +137,11 @@ export class NodeMetrics {
         'time the driver spent in synchronous fsynced writes',
       )
       lines.push(`conclave_persist_seconds_total ${(d.counts.persistMs / 1000).toFixed(3)}`)
-      metric('conclave_driver_timer_ticks_total', 'counter', "ticks run by the driver's timer (process wake-ups)")
+      metric(
+        'conclave_driver_timer_ticks_total',
+        'counter',
+        "ticks run by the driver's timer (process wake-ups)",
+      )
       lines.push(`conclave_driver_timer_ticks_total ${d.counts.timerTicks}`)
     }
     const mem = process.memoryUsage()

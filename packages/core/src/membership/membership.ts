@@ -15,8 +15,14 @@
  *   with a higher incarnation or a new boot epoch (invariant 7).
  * - A node that hears itself suspected or declared dead refutes with a higher incarnation
  *   (SWIM §4.2); local health (Lifeguard §4.1) stretches its own timeouts when it is the slow one.
+ *   A refuted suspicion reaches the nodes that hold it directly and is not broadcast; a refuted
+ *   death is.
+ * - A member held dead that sends us anything is told it is dead (as is one whose death reaches
+ *   us by anti-entropy while we had it alive), so a member cut off by a partition refutes and
+ *   rejoins once the partition heals.
  * - Dissemination: updates ride on pings and acks and on fast gossip rounds, λ·log(N) sends each;
- *   anti-entropy digests repair what gossip missed; a joiner gets pages from its seed.
+ *   anti-entropy (digest, then a fingerprint round) repairs exactly the rows that differ; a
+ *   joiner gets pages from its seed.
  * - Bounded: every frame ≤ frameBytesMax, the update queue, relays, members and pages are capped.
  *   Bad input is a counted rejection (and a rate-limited `wire:reject` event), never a throw.
  */

@@ -49,7 +49,8 @@ describe('conclave start options', () => {
     [['--init'], /--data-dir is required/],
     [['--data-dir', 'd'], /nothing to join/],
     [['--data-dir', 'd', '--init', '--priority', '1.5'], /--priority: expected an integer/],
-    [['--data-dir', 'd', '--init', '--admin', '7000'], /HOST:PORT/],
+    [['--data-dir', 'd', '--init', '--admin', 'localhost'], /HOST:PORT/],
+    [['--data-dir', 'd', '--init', '--admin', '70000'], /HOST:PORT/],
     [['--data-dir', 'd', '--bootstrap', '/ip4/1.2.3.4/tcp/1'], /missing \/p2p/],
     [['--data-dir', 'd', '--init', '--log-level', 'loud'], /one of debug/],
     [['--data-dir', 'd', '--init', '--nope'], /unknown option --nope/],
@@ -77,6 +78,11 @@ describe('conclave start options', () => {
     expect(o.adminToken).toBe('from-file-0123456789')
     expect(o.allowPeers).toEqual(['a', 'b'])
     expect(o.admin).toEqual({ host: '10.1.2.3', port: 7000 })
+    // A bare port is loopback.
+    expect(resolveStartOptions(['--data-dir', 'd', '--init', '--admin', '7000'], {}).admin).toEqual({
+      host: '127.0.0.1',
+      port: 7000,
+    })
     // Loopback needs no token; no allow-list means anyone with the key.
     const p = resolveStartOptions(['--data-dir', 'd', '--init', '--admin', '127.0.0.1:7000'], {})
     expect(p.adminToken).toBeUndefined()

@@ -50,7 +50,10 @@ export const START_SPECS: Record<string, Spec> = {
   bootstrap: { kind: 'list', help: 'multiaddrs with /p2p/<peer id> of running nodes, comma-separated' },
   'data-dir': { kind: 'string', help: 'directory for the peer key and durable state (required)' },
   priority: { kind: 'int', help: 'election priority, higher preferred (default 0)' },
-  admin: { kind: 'string', help: 'admin HTTP address HOST:PORT (default off; e.g. 127.0.0.1:7000)' },
+  admin: {
+    kind: 'string',
+    help: 'admin HTTP address HOST:PORT, or PORT for 127.0.0.1:PORT (default off; off loopback needs --admin-token)',
+  },
   init: { kind: 'bool', help: 'this node may form a new cluster alone (the first node)' },
   'bootstrap-expect': { kind: 'int', help: 'wait for N members before the first election' },
   'log-level': { kind: 'string', help: 'debug | info | warn | error (default info)' },
@@ -236,7 +239,10 @@ export function resolveAdminToken(
   return value
 }
 
+/** `HOST:PORT`, or a bare `PORT` / `:PORT` meaning loopback (127.0.0.1:PORT). */
 export function parseHostPort(s: string, source: string): { host: string; port: number } {
+  const bare = /^:?(\d+)$/.exec(s)
+  if (bare && Number(bare[1]) <= 65535) return { host: '127.0.0.1', port: Number(bare[1]) }
   const m = /^(.*):(\d+)$/.exec(s)
   const port = m ? Number(m[2]) : Number.NaN
   if (!m?.[1] || port > 65535)

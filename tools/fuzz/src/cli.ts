@@ -63,7 +63,7 @@ async function main(): Promise<number> {
         `  by kind      ${list(r.casesByKind)}`,
         `  by layer     ${list(r.casesByLayer)}`,
         `sessions       ${r.sessions} fuzzer identities (${r.insiderSessions} as corpus members), ${r.sessionsCutOff} cut off by the target`,
-        `received       ${list(r.framesReceived)} (frames through the transport, by layer)`,
+        `received       ${list(r.framesReceived)} (frames the target received from every peer, the healthy one included)`,
         `rejections     ${r.rejectionsTotal}: ${list(r.rejections)}`,
         `cut-offs       ${list(r.cutOffs)}`,
         `refused conns  ${list(r.connectionsRefused)}`,

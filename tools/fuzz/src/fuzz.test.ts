@@ -8,7 +8,12 @@ import { runFuzz } from './fuzz.js'
 
 describe('pnpm fuzz, small run', () => {
   it('300 cases: no crash, rejections counted by the target, a fresh peer still served', async () => {
-    const r = await runFuzz({ cases: 300, seed: 7, basePort: 43000 + (process.pid % 400) * 5 })
+    const r = await runFuzz({
+      cases: 300,
+      seed: 7,
+      basePort: 43000 + (process.pid % 400) * 5,
+      leaderWaitMs: 1000,
+    })
     expect(r.failures).toEqual([])
     expect(r.crashes).toBe(0)
     expect(r.cases).toBe(300)

@@ -42,6 +42,8 @@ export interface FuzzOptions {
    * shard and global frames reach the election rules (default false: outsiders only).
    */
   insiders?: boolean
+  /** After the fresh node joined, how long to wait for it to learn a leader (reported only). Default 10 s. */
+  leaderWaitMs?: number
   /** Only these case kinds (default all): to find which kind a failure comes from. */
   kinds?: readonly CaseKind[]
   /** Progress lines (stderr in the CLI). */
@@ -60,7 +62,7 @@ export interface FuzzResult {
   /** Sessions that used a corpus member's key (joined first with its signed claim). */
   insiderSessions: number
   corpusTypes: Record<string, number>
-  /** Deltas of the target's own counters over the run. */
+  /** Deltas of the target's own counters over the run (framesReceived: from every peer, the healthy one included). */
   framesReceived: Record<string, number>
   rejections: Record<string, number>
   rejectionsTotal: number
@@ -75,7 +77,7 @@ export interface FuzzResult {
   /** A fresh node joining through the target after the run got the membership (target + peer alive). */
   servesHealthyPeer: boolean
   freshPeerJoinedMs: number | null
-  /** …and learned the global leader (null: not within 30 s; reported, not a failure). */
+  /** …and learned the global leader (null: not within leaderWaitMs; reported, not a failure). */
   freshPeerLearnedLeaderMs: number | null
   insiders: boolean
   durationMs: number
@@ -290,7 +292,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const realIds = [cluster.ids[0], cluster.ids[1]]
     let freshJoinedMs: number | null = null
     let freshMs: number | null = null
-    // 30 s to join; once joined, 10 s more to learn a leader (reported only).
+    // 30 s to join; once joined, leaderWaitMs more to learn a leader (reported only).
+    const leaderWaitMs = o.leaderWaitMs ?? 10_000
     let deadline = performance.now() + 30_000
     while (performance.now() < deadline && (freshJoinedMs === null || freshMs === null)) {
       await new Promise((r) => setTimeout(r, 100))
@@ -300,7 +303,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           .catch(() => [])
         if (realIds.every((id) => members.some((m) => m.id === id && m.state === 'alive'))) {
           freshJoinedMs = Math.round(performance.now() - joinStartMs)
-          deadline = Math.min(deadline, performance.now() + 10_000)
+          deadline = Math.min(deadline, performance.now() + leaderWaitMs)
         }
       }
       if (freshMs === null && cluster.nodes[2]?.leader?.id)
@@ -320,7 +323,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       const members =
         (await adminJson<{ id: string; state: string; meta: { shard: number | null } }[]>('/members')) ?? []
       log(
-        `no leader known to a fresh node within 10 s of joining; the target's status ${JSON.stringify(status)}; members ${members
+        `no leader known to a fresh node within ${leaderWaitMs} ms of joining; the target's status ${JSON.stringify(status)}; members ${members
           .map((m) => `${m.id.slice(-6)}:${m.state}:${m.meta.shard}`)
           .join(' ')}`,
       )

@@ -29,6 +29,7 @@ import type { Rng } from '../util/rng.js'
 import type { GlobalConfig } from './global-config.js'
 import {
   describeChange,
+  describeState,
   FORMING_SEEDS_MAX,
   type FormingShard,
   isKnownShard,
@@ -811,9 +812,19 @@ export class GlobalGroup {
     if (this.globallyCommitted?.version !== mine.version) {
       const prev = this.globallyCommitted
       this.globallyCommitted = mine
-      // A no-change entry (a new leader's first) is not a shard-map change: no event.
-      const changed = prev !== undefined && !sameShards(prev, mine)
-      if (changed)
+      // A new leadership's first commit may carry a change its predecessor proposed (committed
+      // together with our no-change entry): report the whole state, so the trace (checkers,
+      // inspector) never misses a change. (Swarm seed 217: an `add shard 2` committed this way
+      // left no event, and invariant 5's checker still counted shard 2 as forming.)
+      if (prev === undefined)
+        this.sink.event({
+          kind: 'shardmap:commit',
+          node: this.id,
+          atMs: nowMs,
+          index: mine.version,
+          change: `global ${describeState(mine)}`,
+        })
+      else if (!sameShards(prev, mine))
         this.sink.event({
           kind: 'shardmap:commit',
           node: this.id,

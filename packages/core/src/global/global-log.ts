@@ -119,6 +119,12 @@ export function describeChange(prev: MapState | undefined, next: MapState): stri
   return `map v${next.version} term ${next.term} (no change)`
 }
 
+/** The whole state, for a new leadership's first commit: `state total 3 removed 1 forming none (map v9)`. */
+export function describeState(state: MapState): string {
+  const removed = state.removed.length > 0 ? state.removed.join(',') : 'none'
+  return `state total ${state.shardsTotal} removed ${removed} forming ${state.forming?.shard ?? 'none'} (map v${state.version})`
+}
+
 /** Same shard set and the same split in progress (a no-change entry differs only in term/version). */
 export function sameShards(a: MapState, b: MapState): boolean {
   return (

@@ -109,6 +109,15 @@ describe('invariant 5: shard voters come from the committed shard logs', () => {
     expect([...shardMapAt([...roles, form, add, dropped], 1000).keys()].sort()).toEqual([0, 1, 2, 3, 4])
   })
 
+  it("a new leadership's whole-state event replaces what the changes said (swarm seed 217)", () => {
+    const form = commit(600, 'd1', 2, 'global form shard 4 seeds a,b,c (map v2)')
+    const state = commit(700, 'c1', 4, 'global state total 5 removed none forming none (map v4)')
+    expect([...shardMapAt([...roles, form], 1000).keys()].sort()).toEqual([0, 1, 2, 3])
+    expect([...shardMapAt([...roles, form, state], 1000).keys()].sort()).toEqual([0, 1, 2, 3, 4])
+    const gone = commit(800, 'c1', 5, 'global state total 5 removed 0,4 forming none (map v5)')
+    expect([...shardMapAt([...roles, form, state, gone], 1000).keys()].sort()).toEqual([1, 2, 3])
+  })
+
   it('corrects a claimed map (the harness path, from status()) the same way', () => {
     const claimed = new Map(Object.entries(claims).map(([s, ns]) => [Number(s), ns]))
     const fixed = withCommittedConfig(claimed, [removeX], 1000)

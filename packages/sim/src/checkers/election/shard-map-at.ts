@@ -34,6 +34,8 @@ export function shardMapAt(trace: readonly TraceRecord[], trueMs: number): Map<n
 const CONFIG_CHANGE = /^(add|remove) (\S+) (?:to|from) shard (\d+)$/
 /** `global dissolve shard 3 (…)`, `global add shard 7, form shard 8 seeds a,b,c (…)`. */
 const GLOBAL_CHANGE = /^global (dissolve|restore|form|add) shard/
+/** `global state total 3 removed 1,4 forming none (map v9)`. */
+const GLOBAL_STATE = /^global state total \d+ removed ([\d,]+|none) forming (\d+|none)/
 const GLOBAL_PART = /(dissolve|restore|form|add) shard ([\d,]+)/g
 
 /**
@@ -63,6 +65,15 @@ export function withCommittedConfig(
       if (prev === undefined || e.index >= prev.index)
         byNode.set(node, { index: e.index, member: op === 'add' })
       committed.set(shard, byNode)
+      continue
+    }
+    const st = GLOBAL_STATE.exec(e.change)
+    if (st) {
+      // The whole committed state (a new global leadership's first commit): replaces both sets.
+      dissolved.clear()
+      forming.clear()
+      if (st[1] !== 'none') for (const x of (st[1] ?? '').split(',')) dissolved.add(Number(x))
+      if (st[2] !== 'none') forming.add(Number(st[2]))
       continue
     }
     if (!GLOBAL_CHANGE.test(e.change)) continue

@@ -185,6 +185,87 @@ describe('PeerStreams over real libp2p', () => {
     }
   })
 
+  it('a flooder that resets and reopens its stream keeps its spent buckets and is cut off', async () => {
+    const a = await start('reset-victim')
+    const key = await loadOrCreatePrivateKey(join(dir, 'resetter'))
+    const flooder = await createLibp2p(
+      libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
+    )
+    const transport = a.node.service.transport
+    if (!transport) throw new Error('no transport')
+    try {
+      const target = a.node.libp2p.getMultiaddrs()[0]
+      if (!target) throw new Error('no address')
+      // The review's reproduction: 450 frames (above the 400 burst), abort the stream, reopen,
+      // x20. With per-stream buckets (the old code) every stream started full: 0 cut-offs and
+      // 400 frames through per round.
+      const one = encodeFrame(new TextEncoder().encode('x'))
+      const perRound = 450
+      const burst = new Uint8Array(one.length * perRound)
+      for (let i = 0; i < perRound; i++) burst.set(one, i * one.length)
+      const fromFlooder = () => a.machine.got.filter((g) => g.from === flooder.peerId.toString()).length
+      const accounted = () => fromFlooder() + transport.rejections.get('rate-limited')
+      const t0 = performance.now()
+      let rounds = 0
+      for (; rounds < 20 && transport.cutOffs.get('flood') === 0; rounds++) {
+        const stream = await flooder.dialProtocol(target, PROTOCOLS.shard).catch(() => undefined)
+        if (!stream) break // refused: cut off meanwhile
+        const before = accounted()
+        try {
+          stream.send(burst)
+        } catch {
+          break
+        }
+        await until(() => accounted() - before >= perRound - 1 || transport.cutOffs.get('flood') > 0)
+        stream.abort(new Error('reset'))
+      }
+      const elapsedS = (performance.now() - t0) / 1000
+      expect(transport.cutOffs.get('flood')).toBe(1)
+      expect(rounds).toBeLessThanOrEqual(2)
+      const limits = DEFAULT_PEER_STREAMS_LIMITS
+      // One bucket for all streams: the burst plus the refill (less the stream opens) at most.
+      expect(fromFlooder()).toBeLessThanOrEqual(
+        limits.inFramesBurst + Math.ceil(limits.inFramesPerSecond * elapsedS),
+      )
+      await until(() => a.node.libp2p.getConnections(flooder.peerId).length === 0)
+    } finally {
+      await flooder.stop()
+    }
+  })
+
+  it('a peer that resets its stream between malformed frames is still cut off', async () => {
+    const a = await start('reset-malformed-victim')
+    const key = await loadOrCreatePrivateKey(join(dir, 'reset-garbler'))
+    const garbler = await createLibp2p(
+      libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
+    )
+    const transport = a.node.service.transport
+    if (!transport) throw new Error('no transport')
+    try {
+      const target = a.node.libp2p.getMultiaddrs()[0]
+      if (!target) throw new Error('no address')
+      // 10 malformed frames per stream, then a reset: the old code forgot the strikes with the
+      // stream and never cut the peer off (the review: 190 malformed frames in 2.9 s, 0 cut-offs).
+      let sent = 0
+      for (let round = 0; round < 10 && transport.cutOffs.get('malformed') === 0; round++) {
+        const stream = await garbler.dialProtocol(target, PROTOCOLS.global).catch(() => undefined)
+        if (!stream) break
+        for (let i = 0; i < 10; i++) stream.send(encodeFrame(new TextEncoder().encode(`bad${sent + i}`)))
+        sent += 10
+        await until(
+          () => a.machine.rejections.get('bad-value') >= sent || transport.cutOffs.get('malformed') > 0,
+        )
+        stream.abort(new Error('reset'))
+      }
+      expect(transport.cutOffs.get('malformed')).toBe(1)
+      // 20 tolerated, refilled at 1/s: cut off in the third round.
+      expect(sent).toBeLessThanOrEqual(30)
+      await until(() => a.node.libp2p.getConnections(garbler.peerId).length === 0)
+    } finally {
+      await garbler.stop()
+    }
+  })
+
   it('cuts off a peer whose frames the machine keeps rejecting as malformed', async () => {
     const a = await start('malformed-victim')
     const key = await loadOrCreatePrivateKey(join(dir, 'garbler'))

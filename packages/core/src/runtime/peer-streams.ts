@@ -13,12 +13,17 @@
  * - A frame above `frameBytesMax` or a malformed length is a counted rejection; the peer's
  *   connections are closed and it is refused for `banMs`.
  * - Inbound frames are rate-limited per peer and layer by two token buckets (frames and bytes):
- *   a frame over the limit is dropped and counted (`rate-limited`); a peer that keeps sending over
+ *   a frame over the limit is dropped and counted (`rate-limited`); opening an inbound stream
+ *   costs one frame token too; a peer that keeps sending over
  *   the limit (more than `excessFramesBurst` dropped frames, refilled at `excessFramesPerSecond`)
  *   is cut off (`flood`). Frames the machine rejects as malformed are reported back through
  *   `strike()`: past `malformedBurst` (refilled at `malformedPerSecond`) the peer is cut off
  *   (`malformed`). Cut-offs are counted by reason and reported to `onBan` (the connection gater
  *   then refuses the peer for `banMs`); every other peer is served as before.
+ * - The buckets belong to the peer, not to its streams: closing or resetting a stream and opening
+ *   a new one does not refill them. A peer's rate state is forgotten only once it has been idle
+ *   long enough for every bucket to be full again (so forgetting it changes nothing), or, when
+ *   `rateStatesMax` states exist, oldest first.
  * - A failed dial drops that channel's queue (counted) and backs off before the next attempt.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -61,6 +66,13 @@ export interface PeerStreamsLimits {
   streamsPerPeerMax: number
   /** Peers with an outbound channel at once. Default 4096. */
   peersMax: number
+  /**
+   * Inbound rate states (peer × layer) remembered at once. Default 12288 (peersMax × 3 layers),
+   * ~2 MB at most. A state idle long enough to have refilled is dropped first; beyond that the
+   * oldest is forgotten (that peer starts with full buckets again). Lower = less memory; too low
+   * lets an attacker with many identities churn out a flooder's state.
+   */
+  rateStatesMax: number
   /**
    * Dial + stream-open timeout. Default 30 s (libp2p's own dial timeouts are raised to match). A Noise handshake takes ~10 ms on an idle host, but
    * when dozens of nodes start on 2 cores, handshakes queue for seconds; a short timeout throws
@@ -106,6 +118,7 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   queueFramesMax: 256,
   streamsPerPeerMax: 4,
   peersMax: 4096,
+  rateStatesMax: 3 * 4096,
   dialTimeoutMs: 30_000,
   redialBackoffMs: 250,
   banMs: 60_000,
@@ -144,12 +157,14 @@ export interface TrafficStats {
   dropped: Map<string, number>
 }
 
-/** Inbound rate state of one peer on one layer (lives while the peer has a stream open). */
+/** Inbound rate state of one peer on one layer (outlives its streams, see the file comment). */
 interface InboundRate {
   frames: TokenBucket
   bytes: TokenBucket
   excess: TokenBucket
   malformed: TokenBucket
+  /** Last time a token was asked of any bucket. */
+  lastUsedMs: number
 }
 
 interface Channel {
@@ -359,6 +374,11 @@ export class PeerStreams {
     }
     set.add(stream)
     const rate = this.rateOf(key)
+    // A new stream costs a frame token: resetting and reopening streams is not free.
+    if (!this.admit(rate, from, layer, 0)) {
+      stream.abort(new Error('rate-limited'))
+      return
+    }
     const decoder = new FrameDecoder(this.limits.frameBytesMax)
     stream.addEventListener('message', (ev) => {
       let frames: Uint8Array[]
@@ -370,15 +390,9 @@ export class PeerStreams {
         return
       }
       for (const frame of frames) {
-        const nowMs = this.init.clock.nowMs()
-        if (!rate.frames.take(nowMs) || !rate.bytes.take(nowMs, frame.length)) {
-          this.rejections.add('rate-limited')
-          if (!rate.excess.take(nowMs)) {
-            this.cutOff(from, layer, 'flood', false)
-            return
-          }
-          continue
-        }
+        const verdict = this.admit(rate, from, layer, frame.length)
+        if (verdict === 'cut-off') return
+        if (!verdict) continue
         bump(this.stats.recvMsgs, layer, 1)
         bump(this.stats.recvBytes, layer, frame.length)
         this.init.onFrame(from, layer, frame)
@@ -386,11 +400,24 @@ export class PeerStreams {
     })
     stream.addEventListener('close', () => {
       set.delete(stream)
-      if (set.size === 0 && this.inbound.get(key) === set) {
-        this.inbound.delete(key)
-        this.rates.delete(key)
-      }
+      // The rate state stays (P0-1 of the closed-mesh review: deleting it here let a flooder
+      // refill its buckets by resetting its stream).
+      if (set.size === 0 && this.inbound.get(key) === set) this.inbound.delete(key)
     })
+  }
+
+  /**
+   * Charge one frame of `bytes` (0 for a stream open) to the peer's buckets: true if it passes,
+   * false if it is dropped (counted `rate-limited`), 'cut-off' once the peer is cut off (`flood`).
+   */
+  private admit(rate: InboundRate, from: NodeId, layer: Layer, bytes: number): boolean | 'cut-off' {
+    const nowMs = this.init.clock.nowMs()
+    rate.lastUsedMs = nowMs
+    if (rate.frames.take(nowMs) && rate.bytes.take(nowMs, bytes)) return true
+    this.rejections.add('rate-limited')
+    if (rate.excess.take(nowMs)) return false
+    this.cutOff(from, layer, 'flood', false)
+    return 'cut-off'
   }
 
   /**
@@ -399,24 +426,55 @@ export class PeerStreams {
    */
   strike(peer: NodeId, layer: Layer): void {
     const rate = this.rates.get(`${peer}\n${layer}`)
-    if (rate && !rate.malformed.take(this.init.clock.nowMs())) this.cutOff(peer, layer, 'malformed', false)
+    if (!rate) return
+    const nowMs = this.init.clock.nowMs()
+    rate.lastUsedMs = nowMs
+    if (!rate.malformed.take(nowMs)) this.cutOff(peer, layer, 'malformed', false)
   }
 
-  /** Rate state of one inbound peer/layer, created with its first stream. */
+  /** Rate state of one inbound peer/layer, created with its first stream, kept across streams. */
   private rateOf(key: string): InboundRate {
     let rate = this.rates.get(key)
     if (!rate) {
       const l = this.limits
       const nowMs = this.init.clock.nowMs()
+      if (this.rates.size >= l.rateStatesMax) this.evictRates(nowMs)
       rate = {
         frames: new TokenBucket(l.inFramesBurst, l.inFramesPerSecond, nowMs),
         bytes: new TokenBucket(Math.max(l.inBytesBurst, l.frameBytesMax), l.inBytesPerSecond, nowMs),
         excess: new TokenBucket(l.excessFramesBurst, l.excessFramesPerSecond, nowMs),
         malformed: new TokenBucket(l.malformedBurst, l.malformedPerSecond, nowMs),
+        lastUsedMs: nowMs,
       }
       this.rates.set(key, rate)
     }
     return rate
+  }
+
+  /** Inbound rate states held now (bounded by `rateStatesMax`). */
+  get rateStateCount(): number {
+    return this.rates.size
+  }
+
+  /**
+   * Make room for one rate state: drop those idle long enough to be full again (forgetting them
+   * changes nothing) and, if none is, the oldest one (insertion order).
+   */
+  private evictRates(nowMs: number): void {
+    const l = this.limits
+    const refillMs = Math.max(
+      (1000 * l.inFramesBurst) / l.inFramesPerSecond,
+      (1000 * Math.max(l.inBytesBurst, l.frameBytesMax)) / l.inBytesPerSecond,
+      (1000 * l.excessFramesBurst) / l.excessFramesPerSecond,
+      (1000 * l.malformedBurst) / l.malformedPerSecond,
+    )
+    for (const [key, rate] of this.rates)
+      if (nowMs - rate.lastUsedMs >= refillMs && !this.inbound.has(key)) this.rates.delete(key)
+    while (this.rates.size >= l.rateStatesMax) {
+      const oldest = this.rates.keys().next()
+      if (oldest.done) break
+      this.rates.delete(oldest.value)
+    }
   }
 
   /**
@@ -441,12 +499,21 @@ export class PeerStreams {
     this.init.onCutOff?.(peer, layer, code)
     for (const l of LAYERS) {
       for (const s of this.inbound.get(`${peer}\n${l}`) ?? []) s.abort(new Error(`cut off: ${code}`))
-      this.rates.delete(`${peer}\n${l}`)
       const ch = this.channels.get(`${peer}\n${l}`)
       ch?.stream?.abort(new Error(`cut off: ${code}`))
       this.channels.delete(`${peer}\n${l}`)
     }
     void this.components.connectionManager.closeConnections(peerIdFromString(peer)).catch(() => {})
+  }
+
+  /** Peers the transport refuses now or did until recently (bounded by `peersMax`). */
+  get banCount(): number {
+    return this.bannedUntilMs.size
+  }
+
+  /** Whether the transport refuses `peer` now. */
+  isBannedPeer(peer: NodeId): boolean {
+    return this.isBanned(peer)
   }
 
   private isBanned(peer: NodeId): boolean {

@@ -6,7 +6,7 @@
  * CPU each node used over the last 10 s. Every trace line goes to OUT as JSON lines.
  *
  *   node --conditions=conclave-source --import tsx tools/bench/src/diag.ts [N=25] [RUN_MS=45000] [OUT]
- *   PRESET=lan|wan|local (default local), BASE_PORT (default 52000; admin HTTP at +2000).
+ *   PRESET=lan|wan|local (default local), BASE_PORT (default 20000, below the ephemeral port range; admin HTTP at +2000).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,7 +16,7 @@ import { defaultDataRoot, quantile } from './failover.js'
 const nodes = Number(process.argv[2] ?? 25)
 const runMs = Number(process.argv[3] ?? 45_000)
 const outFile = process.argv[4] ?? '/tmp/conclave-diag.jsonl'
-const basePort = Number(process.env.BASE_PORT ?? 52_000)
+const basePort = Number(process.env.BASE_PORT ?? 20_000)
 const preset = (process.env.PRESET ?? 'local') as 'lan' | 'wan' | 'local'
 
 type Line = Record<string, unknown> & { i: number }

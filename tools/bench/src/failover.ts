@@ -40,7 +40,18 @@ export interface FailoverResult {
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const dir = mkdtempSync(join(o.dataRoot, 'conclave-bench-'))
+  // Every leader change any node logs during a round: how the round unfolded (printed per round).
+  const seen: { i: number; leader: string | null; term: number; wallMs: number }[] = []
   const cluster = new LocalCluster({
+    onLog: (i, line) => {
+      if (line.msg === 'leader:change' && seen.length < 10_000)
+        seen.push({
+          i,
+          leader: (line.leader as string | null) ?? null,
+          term: Number(line.term),
+          wallMs: Number(line.wallMs),
+        })
+    },
     nodes: o.nodes,
     dir,
     basePort: o.basePort,
@@ -88,6 +99,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     for (let r = 0; r < o.rounds; r++) {
       const old = await cluster.waitFor(() => cluster.agreedLeader(), 30_000, 'a leader known by all')
       const i = cluster.indexOf(old.id)
+      seen.length = 0
       const tKill = Date.now()
       await cluster.kill(i, 'SIGKILL')
       try {
@@ -102,6 +114,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         )
         const ms = Math.max(...cluster.live().map((n) => (n.leader?.wallMs ?? tKill) - tKill))
         failoversMs.push(ms)
+        o.say(`  ${describeRound(seen, tKill, (id) => cluster.indexOf(id))}`)
         o.say(
           `round ${r + 1}/${o.rounds}: killed node ${i} (term ${old.term}) → node ${cluster.indexOf(next.id)} leads term ${next.term}, all ${cluster.live().length} survivors knew in ${ms} ms`,
         )
@@ -135,6 +148,30 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     await cluster.stopAll()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * How a round unfolded, from the nodes' own leader:change logs: for each (leader, term) the nodes
+ * reported, how many nodes reported it and when the first and the last did (ms after the kill).
+ */
+function describeRound(
+  seen: readonly { i: number; leader: string | null; term: number; wallMs: number }[],
+  tKill: number,
+  indexOf: (id: string) => number,
+): string {
+  const byKey = new Map<string, { n: Set<number>; firstMs: number; lastMs: number }>()
+  for (const e of seen) {
+    const key = `${e.leader === null ? 'none' : `node ${indexOf(e.leader)}`} t${e.term}`
+    const v = byKey.get(key) ?? { n: new Set<number>(), firstMs: Infinity, lastMs: -Infinity }
+    v.n.add(e.i)
+    v.firstMs = Math.min(v.firstMs, e.wallMs - tKill)
+    v.lastMs = Math.max(v.lastMs, e.wallMs - tKill)
+    byKey.set(key, v)
+  }
+  return [...byKey]
+    .sort((a, b) => a[1].firstMs - b[1].firstMs)
+    .map(([k, v]) => `${k}: ${v.n.size} nodes ${v.firstMs}..${v.lastMs} ms`)
+    .join('; ')
 }
 
 /** Nearest-rank quantile of sorted values (NaN when empty). */

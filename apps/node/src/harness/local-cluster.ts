@@ -32,7 +32,7 @@ export interface LocalClusterInit {
   bootstrapExpect?: number
   /** Nodes started by start(); the rest have keys and can be started later with spawnNode. Default: nodes. */
   initialNodes?: number
-  /** Processes started at once before waiting for them to be up. Default 5. */
+  /** Processes starting at once (spawned, not yet logged `started`); the next is spawned as one is up. Default 5. */
   startBatch?: number
   /** Extra `node` flags for every node process (e.g. `--cpu-prof`). Default none. */
   nodeArgs?: string[]
@@ -73,18 +73,29 @@ export class LocalCluster {
       const key = await loadOrCreatePrivateKey(this.dataDir(i))
       this.ids.push(peerIdFromPrivateKey(key).toString())
     }
-    // Start in small batches: N processes loading at once on 2 cores slow every handshake.
-    const batch = this.init.startBatch ?? 5
+    // At most `startBatch` processes starting at once (a sliding window, not batches that wait for
+    // their slowest member): N processes loading at once on 2 cores slow every handshake.
+    const window = this.init.startBatch ?? 5
     const initial = this.init.initialNodes ?? this.init.nodes
-    for (let i = 0; i < initial; i += batch) {
-      const ids = [...Array(Math.min(batch, initial - i)).keys()].map((k) => i + k)
-      for (const j of ids) this.spawnNode(j)
+    const starting = (upTo: number) => {
+      let n = 0
+      for (let j = 0; j < upTo; j++) if (this.nodes[j]?.alive && !this.nodes[j]?.ready) n++
+      return n
+    }
+    let next = 0
+    while (next < initial) {
+      while (next < initial && starting(next) < window) this.spawnNode(next++)
       await this.waitFor(
-        () => ids.every((j) => this.nodes[j]?.ready || !this.nodes[j]?.alive),
+        () => next >= initial || starting(next) < window,
         60_000,
-        `nodes ${ids[0]}..${ids.at(-1)} to start`,
+        `node ${next - window} to start`,
       )
     }
+    await this.waitFor(
+      () => this.nodes.slice(0, initial).every((n) => n?.ready || !n?.alive),
+      60_000,
+      'every node to start',
+    )
   }
 
   dataDir(i: number): string {

@@ -55,6 +55,7 @@ class ScriptedFollower implements LeaderMachine {
 async function startRecorded(
   statusIntervalMs: number,
   machineFactory?: (ctx: MachineContext) => LeaderMachine,
+  subscribed = true,
 ): Promise<{ node: ConclaveNode; sent: Sent[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-status-'))
   dirs.push(dir)
@@ -68,7 +69,10 @@ async function startRecorded(
   const sent: Sent[] = []
   const pubsub = (node.libp2p.services as Record<string, unknown>).pubsub as {
     publish(topic: string, data?: Uint8Array): Promise<unknown>
+    getSubscribers(topic: string): unknown[]
   }
+  // A lone node has no subscriber: stand in for an inspector connected to it (or for none).
+  pubsub.getSubscribers = (topic) => (subscribed && topic === TOPIC_STATUS ? ['inspector'] : [])
   const real = pubsub.publish.bind(pubsub)
   pubsub.publish = (topic, data) => {
     const text = new TextDecoder().decode(data)
@@ -139,6 +143,24 @@ describe('status and leader publishing', () => {
     expect(sent.filter((s) => s.topic === TOPIC_STATUS).every((s) => typeof s.body.role === 'string')).toBe(
       true,
     )
+  }, 40_000)
+
+  it('skips the periodic status while nobody subscribes, but still publishes changes', async () => {
+    let machine: ScriptedFollower | undefined
+    const { node, sent } = await startRecorded(
+      20,
+      (ctx) => {
+        machine = new ScriptedFollower(ctx.id)
+        return machine
+      },
+      false,
+    )
+    await new Promise((r) => setTimeout(r, 300)) // ≥ 10 periods
+    expect(sent.filter((s) => s.topic === TOPIC_STATUS)).toEqual([])
+    node.service.driver?.run(() => {
+      machine!.known = { id: 'some-other-leader', term: 3 }
+    })
+    expect(sent.filter((s) => s.topic === TOPIC_STATUS).map((s) => s.body.globalTerm)).toEqual([3])
   }, 40_000)
 
   it('adds cumulative traffic counters to the published status, never decreasing', async () => {

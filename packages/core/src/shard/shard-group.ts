@@ -27,7 +27,13 @@ import {
 } from './raft-rules.js'
 import type { ShardConfig } from './shard-config.js'
 import { hardStateOp, logOp, readHardState, readLog } from './shard-store.js'
-import { type Announce, ENTRIES_PER_FRAME_MAX, encodeShardMessage, type ShardMessage } from './shard-wire.js'
+import {
+  type Announce,
+  ENTRIES_PER_FRAME_MAX,
+  encodeAppendFitting,
+  encodeShardMessage,
+  type ShardMessage,
+} from './shard-wire.js'
 
 /** Where a group puts its outputs; the node drains them as one Ready. */
 export interface Sink {
@@ -461,7 +467,7 @@ export class ShardGroup {
     const prevIndex = next - 1
     const prevTerm = this.log.termAt(prevIndex)
     assert(prevTerm !== undefined, () => `prevTerm at ${prevIndex}`)
-    this.sendTo(peer, {
+    const bytes = encodeAppendFitting({
       type: 'append',
       shard: this.shard,
       term: this.termValue,
@@ -472,6 +478,7 @@ export class ShardGroup {
       entries: this.log.slice(next, Math.min(this.cfg.appendEntriesMax, ENTRIES_PER_FRAME_MAX)),
       announce,
     })
+    this.sink.send({ to: peer, layer: 'shard', type: 'append', bytes })
   }
 
   private onAppendEntries(from: NodeId, m: ShardMessage & { type: 'append' }, nowMs: number): void {

@@ -6,6 +6,7 @@ import type { LogEntry } from './control-log.js'
 import {
   decodeShardMessage,
   ENTRIES_PER_FRAME_MAX,
+  encodeAppendFitting,
   encodeShardMessage,
   NODE_ID_BYTES_MAX,
   SHARD_FRAME_BYTES_MAX,
@@ -147,3 +148,37 @@ function decodesOrWireError(b: Uint8Array): void {
     if (!(err instanceof WireError)) throw err
   }
 }
+
+describe('AppendEntries within the frame bound', () => {
+  const seeds = Array.from({ length: FORMING_SEEDS_MAX }, (_, i) => `12D3KooW${'x'.repeat(44)}${i}`)
+  const mapEntry = (v: number): LogEntry => ({
+    term: 3,
+    kind: 'map',
+    map: { term: 2, version: v, removed: [], shardsTotal: v, forming: { shard: v - 1, seeds } },
+  })
+  const append = {
+    type: 'append' as const,
+    shard: 0,
+    term: 3,
+    round: 9,
+    prevIndex: 4,
+    prevTerm: 3,
+    commit: 4,
+    entries: Array.from({ length: ENTRIES_PER_FRAME_MAX }, (_, i) => mapEntry(10 + i)),
+    announce: { globalLeader: seeds[0] as string, globalTerm: 2, leaseLeftMs: 250, shardCount: 12 },
+  }
+
+  it('eight map entries with seeds do not fit one frame', () => {
+    expect(() => encodeShardMessage(append)).toThrow(WireError)
+  })
+
+  it('encodeAppendFitting sends a prefix that fits, at least one entry', () => {
+    const bytes = encodeAppendFitting(append)
+    expect(bytes.length).toBeLessThanOrEqual(SHARD_FRAME_BYTES_MAX)
+    const m = decodeShardMessage(bytes)
+    if (m.type !== 'append') throw new Error(m.type)
+    expect(m.entries.length).toBeGreaterThanOrEqual(1)
+    expect(m.entries.length).toBeLessThan(ENTRIES_PER_FRAME_MAX)
+    expect(m.entries).toEqual(append.entries.slice(0, m.entries.length))
+  })
+})

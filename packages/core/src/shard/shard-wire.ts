@@ -157,6 +157,24 @@ function writeEntry(w: Writer, e: LogEntry): void {
 }
 
 /**
+ * Encode an AppendEntries with as many of its entries as fit one frame (halving until it fits;
+ * one entry always fits). Map entries carry a split's seeds (≈ 300 B each), so ENTRIES_PER_FRAME_MAX
+ * small entries fit but several map entries do not (swarm seed 146, ≤ 200 nodes: `oversized:
+ * encoding needs 1217 B`). The follower asks for the rest with its next response.
+ */
+export function encodeAppendFitting(m: ShardMessage & { type: 'append' }): Uint8Array {
+  let entries = m.entries
+  for (;;) {
+    try {
+      return encodeShardMessage(entries === m.entries ? m : { ...m, entries })
+    } catch (err) {
+      if (!(err instanceof WireError) || entries.length <= 1) throw err
+      entries = entries.slice(0, Math.ceil(entries.length / 2))
+    }
+  }
+}
+
+/**
  * A global-log state (global/global-log.ts): term, version, removed shards (bounded), shard ids
  * handed out, and the shard being formed with its seeds (bounded).
  */

@@ -99,8 +99,8 @@ export interface AdmissionInit {
   bansMax?: number
 }
 
-/** Why a connection was refused (metric label). */
-export type AdmissionDenial = 'not-allowed' | 'banned'
+/** Why a connection was refused (metric label); the last two come from handshake-guard.ts. */
+export type AdmissionDenial = 'not-allowed' | 'banned' | 'pending-per-ip' | 'handshake-timeout'
 
 export class Admission {
   private readonly bannedUntilMs = new Map<NodeId, number>()
@@ -144,6 +144,11 @@ export class Admission {
     return undefined
   }
 
+  /** Count a refusal made elsewhere (the handshake guard). */
+  count(reason: AdmissionDenial): void {
+    this.denials.set(reason, (this.denials.get(reason) ?? 0) + 1)
+  }
+
   /** Counted refusals by reason. */
   snapshot(): Record<string, number> {
     return Object.fromEntries(this.denials)
@@ -154,7 +159,7 @@ export class Admission {
     const deny = (peerId: PeerId): boolean => {
       const reason = this.check(peerId.toString())
       if (reason === undefined) return false
-      this.denials.set(reason, (this.denials.get(reason) ?? 0) + 1)
+      this.count(reason)
       return true
     }
     return {

@@ -8,7 +8,9 @@
  * - the inbound connection rate limit is raised and loopback is allowed (default: 5/s per host);
  * - dials are fewer in parallel and wait longer for handshakes (see connectionManager below).
  * Closing the mesh (docs/security.md): with `psk`, every connection is a libp2p private network
- * (`@libp2p/pnet`, below Noise); with `admission`, its gater enforces the allow-list and bans.
+ * (`@libp2p/pnet`, below Noise); with `admission`, its gater enforces the allow-list and bans;
+ * the handshake guard gives the key and Noise handshakes a deadline and caps pending inbound
+ * connections per IP (handshake-guard.ts).
  */
 import './polyfill.js'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -22,6 +24,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Libp2pOptions } from 'libp2p'
 import type { Admission } from './admission.js'
+import { HandshakeGuard } from './handshake-guard.js'
 
 export interface Libp2pBaseInit {
   privateKey: PrivateKey
@@ -40,28 +43,51 @@ export interface Libp2pBaseInit {
    */
   psk?: Uint8Array
   /**
-   * How long the private-network nonce exchange may take. Default 10 s (pnet's own default is
-   * 1 s; on 2 loaded cores a handshake queues for seconds, see dialTimeout below).
+   * With `psk`: how long the private-network nonce exchange plus the Noise handshake may take
+   * before the connection is aborted (handshake-guard.ts). Default 10 s: ~10 ms on an idle host,
+   * seconds when many nodes start on 2 loaded cores (see dialTimeout below). Lower = an outsider
+   * without the key holds a pending slot for less; too low aborts honest handshakes under load.
+   * (pnet's own `timeout` option is never used: libp2p always passes its upgrade signal.)
    */
   pskHandshakeTimeoutMs?: number
+  /**
+   * Inbound connections one IP may have pending (before a finished Noise handshake) at once;
+   * loopback and `colocatedIps` are exempt. Default 16. Lower = one outsider fills fewer of
+   * libp2p's 200 pending slots; too low refuses honest peers sharing one NAT address.
+   */
+  pendingInboundPerIpMax?: number
   /** Allow-list and ban gate (admission.ts), installed as the connection gater. Default none. */
   admission?: Admission
 }
 
 export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<string, unknown>> {
   const colocated = new Set(['127.0.0.1', '::1', ...(init.colocatedIps ?? [])])
+  const guard = new HandshakeGuard({
+    handshakeTimeoutMs: init.pskHandshakeTimeoutMs ?? 10_000,
+    pendingPerIpMax: init.pendingInboundPerIpMax ?? 16,
+    exemptIps: colocated,
+    onDeny: (reason) => init.admission?.count(reason),
+  })
+  const guardGater = guard.gater()
+  const admissionGater = init.admission?.gater()
   return {
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.psk
-      ? {
-          connectionProtector: preSharedKey({ psk: init.psk, timeout: init.pskHandshakeTimeoutMs ?? 10_000 }),
-        }
-      : {}),
-    ...(init.admission ? { connectionGater: init.admission.gater() } : {}),
+    ...(init.psk ? { connectionProtector: guard.protector(preSharedKey({ psk: init.psk })) } : {}),
+    connectionGater: {
+      ...admissionGater,
+      denyInboundConnection: guardGater.denyInboundConnection,
+      // The guard settles first (the handshake is done), whatever the admission then decides.
+      denyInboundEncryptedConnection: (peer, maConn) =>
+        Boolean(guardGater.denyInboundEncryptedConnection?.(peer, maConn)) ||
+        Boolean(admissionGater?.denyInboundEncryptedConnection?.(peer, maConn)),
+      denyOutboundEncryptedConnection: (peer, maConn) =>
+        Boolean(guardGater.denyOutboundEncryptedConnection?.(peer, maConn)) ||
+        Boolean(admissionGater?.denyOutboundEncryptedConnection?.(peer, maConn)),
+    },
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     // libp2p's connection monitor pings every connection every 10 s on a NEW stream (multistream
     // negotiation and a peer-store write at both ends): measured as the largest libp2p cost of an

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -65,7 +65,7 @@ describe('conclave start options', () => {
   it('admission and admin-token options: flag, env and config file names', () => {
     const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
     const tokenFile = join(dir, 'token')
-    writeFileSync(tokenFile, 'from-file-0123456789\n')
+    writeFileSync(tokenFile, 'from-file-0123456789\n', { mode: 0o600 })
     const file = join(dir, 'c.json')
     writeFileSync(file, JSON.stringify({ pskFile: '/etc/conclave/swarm.key', adminTokenFile: tokenFile }))
     const o = resolveStartOptions(
@@ -88,5 +88,17 @@ describe('conclave start options', () => {
     expect(p.adminToken).toBeUndefined()
     expect(p.allowPeers).toBeUndefined()
     expect(p.pskFile).toBeUndefined()
+  })
+
+  it('refuses an admin token file that other users may read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const tokenFile = join(dir, 'token')
+    writeFileSync(tokenFile, 'from-file-0123456789\n', { mode: 0o600 })
+    chmodSync(tokenFile, 0o644)
+    const argv = ['--data-dir', 'd', '--init', '--admin-token-file', tokenFile]
+    expect(() => resolveStartOptions(argv, {})).toThrow(UsageError)
+    expect(() => resolveStartOptions(argv, {})).toThrow(/mode 0644 .*chmod 600/)
+    chmodSync(tokenFile, 0o600)
+    expect(resolveStartOptions(argv, {}).adminToken).toBe('from-file-0123456789')
   })
 })

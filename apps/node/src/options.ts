@@ -5,6 +5,7 @@
  * clear UsageError naming the option and the source it came from.
  */
 import { readFileSync } from 'node:fs'
+import { AdmissionConfigError, checkPrivateFile } from '@conclave/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ADMIN_TOKEN_CHARS_MIN, isLoopbackHost } from './admin-auth.js'
 
@@ -69,9 +70,12 @@ export const START_SPECS: Record<string, Spec> = {
   'allow-peers-file': { kind: 'string', help: 'file of allowed peer ids, one per line (# comments)' },
   'admin-token': {
     kind: 'string',
-    help: `bearer token for admin HTTP (>= ${ADMIN_TOKEN_CHARS_MIN} chars; required off loopback)`,
+    help: `bearer token for admin HTTP (>= ${ADMIN_TOKEN_CHARS_MIN} chars; required off loopback; visible in ps: prefer --admin-token-file or CONCLAVE_ADMIN_TOKEN)`,
   },
-  'admin-token-file': { kind: 'string', help: 'file holding the admin token (first line)' },
+  'admin-token-file': {
+    kind: 'string',
+    help: 'file holding the admin token (first line; must not be readable by group or others)',
+  },
   config: { kind: 'string', help: 'JSON config file with the same option names' },
 }
 
@@ -215,7 +219,11 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
   }
 }
 
-/** The admin token from the option or the first line of its file; checked for length. */
+/**
+ * The admin token from the option or the first line of its file; checked for length. A token
+ * file that group or others may read is refused (checkPrivateFile). Prefer the file or the
+ * environment to `--admin-token`, whose value any local user sees in `ps`.
+ */
 export function resolveAdminToken(
   token: string | undefined,
   file: string | undefined,
@@ -227,7 +235,9 @@ export function resolveAdminToken(
     source = `admin token file ${file}`
     try {
       value = (readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '').trim()
+      checkPrivateFile(file, 'admin token file')
     } catch (err) {
+      if (err instanceof AdmissionConfigError) throw new UsageError(err.message)
       throw new UsageError(`${source}: ${(err as Error).message}`)
     }
   }

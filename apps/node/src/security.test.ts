@@ -37,6 +37,8 @@ describe('a closed mesh of real processes', () => {
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-sec-'))
     const pskFile = join(dir, 'swarm.key')
     writeFileSync(pskFile, generatePsk(), { mode: 0o600 })
+    const tokenFile = join(dir, 'admin.token')
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 })
     const allowFile = join(dir, 'allow.txt')
     cluster = new LocalCluster({
       nodes: 4,
@@ -49,7 +51,7 @@ describe('a closed mesh of real processes', () => {
         // The allow-list file is written below, once every peer id is known.
         const args = i === 2 ? [] : [`--psk-file=${pskFile}`]
         if (i <= 1) args.push(`--allow-peers-file=${allowFile}`)
-        if (i === 0) args.push(`--admin-token=${TOKEN}`)
+        if (i === 0) args.push(`--admin-token-file=${tokenFile}`)
         return args
       },
     })
@@ -89,6 +91,22 @@ describe('a closed mesh of real processes', () => {
     // The key holder that is not listed was refused by the gater, and counted.
     const metrics0 = await (await get(cluster.adminPort(0), '/metrics', TOKEN)).text()
     const metrics1 = await (await get(cluster.adminPort(1), '/metrics')).text()
+    // The members got no frame from the outsiders either: each lists only the two members (a
+    // join or gossip frame from node 2 or 3 would add it), and neither refused a frame as coming
+    // from a non-member or an id off the allow-list, nor cut anyone off (what any outsider frame
+    // that got through would be counted as).
+    const members1 = (await (await get(cluster.adminPort(1), '/members')).json()) as { id: string }[]
+    expect(members1.map((m) => m.id).sort()).toEqual([cluster.ids[0], cluster.ids[1]].sort())
+    for (const text of [metrics0, metrics1]) {
+      for (const label of [
+        'where="protocol",code="not-a-member"',
+        'where="membership",code="not-admitted"',
+        'where="transport",code="banned"',
+        'where="transport",code="rate-limited"',
+      ])
+        expect(metric(text, `conclave_rejected_frames_total{${label}}`)).toBe(0)
+      expect(metric(text, 'conclave_peers_cut_off_total')).toBe(0)
+    }
     expect(
       metric(metrics0, 'conclave_connections_refused_total{reason="not-allowed"}') +
         metric(metrics1, 'conclave_connections_refused_total{reason="not-allowed"}'),

@@ -54,6 +54,7 @@ export {
   Admission,
   AdmissionConfigError,
   type AdmissionDenial,
+  checkPrivateFile,
   generatePsk,
   parseAllowList,
   parsePsk,

@@ -3,7 +3,7 @@
  * sharing the pre-shared key connect; a node without it, or with another key, cannot; with an
  * allow-list, a node holding the key but not listed is refused and counted.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
@@ -76,8 +76,13 @@ describe('pre-shared key files', () => {
     expect(() => parsePsk(text.slice(0, -10))).toThrow(/64 hex digits/)
     expect(() => parsePsk('hello')).toThrow(/first line/)
     const file = join(dir, 'swarm.key')
-    writeFileSync(file, text.replace(/\n/g, '\r\n'))
+    writeFileSync(file, text.replace(/\n/g, '\r\n'), { mode: 0o600 })
     expect(readPskFile(file)).toEqual(parsePsk(text))
+    // A key other users may read is refused, with the fix in the message.
+    chmodSync(file, 0o640)
+    expect(() => readPskFile(file)).toThrow(AdmissionConfigError)
+    expect(() => readPskFile(file)).toThrow(/mode 0640 .*chmod 600/)
+    chmodSync(file, 0o600)
     expect(() => readPskFile(join(dir, 'missing.key'))).toThrow(/psk file/)
   })
 

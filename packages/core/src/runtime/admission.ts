@@ -15,7 +15,7 @@
  * entries are swept first, then the oldest ban is forgotten).
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { NodeId } from '../sans-io.js'
 import type { Clock } from './clock.js'
@@ -57,6 +57,25 @@ export function parsePsk(text: string, source = 'psk'): Uint8Array {
   return new TextEncoder().encode(`${PSK_HEADER}\n${PSK_CODEC}\n${hex.toLowerCase()}`)
 }
 
+/**
+ * Refuses a secret file (cluster key, admin token) that the group or others may read or write
+ * (`mode & 0o077`): a world-readable key is a leaked key, so the node exits with a clear message
+ * rather than warn in a log nobody reads. Not checked on Windows (no POSIX modes).
+ */
+export function checkPrivateFile(path: string, what: string): void {
+  if (process.platform === 'win32') return
+  let mode: number
+  try {
+    mode = statSync(path).mode
+  } catch (err) {
+    throw new AdmissionConfigError(`${what} ${path}: ${(err as Error).message}`)
+  }
+  if ((mode & 0o077) !== 0)
+    throw new AdmissionConfigError(
+      `${what} ${path}: mode ${(mode & 0o777).toString(8).padStart(4, '0')} lets other users read or change it; run chmod 600 ${path}`,
+    )
+}
+
 export function readPskFile(path: string): Uint8Array {
   let text: string
   try {
@@ -64,6 +83,7 @@ export function readPskFile(path: string): Uint8Array {
   } catch (err) {
     throw new AdmissionConfigError(`psk file ${path}: ${(err as Error).message}`)
   }
+  checkPrivateFile(path, 'psk file')
   return parsePsk(text, `psk file ${path}`)
 }
 

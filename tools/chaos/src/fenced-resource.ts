@@ -66,5 +66,8 @@ const server = createServer((socket: Socket) => {
   socket.on('error', () => {})
 })
 server.maxConnections = CONNECTIONS_MAX
-server.listen(Number(m[2]), m[1], () => out({ hostMs: hostMs(), listening: listen, unfenced }))
+server.listen(Number(m[2]), m[1], () => {
+  const port = (server.address() as { port: number }).port
+  out({ hostMs: hostMs(), listening: `${m[1]}:${port}`, port, unfenced })
+})
 process.on('SIGTERM', () => process.exit(0))

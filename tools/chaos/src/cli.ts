@@ -165,6 +165,7 @@ async function main(): Promise<number> {
     p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
     p99AllKnowAfterHealMs: round(quantile(allKnow, 0.99)),
     failingSchedules: failing,
+    unhealthyStarts: r.filter((x) => !x.startHealthy).map((x) => x.index),
     bySize: runs.map(({ nodes: n, run: x }) => ({
       nodes: n,
       schedules: x.results.length,

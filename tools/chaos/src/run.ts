@@ -53,6 +53,8 @@ export interface ScheduleResult {
   acceptedWrites: number
   refusedWrites: number
   durationMs: number
+  /** Every node knew the leased leader when the schedule started (else it inherits a failure). */
+  startHealthy: boolean
   svg: string
 }
 
@@ -202,13 +204,18 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       }
       return at
     }
+    /** The node holding the lease now (its claimed end not passed), else the last one that did. */
     const leaderIndex = (): number | undefined => {
-      let best: Sample | undefined
       const now = hostMs()
-      for (const s of latest.values())
-        if (s.token !== null && now - s.hostMs < 1000 && (!best || (s.token ?? 0) > (best.token ?? 0)))
-          best = s
-      return best?.node
+      let holding: Sample | undefined
+      let last: Sample | undefined
+      for (const s of latest.values()) {
+        if (s.token === null) continue
+        if (s.hostMs + s.leaseLeftMs >= now && (!holding || (s.token ?? 0) > (holding.token ?? 0)))
+          holding = s
+        if (!last || s.hostMs > last.hostMs) last = s
+      }
+      return (holding ?? last)?.node
     }
 
     const firstAt = await c.waitFor(() => agreement(true), 120_000)
@@ -244,6 +251,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         kinds: o.kinds,
       })
       const start = hostMs()
+      // A schedule that starts while some node still does not know the leader inherits that.
+      const startHealthy = agreement(true) !== undefined
       const busy = new Set<number>()
       const faultSpans: FaultSpan[] = []
       const partitions: PartitionRecord[] = []
@@ -397,11 +406,12 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         acceptedWrites: w.accepted,
         refusedWrites: w.refused,
         durationMs: end - start,
+        startHealthy,
         svg: svgPath,
       }
       results.push(result)
       o.log(
-        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s): ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leader again after heal ${fmtMs(result.reelectMs)}, known to all ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
+        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s)${startHealthy ? '' : ' [started with a node not knowing the leader]'}: ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leader again after heal ${fmtMs(result.reelectMs)}, known to all ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
       )
       for (const v of violations.slice(0, 10)) o.log(`    ${v.kind}: ${v.detail}`)
       if (violations.length > 0) o.log(`    timeline: ${svgPath}`)

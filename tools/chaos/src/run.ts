@@ -126,6 +126,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
     let writes: Write[] = []
     let procs: ProcEvent[] = []
     const latest = new Map<number, Sample>()
+    /** Each slot's last reported shard as a voter, kept while it is down (it stays a voter until removed). */
+    const remembered = new Map<number, number>()
     const record = (kind: string, o2: object) =>
       appendFileSync(historyFile, `${JSON.stringify({ kind, ...o2 })}\n`)
 
@@ -167,6 +169,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       onSample(s) {
         samples.push(s)
         latest.set(s.node, s)
+        if (s.shard !== null && s.role !== 'observer') remembered.set(s.node, s.shard)
       },
       onProc(e) {
         procs.push(e)
@@ -257,10 +260,20 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       const faultSpans: FaultSpan[] = []
       const partitions: PartitionRecord[] = []
       const violations: Violation[] = []
-      const shardOf = () => {
-        const m = new Map<number, number>()
-        for (const s of latest.values()) if (s.shard !== null && s.role !== 'observer') m.set(s.node, s.shard)
-        return m
+      /**
+       * Sides without a quorum of shards. The nodes report only their own shard, and a voter
+       * that is down (or just removed) may or may not count: a side is flagged only if it is at
+       * most half of all nodes and lacks a quorum both with the running voters only and with the
+       * down ones counted too, so an uncertain voter set never raises a false alarm (it may miss
+       * one; docs/testing.md).
+       */
+      const sidesWithoutQuorum = (sides: number[][]): number[][] => {
+        const running = new Map<number, number>()
+        for (const s of latest.values())
+          if (s.shard !== null && s.role !== 'observer') running.set(s.node, s.shard)
+        return sides.filter(
+          (side) => side.length * 2 <= n && !hasQuorum(side, running, n) && !hasQuorum(side, remembered, n),
+        )
       }
 
       const runFault = async (f: Fault): Promise<void> => {
@@ -278,8 +291,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
           const installed = hostMs()
           span.fromMs = installed
           span.nodes = hit
-          const sm = shardOf()
-          const noQuorum = (sides ?? []).filter((side) => !hasQuorum(side, sm, n))
+          const noQuorum = sidesWithoutQuorum(sides ?? [])
           await sleep(f.durationMs)
           activeNet.delete(id)
           await applyNet()
@@ -329,6 +341,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
               if (f.kind === 'leave-join') {
                 await c.newIdentity(x)
                 latest.delete(x)
+                remembered.delete(x)
               }
               c.spawn(x)
             }

@@ -19,6 +19,8 @@ const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--js
   --schedules K       seeded fault schedules to run one after another (default 3)
   --seed S            run seed (default: from the clock, printed); same seed = same fault schedules
   --schedule I        replay schedule I of the seed alone (e.g. a failing one)
+  --first-schedule F  run schedules F .. F+K-1 (continue a long run in parts; default 0)
+  --warmup-ms MS      wait this long for the first leader known to all before schedule 0 (default 300000)
   --faults a,b        only these fault kinds (${FAULT_KINDS.join(', ')})
   --liveness-ms MS    bound for a leader known to every node after the faults heal (default 10000)
   --break RULE[,RULE] TEST ONLY: break a safety rule on purpose (${BREAKS.join(', ')}); fence = the
@@ -64,6 +66,8 @@ async function main(): Promise<number> {
     'schedule',
     'faults',
     'liveness-ms',
+    'first-schedule',
+    'warmup-ms',
     'break',
     'expect-violations',
     'out',
@@ -92,7 +96,7 @@ async function main(): Promise<number> {
   const count = int(flags, 'schedules', 3, 1, 100_000)
   const schedules = flags.has('schedule')
     ? [int(flags, 'schedule', 0, 0, 1_000_000)]
-    : [...Array(count).keys()]
+    : [...Array(count).keys()].map((k) => k + int(flags, 'first-schedule', 0, 0, 1_000_000))
   const breakRules = (flags.get('break') ?? '').split(',').filter(Boolean)
   for (const b of breakRules) if (!BREAKS.includes(b)) throw new Error(`--break: one of ${BREAKS.join(', ')}`)
   if (breakRules.filter((b) => b !== 'fence').length > 1)
@@ -100,6 +104,7 @@ async function main(): Promise<number> {
   const kinds = flags.get('faults')?.split(',') as FaultKind[] | undefined
   for (const k of kinds ?? []) if (!FAULT_KINDS.includes(k)) throw new Error(`--faults: unknown kind ${k}`)
   const livenessMs = int(flags, 'liveness-ms', 10_000, 1000, 600_000)
+  const warmupMs = int(flags, 'warmup-ms', 300_000, 1000, 3_600_000)
   const json = flags.has('json')
   const outDir = flags.get('out') ?? join(ROOT, 'artifacts', 'chaos', `seed-${seed}`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -120,6 +125,7 @@ async function main(): Promise<number> {
       seed,
       breakRules,
       livenessMs,
+      warmupMs,
       outDir: sizes.length > 1 ? join(outDir, `nodes-${n}`) : outDir,
       dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
       kinds,

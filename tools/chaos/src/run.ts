@@ -36,6 +36,8 @@ export interface ChaosOptions {
   seed: number
   breakRules: string[]
   livenessMs: number
+  /** How long to wait for the first leader known to every node before the first schedule. */
+  warmupMs: number
   outDir: string
   dataDir: string
   kinds?: FaultKind[]
@@ -221,10 +223,10 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       return (holding ?? last)?.node
     }
 
-    const firstAt = await c.waitFor(() => agreement(true), 120_000)
+    const firstAt = await c.waitFor(() => agreement(true), o.warmupMs)
     const firstLeaderMs = firstAt === undefined ? undefined : firstAt - t0
     o.log(
-      `${n} nodes started in ${(startupMs / 1000).toFixed(1)} s; ${firstLeaderMs === undefined ? 'NO leader known to all within 120 s' : `leader known to all ${(firstLeaderMs / 1000).toFixed(1)} s after launch`}`,
+      `${n} nodes started in ${(startupMs / 1000).toFixed(1)} s; ${firstLeaderMs === undefined ? `NO leader known to all within ${o.warmupMs / 1000} s` : `leader known to all ${(firstLeaderMs / 1000).toFixed(1)} s after launch`}`,
     )
 
     // The network state: every active fault's drops, merged into each namespace's rules.

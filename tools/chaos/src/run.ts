@@ -90,6 +90,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
   mkdirSync(o.outDir, { recursive: true })
   const historyFile = join(o.outDir, 'history.jsonl')
   writeFileSync(historyFile, '')
+  const nodeLogFile = join(o.outDir, 'node-warnings.jsonl')
+  writeFileSync(nodeLogFile, '')
 
   await net.sh('bash', [ENSURE_TOOLS])
   net.lock()
@@ -172,6 +174,14 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         samples.push(s)
         latest.set(s.node, s)
         if (s.shard !== null && s.role !== 'observer') remembered.set(s.node, s.shard)
+      },
+      onLog(node, line) {
+        // Keep what the nodes warn about (cut-off peers, failed leaves, crashes) for diagnosis.
+        if (
+          (line.level === 'warn' || line.level === 'error' || line.level === 'raw') &&
+          line.msg !== 'chaos:sample'
+        )
+          appendFileSync(nodeLogFile, `${JSON.stringify({ node, hostMs: hostMs(), ...line })}\n`)
       },
       onProc(e) {
         procs.push(e)

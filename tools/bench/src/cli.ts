@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     preset,
     basePort: int(flags, 'base-port', 30000, 1024, 60000),
     dataRoot: flags.get('data-root') ?? defaultDataRoot(),
+    convergeWaitMs: int(flags, 'converge-wait-s', 60, 1, 3600) * 1000,
     say: (line) => process.stderr.write(`[bench] ${line}\n`),
   })
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`)

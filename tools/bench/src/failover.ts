@@ -19,6 +19,8 @@ export interface FailoverOptions {
   basePort: number
   /** Parent of the nodes' data dirs. */
   dataRoot: string
+  /** How long to wait for the first leader known by all once every node is up. Default 60 s. */
+  convergeWaitMs?: number
   /** Progress lines (stderr). */
   say(line: string): void
 }
@@ -68,7 +70,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       'all nodes started',
     )
     o.say(`${o.nodes} processes started in ${Date.now() - t0} ms`)
-    await cluster.waitFor(() => cluster.agreedLeader(), 60_000, 'a leader known by all')
+    await cluster.waitFor(() => cluster.agreedLeader(), o.convergeWaitMs ?? 60_000, 'a leader known by all')
     const convergeMs = Date.now() - t0
     o.say(`leader known by all ${convergeMs} ms after launch`)
 

@@ -50,7 +50,15 @@ export interface HealRecord {
   agreedHostMs: number | undefined
 }
 
-export type ViolationKind = 'lease-overlap' | 'stale-write' | 'minority-lease' | 'no-leader' | 'crash'
+export const VIOLATION_KINDS = [
+  'lease-overlap',
+  'stale-write',
+  'minority-lease',
+  'no-leader',
+  'crash',
+  'no-first-leader',
+] as const
+export type ViolationKind = (typeof VIOLATION_KINDS)[number]
 
 export interface Violation {
   kind: ViolationKind

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { quantile } from './checker.js'
+import { quantile, VIOLATION_KINDS, type ViolationKind } from './checker.js'
+import { parseArgs, replayCommand } from './cli-args.js'
 import { type RunResult, runChaos } from './run.js'
 import { FAULT_KINDS, type FaultKind } from './schedule.js'
 
@@ -25,24 +26,11 @@ const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--js
   --liveness-ms MS    bound for a leader known to every node after the faults heal (default 10000)
   --break RULE[,RULE] TEST ONLY: break a safety rule on purpose (${BREAKS.join(', ')}); fence = the
                       resource accepts stale tokens. The run then should report violations.
-  --expect-violations exit 0 only if violations were found (to check that --break is caught)
+  --expect-violations KIND[,KIND]
+                      exit 0 only if the checker found at least one violation of every listed
+                      kind (${VIOLATION_KINDS.join(', ')}), to check that --break is caught
   --out DIR           report directory (default artifacts/chaos/seed-S)
   --json              print the summary as one JSON object on the last line`
-
-function parse(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>()
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string
-    if (a === '--') continue
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`)
-    const eq = a.indexOf('=')
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1))
-    else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--'))
-      out.set(a.slice(2), argv[++i] as string)
-    else out.set(a.slice(2), 'true')
-  }
-  return out
-}
 
 function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
   const v = m.get(k)
@@ -54,7 +42,7 @@ function int(m: Map<string, string>, k: string, dflt: number, min: number, max: 
 }
 
 async function main(): Promise<number> {
-  const flags = parse(process.argv.slice(2))
+  const flags = parseArgs(process.argv.slice(2))
   if (flags.has('help') || flags.has('h')) {
     process.stdout.write(`${HELP}\n`)
     return 0
@@ -103,6 +91,15 @@ async function main(): Promise<number> {
     throw new Error('--break: one protocol rule at a time')
   const kinds = flags.get('faults')?.split(',') as FaultKind[] | undefined
   for (const k of kinds ?? []) if (!FAULT_KINDS.includes(k)) throw new Error(`--faults: unknown kind ${k}`)
+  const expectRaw = flags.get('expect-violations')
+  const expectKinds = expectRaw === undefined ? undefined : expectRaw.split(',').filter(Boolean)
+  if (expectKinds !== undefined) {
+    if (expectKinds.length === 0 || expectRaw === 'true')
+      throw new Error(`--expect-violations: name the kind(s) to expect (${VIOLATION_KINDS.join(', ')})`)
+    for (const k of expectKinds)
+      if (!(VIOLATION_KINDS as readonly string[]).includes(k))
+        throw new Error(`--expect-violations: unknown kind ${k} (${VIOLATION_KINDS.join(', ')})`)
+  }
   const livenessMs = int(flags, 'liveness-ms', 10_000, 1000, 600_000)
   const warmupMs = int(flags, 'warmup-ms', 300_000, 1000, 3_600_000)
   const json = flags.has('json')
@@ -208,7 +205,15 @@ async function main(): Promise<number> {
   )
   if (failing.length > 0)
     log(
-      `failing schedules: ${failing.join(', ')} — replay one with: pnpm chaos --nodes ${nodesOf.get(failing[0] as number)} --seed ${seed} --schedule ${failing[0]}`,
+      `failing schedules: ${failing.join(', ')} — replay one with: ${replayCommand({
+        nodes: nodesOf.get(failing[0] as number) ?? (sizes[0] as number),
+        seed,
+        schedule: failing[0] as number,
+        faults: kinds,
+        breakRules,
+        livenessMs,
+        warmupMs,
+      })}`,
     )
   const pictures = failing.length > 0 ? r.filter((x) => x.violations.length > 0) : r.slice(-1)
   log(
@@ -219,8 +224,16 @@ async function main(): Promise<number> {
   )
   log(`history: ${join(outDir, 'history.jsonl')}`)
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
-  const expect = flags.has('expect-violations')
-  return expect ? (violations.length > 0 ? 0 : 1) : violations.length > 0 ? 1 : 0
+  if (expectKinds !== undefined) {
+    const missing = expectKinds.filter((k) => (byKind[k as ViolationKind] ?? 0) === 0)
+    log(
+      missing.length === 0
+        ? `expected violations found: ${expectKinds.map((k) => `${k} ${byKind[k]}`).join(', ')}`
+        : `EXPECTED violations NOT found: ${missing.join(', ')} (found ${JSON.stringify(byKind)})`,
+    )
+    return missing.length === 0 ? 0 : 1
+  }
+  return violations.length > 0 ? 1 : 0
 }
 
 main().then(

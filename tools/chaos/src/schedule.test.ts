@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { FAULT_KINDS, planSchedule } from './schedule.js'
+import { parseArgs, replayCommand } from './cli-args.js'
+import { FAULT_KINDS, type FaultKind, planSchedule } from './schedule.js'
 
 const shape = { nodes: 9, driftBound: 0.01, seeds: 3 }
 
@@ -31,5 +32,39 @@ describe('fault schedules', () => {
   it('honours a kinds filter', () => {
     for (let i = 0; i < 50; i++)
       for (const f of planSchedule(3, i, { ...shape, kinds: ['pause'] }).faults) expect(f.kind).toBe('pause')
+  })
+})
+
+describe('the printed replay command', () => {
+  it('parses back to the same schedule (nodes, seed, index, fault kinds) and keeps --break', () => {
+    const spec = {
+      nodes: 7,
+      seed: 2,
+      schedule: 5,
+      faults: ['pause', 'isolate-leader'] as FaultKind[],
+      breakRules: ['lease'],
+      livenessMs: 12_000,
+      warmupMs: 60_000,
+    }
+    const words = replayCommand(spec).split(' ')
+    expect(words.slice(0, 2)).toEqual(['pnpm', 'chaos'])
+    const flags = parseArgs(words.slice(2))
+    const kinds = flags.get('faults')?.split(',') as FaultKind[]
+    const replayed = planSchedule(Number(flags.get('seed')), Number(flags.get('schedule')), {
+      ...shape,
+      nodes: Number(flags.get('nodes')),
+      kinds,
+    })
+    const original = planSchedule(spec.seed, spec.schedule, {
+      ...shape,
+      nodes: spec.nodes,
+      kinds: spec.faults,
+    })
+    expect(replayed).toEqual(original)
+    // Without --faults the replay would draw from every kind: a different schedule.
+    expect(planSchedule(2, 5, { ...shape, nodes: 7 })).not.toEqual(original)
+    expect(flags.get('break')).toBe('lease')
+    expect(Number(flags.get('liveness-ms'))).toBe(12_000)
+    expect(Number(flags.get('warmup-ms'))).toBe(60_000)
   })
 })

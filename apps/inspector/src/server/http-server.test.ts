@@ -52,11 +52,20 @@ describe('inspector HTTP API', () => {
       const res = await fetch(new URL('/api/stream', live.url))
       const reader = res.body!.getReader()
       liveModel.append({ kind: 'global:leader', node: 'a', atMs: 1, trueMs: 1, term: 4, leader: 'a' })
-      let text = ''
-      while (!text.includes('event: frame')) text += new TextDecoder().decode((await reader.read()).value)
-      const data = text.slice(text.indexOf('event: frame'))
-      const frame = JSON.parse(data.slice(data.indexOf('data: ') + 6).split('\n')[0]!) as ViewFrame
-      expect(frame.global).toMatchObject({ leader: 'a', term: 4 })
+      // The stream may open with a frame of the still-empty model (pushed on connect, before the
+      // append lands); read frames until one shows the appended leader, or the stream ends.
+      const decoder = new TextDecoder()
+      let buffered = ''
+      let frame: ViewFrame | undefined
+      while (frame?.global?.leader === undefined) {
+        const chunk = await reader.read()
+        if (chunk.done) break
+        buffered += decoder.decode(chunk.value, { stream: true })
+        const frames = [...buffered.matchAll(/event: frame\ndata: (.*)\n/g)]
+        const last = frames.at(-1)
+        if (last !== undefined) frame = JSON.parse(last[1]!) as ViewFrame
+      }
+      expect(frame?.global).toMatchObject({ leader: 'a', term: 4 })
       await reader.cancel()
     } finally {
       await live.close()

@@ -118,6 +118,18 @@ describe('invariant 5: shard voters come from the committed shard logs', () => {
     expect([...shardMapAt([...roles, form, state, gone], 1000).keys()].sort()).toEqual([1, 2, 3])
   })
 
+  it('a side holding a quorum of the next committed shard set (a change in use before its commit) holds no violation', () => {
+    // shard 4 is forming at the cut: A holds shards 2 and 3 of {0, 1, 2, 3}, no majority; the
+    // leader's log already has `add shard 4`, committed at 1600: A holds 2, 3, 4 of 5
+    const form = commit(600, 'd1', 2, 'global form shard 4 seeds e1,e2,e3 (map v2)')
+    const add = commit(1600, 'd1', 3, 'global add shard 4 (map v3)')
+    expect(checkMinorityNoLease([...roles, removeX, form, add, ...leaseA], ctx)).toEqual([])
+    // without that change A's lease past one lease period is a violation
+    expect(checkMinorityNoLease([...roles, removeX, form, ...leaseA], ctx).map((v) => v.rule)).toContain(
+      'minority-lease',
+    )
+  })
+
   it('corrects a claimed map (the harness path, from status()) the same way', () => {
     const claimed = new Map(Object.entries(claims).map(([s, ns]) => [Number(s), ns]))
     const fixed = withCommittedConfig(claimed, [removeX], 1000)

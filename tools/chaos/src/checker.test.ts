@@ -5,65 +5,88 @@ import {
   checkMinorityLeases,
   checkWrites,
   hasQuorum,
-  leaseSpans,
+  type LeaseEvent,
+  leaseSpansFromEvents,
   newWriteCheckState,
   quantile,
-  type Sample,
   type Write,
 } from './checker.js'
 
-const sample = (
+const hold = (
   node: number,
-  hostMs: number,
-  token: number | null,
-  leaseLeftMs = 0,
-  driftPpm = 0,
-): Sample => ({
+  term: number,
+  fromHostMs: number,
+  untilHostMs: number,
+  untilMs = untilHostMs,
+): LeaseEvent => ({
   node,
   id: `id${node}`,
-  hostMs,
-  role: token === null ? 'follower' : 'global-leader',
-  leader: token === null ? null : `id${node}`,
-  term: token ?? 0,
-  token,
-  leaseLeftMs,
-  driftPpm,
-  shard: 0,
+  event: 'hold',
+  term,
+  untilMs,
+  fromHostMs,
+  untilHostMs,
+})
+const end = (node: number, term: number, atHostMs: number): LeaseEvent => ({
+  node,
+  id: `id${node}`,
+  event: 'end',
+  term,
+  atHostMs,
 })
 
-describe('lease overlaps', () => {
-  it('merges one node’s renewals of a term into one span, in host time', () => {
-    const spans = leaseSpans([sample(0, 100, 3, 500), sample(0, 250, 3, 500), sample(0, 900, 3, 100)])
+describe('lease spans from the nodes’ lease events', () => {
+  it('merges extensions of one term, cuts at a release, and opens a new span after a gap', () => {
+    const spans = leaseSpansFromEvents([
+      hold(0, 3, 100, 600),
+      hold(0, 3, 250, 750),
+      end(0, 3, 700),
+      hold(0, 3, 900, 1000),
+    ])
     expect(spans).toEqual([
-      { node: 0, id: 'id0', term: 3, fromMs: 100, toMs: 750 },
+      { node: 0, id: 'id0', term: 3, fromMs: 100, toMs: 700 },
       { node: 0, id: 'id0', term: 3, fromMs: 900, toMs: 1000 },
     ])
   })
 
-  it('turns lease left into host time with the node’s drift (a fast clock’s lease ends sooner)', () => {
-    const [s] = leaseSpans([sample(1, 0, 2, 1010, 10_000)])
-    expect(s?.toMs).toBeCloseTo(1000, 6)
+  it('a rebase (the clock rate changed) replaces the end of the claim it names', () => {
+    const spans = leaseSpansFromEvents([
+      hold(1, 2, 0, 600, 5600),
+      { node: 1, id: 'id1', event: 'rebase', term: 2, untilMs: 5600, fromHostMs: 0, untilHostMs: 590 },
+      { node: 1, id: 'id1', event: 'rebase', term: 2, untilMs: 9999, fromHostMs: 0, untilHostMs: 900 },
+    ])
+    expect(spans).toEqual([{ node: 1, id: 'id1', term: 2, fromMs: 0, toMs: 590 }])
   })
+})
 
+describe('lease overlaps', () => {
   it('a successor after the claimed end is fine; one inside it is a violation', () => {
-    const ok = leaseSpans([sample(0, 0, 1, 600), sample(1, 620, 2, 600)])
-    expect(checkLeaseOverlaps(ok, 5)).toEqual([])
-    const bad = leaseSpans([sample(0, 0, 1, 600), sample(1, 500, 2, 600)])
-    const v = checkLeaseOverlaps(bad, 5)
+    const ok = leaseSpansFromEvents([hold(0, 1, 0, 600), hold(1, 2, 600, 1200)])
+    expect(checkLeaseOverlaps(ok, 1)).toEqual([])
+    const bad = leaseSpansFromEvents([hold(0, 1, 0, 600), hold(1, 2, 500, 1100)])
+    const v = checkLeaseOverlaps(bad, 1)
     expect(v).toHaveLength(1)
     expect(v[0]?.kind).toBe('lease-overlap')
-    expect(v[0]?.detail).toContain('100.0 ms before the end')
+    expect(v[0]?.detail).toContain('for 100.0 ms')
   })
 
-  it('a node that still says it leads after its lease ran out (broken lease) overlaps at that instant', () => {
-    // n0 claims 0 ms left but isLeader() was true: it holds at 700 while n1 holds 650..1250.
-    const spans = leaseSpans([sample(1, 650, 2, 600), sample(0, 700, 1, 0), sample(0, 800, 1, 0)])
-    expect(checkLeaseOverlaps(spans, 5).length).toBeGreaterThan(0)
+  it('an overlap of a few ms is caught (no sampling), but not one within the 1 ms tolerance', () => {
+    expect(
+      checkLeaseOverlaps(leaseSpansFromEvents([hold(0, 1, 0, 600), hold(1, 2, 597, 1200)]), 1),
+    ).toHaveLength(1)
+    expect(
+      checkLeaseOverlaps(leaseSpansFromEvents([hold(0, 1, 0, 600), hold(1, 2, 599.5, 1200)]), 1),
+    ).toEqual([])
   })
 
-  it('allows overlaps up to the tolerance', () => {
-    const spans = leaseSpans([sample(0, 0, 1, 600), sample(1, 596, 2, 600)])
-    expect(checkLeaseOverlaps(spans, 5)).toEqual([])
+  it('a successor inside a lease the holder released early is fine', () => {
+    const spans = leaseSpansFromEvents([hold(0, 1, 0, 600), end(0, 1, 300), hold(1, 2, 310, 900)])
+    expect(checkLeaseOverlaps(spans, 1)).toEqual([])
+  })
+
+  it('a short lease entirely inside another is caught', () => {
+    const spans = leaseSpansFromEvents([hold(0, 1, 0, 2000), hold(1, 2, 500, 520)])
+    expect(checkLeaseOverlaps(spans, 1)).toHaveLength(1)
   })
 })
 
@@ -97,17 +120,20 @@ describe('minority leases', () => {
   const part = { label: 'split', installedHostMs: 1000, healedHostMs: 5000, noQuorum: [[0]] }
 
   it('a lease claimed from before the partition that runs out within the period is fine', () => {
-    expect(checkMinorityLeases([sample(0, 1100, 4, 500)], [part], 656, 0.01, 5)).toEqual([])
+    const spans = leaseSpansFromEvents([hold(0, 4, 900, 1600)])
+    expect(checkMinorityLeases(spans, [part], 656, 0.01, 1)).toEqual([])
   })
 
   it('a lease held past one period after the partition is a violation', () => {
-    const v = checkMinorityLeases([sample(0, 1500, 4, 400)], [part], 656, 0.01, 5)
+    const v = checkMinorityLeases(leaseSpansFromEvents([hold(0, 4, 1500, 1900)]), [part], 656, 0.01, 1)
     expect(v).toHaveLength(1)
     expect(v[0]?.kind).toBe('minority-lease')
   })
 
   it('the majority side is not checked', () => {
-    expect(checkMinorityLeases([sample(1, 3000, 5, 600)], [part], 656, 0.01, 5)).toEqual([])
+    expect(checkMinorityLeases(leaseSpansFromEvents([hold(1, 5, 3000, 3600)]), [part], 656, 0.01, 1)).toEqual(
+      [],
+    )
   })
 })
 

@@ -2,11 +2,13 @@
  * The history checker: pure functions from what the nodes and the fenced resource logged to
  * violations. All times are host CLOCK_MONOTONIC milliseconds (shared by every namespace), never
  * a node's protocol clock. It reports:
- * - lease-overlap: two nodes holding the global lease at the same instant. A node holds it from a
- *   sample at which `isLeader()` was true until the end it claimed then (lease left, turned into
- *   host time with the node's own test-clock drift); claims of one node and term are merged.
- *   Overlaps up to `toleranceMs` (the configured drift bound ρ times the lease, plus sampling
- *   rounding) are allowed.
+ * - lease-overlap: two nodes holding the global lease at the same instant. Each node logs its own
+ *   protocol's lease events (`chaos:lease`: hold = acquired or extended, with the claim's end on
+ *   the node's clock and on the host clock, converted with that node's own clock rate; end =
+ *   released early), so a lease is an exact host-time interval [acquired, min(claimed end,
+ *   release)], not a sampled one. Intervals of different nodes may touch but not overlap by more
+ *   than `toleranceMs`, a measurement tolerance (1 ms: float rounding and the host-clock reading,
+ *   no drift allowance — each end is already converted with its own node's rate).
  * - stale-write: the resource accepted a write whose token is below one it accepted before, or a
  *   token a different node already wrote with (two leaders under one fencing token).
  * - minority-lease: a node on a side without a quorum of shards holds the lease past one lease
@@ -66,6 +68,20 @@ export interface Violation {
   detail: string
 }
 
+/** One `chaos:lease` line of a node (apps/node/src/testing/chaos-probe.ts), host ms. */
+export type LeaseEvent =
+  | {
+      node: number
+      id: string
+      event: 'hold' | 'rebase'
+      term: number
+      /** Protocol-clock end of the claim (identifies a claim across rebases). */
+      untilMs: number
+      fromHostMs: number
+      untilHostMs: number
+    }
+  | { node: number; id: string; event: 'end'; term: number; atHostMs: number }
+
 export interface LeaseSpan {
   node: number
   id: string
@@ -74,58 +90,68 @@ export interface LeaseSpan {
   toMs: number
 }
 
-/** Each node's lease holdings as host-time spans, merged per (node, term) where they touch. */
-export function leaseSpans(samples: readonly Sample[]): LeaseSpan[] {
-  const byNode = new Map<number, Sample[]>()
-  for (const s of samples) {
-    if (s.token === null) continue
-    let list = byNode.get(s.node)
-    if (!list) {
-      list = []
-      byNode.set(s.node, list)
-    }
-    list.push(s)
-  }
+/**
+ * Each node's global lease as exact host-time spans from its lease events (in the order the node
+ * logged them): a hold opens a span, or extends the open one when it is the same term and starts
+ * before that one's end; a rebase (the clock's rate changed) replaces the end of the claim it names;
+ * an end event cuts the open span at the release. A hold that starts after the open span ended
+ * opens a new span (the node held nothing in between).
+ */
+export function leaseSpansFromEvents(events: readonly LeaseEvent[]): LeaseSpan[] {
+  const open = new Map<number, { span: LeaseSpan; untilMs: number }>()
   const spans: LeaseSpan[] = []
-  for (const list of byNode.values()) {
-    list.sort((a, b) => a.hostMs - b.hostMs)
-    let cur: LeaseSpan | undefined
-    for (const s of list) {
-      const toMs = s.hostMs + Math.max(0, s.leaseLeftMs) / (1 + s.driftPpm / 1e6)
-      const term = s.token as number
-      if (cur && cur.term === term && s.hostMs <= cur.toMs) cur.toMs = Math.max(cur.toMs, toMs)
-      else {
-        if (cur) spans.push(cur)
-        cur = { node: s.node, id: s.id, term, fromMs: s.hostMs, toMs }
-      }
+  for (const e of events) {
+    const cur = open.get(e.node)
+    if (e.event === 'end') {
+      if (cur && cur.span.term === e.term) cur.span.toMs = Math.min(cur.span.toMs, e.atHostMs)
+      open.delete(e.node)
+      continue
     }
-    if (cur) spans.push(cur)
+    if (e.event === 'rebase') {
+      if (cur && cur.span.term === e.term && cur.untilMs === e.untilMs) cur.span.toMs = e.untilHostMs
+      continue
+    }
+    if (cur && cur.span.term === e.term && e.fromHostMs <= cur.span.toMs) {
+      cur.span.toMs = Math.max(cur.span.toMs, e.untilHostMs)
+      cur.untilMs = e.untilMs
+      continue
+    }
+    const span: LeaseSpan = {
+      node: e.node,
+      id: e.id,
+      term: e.term,
+      fromMs: e.fromHostMs,
+      toMs: Math.max(e.fromHostMs, e.untilHostMs),
+    }
+    spans.push(span)
+    open.set(e.node, { span, untilMs: e.untilMs })
   }
   return spans.sort((a, b) => a.fromMs - b.fromMs)
 }
 
 /**
- * Spans are sorted by start, so b's first instant is one at which b held the lease: if it falls
- * inside a's claimed lease (more than the tolerance before its end), both held at that instant,
- * even if b's claim is a single instant (a broken lease claims 0 ms left). One report per pair
- * of (node, term).
+ * Two nodes' spans that intersect for more than `toleranceMs` are a violation: both held the lease
+ * over the intersection. One report per pair of (node, term).
  */
 export function checkLeaseOverlaps(spans: readonly LeaseSpan[], toleranceMs: number): Violation[] {
   const out: Violation[] = []
   const seen = new Set<string>()
-  for (let i = 0; i < spans.length; i++) {
-    const a = spans[i] as LeaseSpan
-    for (let j = i + 1; j < spans.length; j++) {
-      const b = spans[j] as LeaseSpan
+  const sorted = [...spans].sort((a, b) => a.fromMs - b.fromMs)
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i] as LeaseSpan
+    for (let j = i + 1; j < sorted.length; j++) {
+      const b = sorted[j] as LeaseSpan
       if (b.fromMs >= a.toMs - toleranceMs) break // sorted by start: no later span starts inside a
       if (a.node === b.node) continue
+      const overlapMs = Math.min(a.toMs, b.toMs) - b.fromMs
+      if (overlapMs <= toleranceMs) continue
       const key = `${a.node}:${a.term}:${b.node}:${b.term}`
       if (seen.has(key)) continue
       seen.add(key)
       out.push({
         kind: 'lease-overlap',
         atHostMs: b.fromMs,
-        detail: `n${b.node} (term ${b.term}) held the lease ${(a.toMs - b.fromMs).toFixed(1)} ms before the end of n${a.node}'s (term ${a.term})`,
+        detail: `n${b.node} (term ${b.term}) and n${a.node} (term ${a.term}) both held the lease for ${overlapMs.toFixed(1)} ms`,
       })
     }
   }
@@ -174,8 +200,12 @@ export function checkWrites(
   return { violations: out, stale, accepted, refused }
 }
 
+/**
+ * A node on a side without quorum must hold no lease past installed + one lease period × (1 + ρ)
+ * + tolerance (the lease it had when the cut came cannot be extended without a quorum).
+ */
 export function checkMinorityLeases(
-  samples: readonly Sample[],
+  spans: readonly LeaseSpan[],
   partitions: readonly PartitionRecord[],
   leasePeriodMs: number,
   driftBound: number,
@@ -186,16 +216,16 @@ export function checkMinorityLeases(
     const boundMs = p.installedHostMs + leasePeriodMs * (1 + driftBound) + toleranceMs
     for (const side of p.noQuorum) {
       const reported = new Set<number>()
-      for (const s of samples) {
-        if (s.token === null || !side.includes(s.node) || reported.has(s.node)) continue
-        if (s.hostMs < p.installedHostMs || s.hostMs >= p.healedHostMs) continue
-        const endMs = s.hostMs + Math.max(0, s.leaseLeftMs) / (1 + s.driftPpm / 1e6)
-        if (Math.max(s.hostMs, endMs) > boundMs) {
+      for (const s of spans) {
+        if (!side.includes(s.node) || reported.has(s.node)) continue
+        if (s.toMs <= p.installedHostMs || s.fromMs >= p.healedHostMs) continue
+        const heldUntil = Math.min(s.toMs, p.healedHostMs)
+        if (heldUntil > boundMs) {
           reported.add(s.node)
           out.push({
             kind: 'minority-lease',
-            atHostMs: s.hostMs,
-            detail: `n${s.node} on a side without quorum (${p.label}) held the lease (term ${s.token}) ${(Math.max(s.hostMs, endMs) - p.installedHostMs).toFixed(0)} ms after the partition (bound ${(boundMs - p.installedHostMs).toFixed(0)} ms)`,
+            atHostMs: boundMs,
+            detail: `n${s.node} on a side without quorum (${p.label}) held the lease (term ${s.term}) ${(heldUntil - p.installedHostMs).toFixed(0)} ms after the partition (bound ${(boundMs - p.installedHostMs).toFixed(0)} ms)`,
           })
         }
       }

@@ -1,7 +1,7 @@
 /**
  * Real `conclave start` processes, one per network namespace (netns.ts), run from the same
  * bundle the CLI runs. The harness only spawns, signals and restarts them and reads their JSON
- * logs: `started`, and the TEST ONLY probe's `chaos:sample` lines (apps/node/src/testing/
+ * logs: `started`, and the TEST ONLY probe's `chaos:sample` and `chaos:lease` lines (apps/node/src/testing/
  * chaos-probe.ts). Every node gets the test clock (through a per-node clock file the nemesis
  * rewrites before a SIGUSR2) and, with --break, the safety rule to break; nothing else differs
  * from a production start.
@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { loadOrCreatePrivateKey } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { Sample } from './checker.js'
+import type { LeaseEvent, Sample } from './checker.js'
 import { BRIDGE_IP, nodeIp, nsName } from './netns.js'
 
 const BUILD_SCRIPT = new URL('../../../apps/node/bin/build.mjs', import.meta.url).href
@@ -38,6 +38,8 @@ export interface NetnsClusterInit {
   breakRule: string | undefined
   probeIntervalMs: number
   onSample(s: Sample): void
+  /** The node's own global lease events (`chaos:lease`), in the order it logged them. */
+  onLease(e: LeaseEvent): void
   onProc(e: ProcEvent): void
   onLog?(node: number, line: Record<string, unknown>): void
 }
@@ -167,6 +169,20 @@ export class NetnsCluster {
           driftPpm: Number(line.driftPpm),
           shard: line.shard === null || line.shard === undefined ? null : Number(line.shard),
         })
+      } else if (line.msg === 'chaos:lease') {
+        const term = Number(line.term)
+        if (line.event === 'end')
+          this.init.onLease({ node: i, id, event: 'end', term, atHostMs: Number(line.atHostMs) })
+        else if (line.event === 'hold' || line.event === 'rebase')
+          this.init.onLease({
+            node: i,
+            id,
+            event: line.event,
+            term,
+            untilMs: Number(line.untilMs),
+            fromHostMs: Number(line.fromHostMs),
+            untilHostMs: Number(line.untilHostMs),
+          })
       } else if (line.msg === 'started') {
         if (slot.state === 'starting') slot.state = 'up'
         this.init.onProc({ node: i, hostMs: hostMs(), state: 'up' })

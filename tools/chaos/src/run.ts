@@ -10,14 +10,15 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { localConclaveConfig } from '@conclave/core'
+import { leaseUntilMs, localConclaveConfig } from '@conclave/core'
 import {
   checkHeals,
   checkLeaseOverlaps,
   checkMinorityLeases,
   checkWrites,
   hasQuorum,
-  leaseSpans,
+  type LeaseEvent,
+  leaseSpansFromEvents,
   newWriteCheckState,
   type PartitionRecord,
   type Sample,
@@ -74,19 +75,26 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
 const ENSURE_TOOLS = fileURLToPath(new URL('../scripts/ensure-netns-tools.sh', import.meta.url))
 const RESOURCE = fileURLToPath(new URL('./fenced-resource.ts', import.meta.url))
 
-/** The global lease of the preset the nodes run (config docs: electionTimeoutMin·(1−ρ)/(1+ρ) − margin). */
+/** The global lease period of the preset the nodes run, from the protocol's own formula. */
 export function globalLeaseMs(): { leaseMs: number; driftBound: number } {
   const g = localConclaveConfig().global
   return {
-    leaseMs: (g.electionTimeoutMinMs * (1 - g.driftBound)) / (1 + g.driftBound) - g.leaseMarginMs,
+    leaseMs: leaseUntilMs(0, g.electionTimeoutMinMs, g.driftBound, g.leaseMarginMs),
     driftBound: g.driftBound,
   }
 }
 
+/**
+ * Allowed overlap of two nodes' lease intervals: a measurement tolerance only (float rounding of
+ * the logged host times and the µs between a node's two clock readings). No drift allowance:
+ * each node converts its own lease end with its own clock's rate.
+ */
+export const LEASE_TOLERANCE_MS = 1
+
 export async function runChaos(o: ChaosOptions): Promise<RunResult> {
   const n = o.nodes
   const { leaseMs, driftBound } = globalLeaseMs()
-  const toleranceMs = 5 + driftBound * leaseMs
+  const toleranceMs = LEASE_TOLERANCE_MS
   mkdirSync(o.outDir, { recursive: true })
   const historyFile = join(o.outDir, 'history.jsonl')
   writeFileSync(historyFile, '')
@@ -127,6 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
 
     // History, appended by the nodes' probes and the resource as they report.
     let samples: Sample[] = []
+    let leaseEvents: LeaseEvent[] = []
     let writes: Write[] = []
     let procs: ProcEvent[] = []
     const latest = new Map<number, Sample>()
@@ -174,6 +183,9 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         samples.push(s)
         latest.set(s.node, s)
         if (s.shard !== null && s.role !== 'observer') remembered.set(s.node, s.shard)
+      },
+      onLease(e) {
+        leaseEvents.push(e)
       },
       onLog(node, line) {
         // Keep what the nodes warn about (cut-off peers, failed leaves, crashes) for diagnosis.
@@ -393,13 +405,21 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       await sleep(500)
       const end = hostMs()
 
-      // Unexpected exits in this window are crashes.
+      // This schedule's window starts where the previous one ended (the first: at the launch, so
+      // start-up and the first election are checked too). Every unexpected exit in it is a crash.
+      const windowStart = results.length === 0 ? t0 : recordedUpTo
+      if (results.length === 0 && firstAt === undefined)
+        violations.push({
+          kind: 'no-first-leader',
+          atHostMs: t0,
+          detail: `no leader known to all ${n} nodes within ${o.warmupMs / 1000} s of the launch: the run's schedules started on an unconverged cluster`,
+        })
       for (const e of procs)
-        if (e.unexpected && e.hostMs >= start)
+        if (e.unexpected && e.hostMs >= windowStart)
           violations.push({ kind: 'crash', atHostMs: e.hostMs, detail: `n${e.node} exited: ${e.unexpected}` })
-      const spans = leaseSpans(samples)
-      violations.push(...checkLeaseOverlaps(spans, toleranceMs).filter((v) => v.atHostMs >= start))
-      violations.push(...checkMinorityLeases(samples, partitions, leaseMs, driftBound, toleranceMs))
+      const spans = leaseSpansFromEvents(leaseEvents)
+      violations.push(...checkLeaseOverlaps(spans, toleranceMs).filter((v) => v.atHostMs >= windowStart))
+      violations.push(...checkMinorityLeases(spans, partitions, leaseMs, driftBound, toleranceMs))
       violations.push(...checkHeals([{ healHostMs, agreedHostMs }], o.livenessMs))
       const w = checkWrites(writes, writeState)
       violations.push(...w.violations)
@@ -443,6 +463,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
 
       // Keep the history on disk; carry the last 3 s into the next window (leases crossing it).
       for (const s of samples) if (s.hostMs >= recordedUpTo) record('sample', s)
+      for (const e of leaseEvents)
+        if ((e.event === 'end' ? e.atHostMs : e.fromHostMs) >= recordedUpTo) record('lease', e)
       for (const x of writes) record('write', x)
       for (const e of procs) if (e.hostMs >= recordedUpTo) record('proc', e)
       recordedUpTo = end
@@ -455,6 +477,9 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         partitions,
       })
       samples = samples.filter((s) => s.hostMs >= end - 3000)
+      leaseEvents = leaseEvents.filter(
+        (e) => (e.event === 'end' ? e.atHostMs : e.untilHostMs) >= end - 30_000,
+      )
       writes = []
       procs = procs.filter((e) => e.hostMs >= end - 3000)
     }

@@ -12,13 +12,21 @@
  *   at least once a second;
  * - while `fencingToken()` is defined (the node holds the global lease), sends one write tagged
  *   with that token to the fenced resource, as a leader protecting a real resource would.
+ * - logs a `chaos:lease` line for each global lease event of the node's own trace: `hold` (the
+ *   lease was acquired or extended: the protocol's claim [fromMs, untilMs] on its own clock) and
+ *   `end` (released early: step-down, leave). Each carries the protocol-clock times and the same
+ *   instants on the host's CLOCK_MONOTONIC, converted exactly: trace events are dispatched after
+ *   the persist they follow, so the line is stamped by mapping the event's protocol time through
+ *   the test clock (host now − (protocol now − t) / rate), not with the dispatch time. When the
+ *   harness changes the clock's rate while a lease is held, the hold is logged again (`rebase`)
+ *   with its end re-converted at the new rate. The checker compares these intervals, not samples.
  * Bounded: writes that find the resource unreachable or its socket backed up are dropped and
  * counted (`droppedWrites` in the next sample); reconnection is retried every 500 ms.
  */
 import { connect, type Socket } from 'node:net'
-import type { ConclaveNode, SkewedClock } from '@conclave/core'
+import type { ConclaveNode, SkewedClock, TraceEvent } from '@conclave/core'
 import { jsonLogger } from '../logger.js'
-import { parseHostPort } from '../options.js'
+import { parseHostPort, UsageError } from '../options.js'
 
 const SOCKET_BACKLOG_BYTES_MAX = 64 * 1024
 const HEARTBEAT_MS = 1000
@@ -26,6 +34,24 @@ const RECONNECT_MS = 500
 
 export function hostMs(): number {
   return Number(process.hrtime.bigint()) / 1e6
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+/**
+ * CONCLAVE_TEST_CHAOS_INTERVAL_MS: the sampling interval, default 25 ms, an integer in [5, 1000]
+ * (0 or NaN would spin the event loop; more than a second would miss whole leases).
+ */
+export function probeIntervalMs(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 25
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 5 || n > 1000)
+    throw new UsageError(
+      `CONCLAVE_TEST_CHAOS_INTERVAL_MS: expected an integer in [5, 1000], got ${JSON.stringify(raw)}`,
+    )
+  return n
 }
 
 export function startChaosProbe(
@@ -36,7 +62,7 @@ export function startChaosProbe(
   const target = env.CONCLAVE_TEST_CHAOS_PROBE
   if (!target) return undefined
   const { host, port } = parseHostPort(target, 'CONCLAVE_TEST_CHAOS_PROBE')
-  const intervalMs = Number(env.CONCLAVE_TEST_CHAOS_INTERVAL_MS ?? 25)
+  const intervalMs = probeIntervalMs(env.CONCLAVE_TEST_CHAOS_INTERVAL_MS)
   const log = jsonLogger('info', { id: node.id })
   log.warn('TEST ONLY: chaos probe on', { resource: target, intervalMs })
 
@@ -62,9 +88,52 @@ export function startChaosProbe(
   }
   open()
 
+  /** Host CLOCK_MONOTONIC ms of protocol-clock instant t (the test clock's current rate). */
+  const rate = () => 1 + (clock?.driftPpm() ?? 0) / 1e6
+  const toHost = (t: number, protoNow: number, hostNow: number) => hostNow - (protoNow - t) / rate()
+  let held: { term: number; fromMs: number; untilMs: number } | undefined
+  let heldDriftPpm = clock?.driftPpm() ?? 0
+  const logHold = (kind: 'hold' | 'rebase', h: { term: number; fromMs: number; untilMs: number }) => {
+    const hostNow = hostMs()
+    const protoNow = clock?.nowMs() ?? h.fromMs
+    log.info('chaos:lease', {
+      event: kind,
+      term: h.term,
+      fromMs: h.fromMs,
+      untilMs: h.untilMs,
+      fromHostMs: round3(toHost(h.fromMs, protoNow, hostNow)),
+      untilHostMs: round3(toHost(h.untilMs, protoNow, hostNow)),
+      driftPpm: clock?.driftPpm() ?? 0,
+    })
+  }
+  const onTrace = (e: CustomEvent<TraceEvent>) => {
+    const ev = e.detail
+    if (ev.kind === 'lease:hold' && ev.scope === 'global') {
+      held = { term: ev.term, fromMs: ev.fromMs, untilMs: ev.untilMs }
+      heldDriftPpm = clock?.driftPpm() ?? 0
+      logHold('hold', held)
+    } else if (ev.kind === 'lease:end' && ev.scope === 'global') {
+      held = undefined
+      const hostNow = hostMs()
+      const protoNow = clock?.nowMs() ?? ev.atMs
+      log.info('chaos:lease', {
+        event: 'end',
+        term: ev.term,
+        atMs: ev.atMs,
+        atHostMs: round3(toHost(ev.atMs, protoNow, hostNow)),
+        driftPpm: clock?.driftPpm() ?? 0,
+      })
+    }
+  }
+  node.service.addEventListener('trace', onTrace)
+
   let last = ''
   let lastLoggedMs = 0
   const timer = setInterval(() => {
+    if (held && (clock?.driftPpm() ?? 0) !== heldDriftPpm) {
+      heldDriftPpm = clock?.driftPpm() ?? 0
+      if ((clock?.nowMs() ?? 0) < held.untilMs) logHold('rebase', held)
+    }
     const now = hostMs()
     const token = node.fencingToken()
     const st = node.status() as {
@@ -101,6 +170,7 @@ export function startChaosProbe(
     }
   }, intervalMs)
   return () => {
+    node.service.removeEventListener('trace', onTrace)
     stopped = true
     clearInterval(timer)
     socket?.destroy()

@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { quantile, VIOLATION_KINDS, type ViolationKind } from './checker.js'
+import { cleanup } from './cleanup.js'
 import { parseArgs, replayCommand } from './cli-args.js'
 import { type RunResult, runChaos } from './run.js'
 import { FAULT_KINDS, type FaultKind } from './schedule.js'
@@ -30,7 +31,8 @@ const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--js
                       exit 0 only if the checker found at least one violation of every listed
                       kind (${VIOLATION_KINDS.join(', ')}), to check that --break is caught
   --out DIR           report directory (default artifacts/chaos/seed-S)
-  --json              print the summary as one JSON object on the last line`
+  --json              print the summary as one JSON object on the last line
+pnpm chaos --cleanup  remove what a killed harness left (namespaces, the fenced resource, data dirs)`
 
 function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
   const v = m.get(k)
@@ -60,10 +62,15 @@ async function main(): Promise<number> {
     'expect-violations',
     'out',
     'json',
+    'cleanup',
   ])
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${HELP}`)
   if (process.platform !== 'linux' || process.getuid?.() !== 0)
     throw new Error('the chaos harness needs root on Linux (network namespaces and iptables)')
+  if (flags.has('cleanup')) {
+    await cleanup((line) => process.stderr.write(`${line}\n`))
+    return 0
+  }
   const nodesRaw = flags.get('nodes') ?? '5'
   const range = /^(\d+)\.\.(\d+)$/.exec(nodesRaw)
   const sizes = range

@@ -3,7 +3,8 @@
  * each a safety phase (the nemesis's faults, one at a time or overlapping) followed by a
  * liveness phase (every fault healed; a leader known to every running node must appear within
  * the liveness bound). The checker (checker.ts) reads each schedule's window of the history.
- * The network and every process are torn down on exit, on failure and on SIGINT/SIGTERM.
+ * The network and every process are torn down on exit, on failure and on SIGINT/SIGTERM/SIGHUP;
+ * what a SIGKILLed harness leaves behind is removed by `pnpm chaos --cleanup` (cleanup.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,7 @@ import {
   type Violation,
   type Write,
 } from './checker.js'
+import { forgetResourcePid, recordResourcePid } from './cleanup.js'
 import * as net from './netns.js'
 import { hostMs, NetnsCluster, type ProcEvent, RESOURCE_PORT } from './netns-cluster.js'
 import { bridge, loss, type NetFault, oneWay, ring, rulesFor, split } from './network-faults.js'
@@ -111,6 +113,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
     tornDown = true
     await cluster?.killAll().catch(() => {})
     resource?.kill('SIGKILL')
+    forgetResourcePid()
     await net.teardown()
     rmSync(o.dataDir, { recursive: true, force: true })
     net.unlock()
@@ -123,10 +126,13 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
     o.log(`\nchaos harness failed: ${(err as Error)?.stack ?? err}; tearing down the test network`)
     void teardown().finally(() => process.exit(2))
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  process.once('uncaughtException', onCrash)
-  process.once('unhandledRejection', onCrash)
+  // `on`, not `once`: a second signal or error during the teardown must not kill the process
+  // before the network is gone (teardown runs once; the handlers are removed after it).
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.on('SIGHUP', onSignal)
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
 
   try {
     await net.teardown() // leftovers of a crashed earlier run
@@ -170,6 +176,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       }
     })
     await resourceReady
+    recordResourcePid(resource.pid)
 
     const protocolBreak = o.breakRules.find((b) => b !== 'fence')
     cluster = new NetnsCluster({
@@ -487,6 +494,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    process.off('SIGHUP', onSignal)
     process.off('uncaughtException', onCrash)
     process.off('unhandledRejection', onCrash)
     await teardown()

@@ -18,10 +18,12 @@ export function monotonicClock(): Clock {
 /**
  * TEST ONLY (the chaos harness, tools/chaos): a clock with an offset and a rate error, to run the
  * real node with a skewed clock. Never used unless a test asks for it. `set()` changes the rate
- * continuously (the reading never jumps) and steps the reading by the change in offset, so a
- * forward step looks like time passing at once and a backward one like a stalled clock.
- * `hostRate()` is how fast this clock runs against the host's monotonic clock, so a harness can
- * turn an interval measured on it back into host time.
+ * continuously (a rate change alone never makes the reading jump) and steps the reading by the
+ * change in offset: a forward step looks like time passing at once, a backward step makes the
+ * clock go BACKWARDS (non-monotonic, which the runtime clock never does), so the chaos harness
+ * changes a running node's rate only and applies offsets at restarts. Its rate against the host's
+ * monotonic clock is 1 + driftPpm()/1e6; the chaos probe uses that to turn protocol-clock times
+ * into host time.
  */
 export interface SkewedClock extends Clock {
   set(offsetMs: number, driftPpm: number): void

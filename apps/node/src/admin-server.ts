@@ -19,6 +19,8 @@ export interface AdminInit {
   onLeave(): void
   /** Bearer token every request must carry. Default none (loopback only: the CLI enforces it). */
   token?: string
+  /** TEST ONLY hooks the node runs with, shown in /status (testing/test-hooks.ts). */
+  testHooks?: readonly string[]
 }
 
 export function startAdminServer(init: AdminInit): Promise<Server> {
@@ -43,6 +45,7 @@ export function startAdminServer(init: AdminInit): Promise<Server> {
           fencingToken: service.fencingToken() ?? null,
           addrs: init.addrs(),
           pid: process.pid,
+          testHooks: init.testHooks ?? [],
         })
       }
       if (req.method === 'GET' && url === '/members') {

@@ -35,7 +35,12 @@ import {
   UsageError,
 } from './options.js'
 import { startChaosProbe } from './testing/chaos-probe.js'
-import { testClockFromEnv, withTestBreak } from './testing/test-hooks.js'
+import {
+  activeTestHooks,
+  ENABLE_TEST_HOOKS_FLAG,
+  testClockFromEnv,
+  withTestBreak,
+} from './testing/test-hooks.js'
 
 const HELP = `conclave — leader election for libp2p meshes
 
@@ -59,8 +64,13 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   switch (cmd) {
-    case 'start':
-      return start(resolveStartOptions(rest, process.env))
+    case 'start': {
+      // TEST ONLY second opt-in (testing/test-hooks.ts): a flag only, removed before parsing.
+      const hooksFlag = rest.includes(ENABLE_TEST_HOOKS_FLAG)
+      const args = rest.filter((a) => a !== ENABLE_TEST_HOOKS_FLAG)
+      const testHooks = activeTestHooks(process.env, hooksFlag)
+      return start(resolveStartOptions(args, process.env), testHooks)
+    }
     case 'status':
       return status(rest)
     case 'leave':
@@ -114,7 +124,7 @@ function readAdmission(opts: StartOptions): { psk?: Uint8Array; allowPeers?: str
   }
 }
 
-async function start(opts: StartOptions): Promise<number> {
+async function start(opts: StartOptions, testHooks: readonly string[]): Promise<number> {
   const log = jsonLogger(opts.logLevel)
   const admission = readAdmission(opts)
   const t0 = performance.now()
@@ -160,6 +170,7 @@ async function start(opts: StartOptions): Promise<number> {
   const service = node.service
   const addrs = () => node.libp2p.getMultiaddrs().map((a) => a.toString())
   const metrics = new NodeMetrics(service)
+  metrics.testHooks = testHooks
   service.addEventListener('leader:change', (e) =>
     log.info('leader:change', { ...e.detail, wallMs: Date.now() }),
   )
@@ -194,6 +205,7 @@ async function start(opts: StartOptions): Promise<number> {
         metrics,
         addrs,
         token: opts.adminToken,
+        testHooks,
         onLeave: () => void shutdown('admin /leave'),
       })
     : undefined

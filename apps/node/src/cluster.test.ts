@@ -104,5 +104,11 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     expect(text).toContain(`conclave_global_term ${a.term}`)
     expect(text).toMatch(/conclave_messages_sent_total\{type="global\/[a-z-]+"\} [1-9]/)
     expect(text).toContain('conclave_failover_seconds_count')
+    // A production start (no CONCLAVE_TEST_*, no --enable-test-hooks) runs no test hook.
+    expect(text).toContain('conclave_test_hooks_active 0')
+    const st = (await (await fetch(`http://127.0.0.1:${cluster.adminPort(i)}/status`)).json()) as {
+      testHooks?: unknown
+    }
+    expect(st.testHooks).toEqual([])
   })
 })

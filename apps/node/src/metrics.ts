@@ -20,6 +20,8 @@ export class NodeMetrics {
   private currentLeader: string | null = null
   private lostAtMs: number | undefined
   private readonly machineRejections = new Map<string, number>()
+  /** TEST ONLY hooks this process runs with (CONCLAVE_TEST_* names; testing/test-hooks.ts). */
+  testHooks: readonly string[] = []
 
   constructor(private readonly service: ConclaveService) {
     service.addEventListener('leader:change', (e) => this.onLeaderChange(e.detail))
@@ -144,6 +146,12 @@ export class NodeMetrics {
       )
       lines.push(`conclave_driver_timer_ticks_total ${d.counts.timerTicks}`)
     }
+    metric(
+      'conclave_test_hooks_active',
+      'gauge',
+      'number of TEST ONLY hooks (CONCLAVE_TEST_* with --enable-test-hooks; names in GET /status) this node runs with; 0 in production',
+    )
+    lines.push(`conclave_test_hooks_active ${this.testHooks.length}`)
     const mem = process.memoryUsage()
     metric('conclave_process_resident_bytes', 'gauge', 'resident set size of this process')
     lines.push(`conclave_process_resident_bytes ${mem.rss}`)

@@ -114,10 +114,12 @@ export class NetnsCluster {
       `--preset=${this.init.preset}`,
       '--log-level=info',
       `--bootstrap-expect=${this.init.nodes}`,
+      '--enable-test-hooks', // the second opt-in the CONCLAVE_TEST_* variables below need
     ]
     if (seeds.length > 0) args.push(`--bootstrap=${seeds.map((j) => this.addr(j)).join(',')}`)
+    // Only what the node needs: never the harness's whole environment (no stray CONCLAVE_* setting).
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      PATH: process.env.PATH,
       CONCLAVE_TEST_CHAOS_PROBE: `${BRIDGE_IP}:${RESOURCE_PORT}`,
       CONCLAVE_TEST_CHAOS_INTERVAL_MS: String(this.init.probeIntervalMs),
       CONCLAVE_TEST_CLOCK_FILE: this.clockFile(i),

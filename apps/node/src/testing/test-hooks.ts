@@ -4,6 +4,13 @@
  * says so loudly in its log. They exist so the harness can run the real `conclave start` with a
  * skewed clock or with one safety rule broken on purpose; never set them in production.
  *
+ * Two explicit opt-ins: a variable alone does nothing but stop the node. `conclave start` refuses
+ * to run when any CONCLAVE_TEST_* variable is set unless it was also given the command-line flag
+ * `--enable-test-hooks` (a flag only: no environment variable or config-file key turns it on), so
+ * a stray variable inherited from a shell or a unit file cannot turn a safety rule off. A node
+ * running hooks lists them in GET /status (`testHooks`) and in the metric
+ * `conclave_test_hooks_active`, besides the warning in its log.
+ *
  * - CONCLAVE_TEST_CLOCK_OFFSET_MS, CONCLAVE_TEST_CLOCK_DRIFT_PPM: the protocol clock starts this
  *   far ahead of (or behind) the host clock and runs this many parts per million fast (or slow).
  * - CONCLAVE_TEST_CLOCK_FILE: a JSON file `{ "offsetMs": n, "driftPpm": n }` re-read on SIGUSR2,
@@ -17,6 +24,25 @@ import type { Logger } from '../logger.js'
 import { UsageError } from '../options.js'
 
 const BREAKS: readonly UnsafeBreak[] = ['lease', 'vote-commit', 'persist']
+
+/** The command-line flag that is the second opt-in (cli.ts removes it before option parsing). */
+export const ENABLE_TEST_HOOKS_FLAG = '--enable-test-hooks'
+
+/**
+ * The CONCLAVE_TEST_* variables set (non-empty), sorted. Throws a UsageError when any is set but
+ * the flag was not given: the node must not start with a test hook it was not explicitly told to
+ * enable. With the flag and no variable, nothing is active.
+ */
+export function activeTestHooks(env: NodeJS.ProcessEnv, flagGiven: boolean): string[] {
+  const set = Object.keys(env)
+    .filter((k) => k.startsWith('CONCLAVE_TEST_') && env[k] !== undefined && env[k] !== '')
+    .sort()
+  if (set.length > 0 && !flagGiven)
+    throw new UsageError(
+      `${set.join(', ')} set but conclave start was not given ${ENABLE_TEST_HOOKS_FLAG}: test-only hooks (a skewed clock, a broken safety rule, the chaos probe) need both; unset them in production`,
+    )
+  return set
+}
 
 function num(env: NodeJS.ProcessEnv, name: string): number {
   const raw = env[name]

@@ -6,6 +6,7 @@ import {
   checkWrites,
   hasQuorum,
   type LeaseEvent,
+  leaderlessGaps,
   leaseSpansFromEvents,
   newWriteCheckState,
   quantile,
@@ -165,5 +166,22 @@ describe('quorum of shards, liveness, quantiles', () => {
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3)
     expect(quantile([...Array(100).keys()], 0.99)).toBe(98)
     expect(quantile([], 0.5)).toBeUndefined()
+  })
+})
+
+describe('leaderless gaps from lease spans', () => {
+  it('measures end of one lease → start of the next, merging overlapping holders', () => {
+    const spans = leaseSpansFromEvents([hold(0, 1, 0, 600), hold(1, 2, 1500, 2100), hold(2, 3, 2100, 2500)])
+    expect(leaderlessGaps(spans, 0, 3000)).toEqual([
+      { fromMs: 600, toMs: 1500, durationMs: 900 },
+      { fromMs: 2500, toMs: undefined, durationMs: 500 },
+    ])
+  })
+
+  it('a leader that keeps its lease through the window has no gap; gaps before the window are not counted', () => {
+    expect(leaderlessGaps(leaseSpansFromEvents([hold(0, 1, 0, 5000)]), 1000, 4000)).toEqual([])
+    expect(
+      leaderlessGaps(leaseSpansFromEvents([hold(0, 1, 0, 500), hold(1, 2, 900, 5000)]), 1000, 4000),
+    ).toEqual([])
   })
 })

@@ -268,6 +268,41 @@ export function hasQuorum(side: readonly number[], shardOf: ReadonlyMap<number, 
   return won * 2 > voters.size
 }
 
+export interface LeaderlessGap {
+  /** End of the last lease before the gap (host ms). */
+  fromMs: number
+  /** Start of the next lease; undefined = none by the window's end (still leaderless). */
+  toMs: number | undefined
+  durationMs: number
+}
+
+/**
+ * Intervals in which no node held the global lease, from the exact lease spans: between the end
+ * of one lease (the union of all holders' spans) and the start of the next. Only gaps that start
+ * inside [fromMs, toMs] are returned; a gap still open at toMs has `toMs: undefined` and lasts
+ * until toMs. A window that starts leaderless reports nothing for that start (it belongs to the
+ * window in which the lease ended).
+ */
+export function leaderlessGaps(spans: readonly LeaseSpan[], fromMs: number, toMs: number): LeaderlessGap[] {
+  const sorted = [...spans].sort((a, b) => a.fromMs - b.fromMs)
+  const union: { fromMs: number; toMs: number }[] = []
+  for (const s of sorted) {
+    const last = union.at(-1)
+    if (last && s.fromMs <= last.toMs) last.toMs = Math.max(last.toMs, s.toMs)
+    else union.push({ fromMs: s.fromMs, toMs: s.toMs })
+  }
+  const gaps: LeaderlessGap[] = []
+  for (let i = 0; i < union.length; i++) {
+    const endMs = (union[i] as { toMs: number }).toMs
+    if (endMs < fromMs || endMs >= toMs) continue
+    const next = union[i + 1]
+    if (next && next.fromMs <= toMs)
+      gaps.push({ fromMs: endMs, toMs: next.fromMs, durationMs: next.fromMs - endMs })
+    else gaps.push({ fromMs: endMs, toMs: undefined, durationMs: toMs - endMs })
+  }
+  return gaps
+}
+
 /** p-quantile (nearest rank) of a list; undefined when empty. */
 export function quantile(values: readonly number[], p: number): number | undefined {
   if (values.length === 0) return undefined

@@ -155,7 +155,8 @@ async function main(): Promise<number> {
   for (const v of violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1
   const reelect = r.map((x) => x.reelectMs).filter((x): x is number => x !== undefined)
   const allKnow = r.map((x) => x.allKnowMs).filter((x): x is number => x !== undefined)
-  const never = r.length - reelect.length
+  const gaps = r.flatMap((x) => x.leaderlessGapsMs)
+  const never = r.filter((x) => x.neverAgreed).length
   const failing = r.filter((x) => x.violations.length > 0).map((x) => x.index)
   const round = (x: number | undefined) => (x === undefined ? null : Math.round(x))
   const summary = {
@@ -169,7 +170,11 @@ async function main(): Promise<number> {
     staleWritesAccepted: r.reduce((a, x) => a + x.staleWrites, 0),
     acceptedWrites: r.reduce((a, x) => a + x.acceptedWrites, 0),
     refusedWrites: r.reduce((a, x) => a + x.refusedWrites, 0),
-    maxLeaderlessAfterHealMs: never > 0 ? null : round(Math.max(0, ...reelect)),
+    maxLeaderlessAfterHealMs: round(Math.max(0, ...r.map((x) => x.maxLeaderlessAfterHealMs))),
+    leaderlessGaps: gaps.length,
+    p50LeaderlessGapMs: round(quantile(gaps, 0.5)),
+    p99LeaderlessGapMs: round(quantile(gaps, 0.99)),
+    agreementLostAtHeal: r.filter((x) => x.agreementLostAtHeal).length,
     neverReelected: never,
     p50ReelectAfterHealMs: round(quantile(reelect, 0.5)),
     p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
@@ -208,7 +213,10 @@ async function main(): Promise<number> {
     `fenced writes: ${summary.acceptedWrites} accepted, ${summary.refusedWrites} refused (stale token), stale accepted ${summary.staleWritesAccepted}`,
   )
   log(
-    `leader again after heal: p50 ${summary.p50ReelectAfterHealMs} ms, p99 ${summary.p99ReelectAfterHealMs} ms, max ${summary.maxLeaderlessAfterHealMs ?? 'NEVER'} ms; known to every node incl. restarted ones p99 ${summary.p99AllKnowAfterHealMs} ms`,
+    `leaderless gaps (end of one lease → start of the next): ${gaps.length}, p50 ${summary.p50LeaderlessGapMs} ms, p99 ${summary.p99LeaderlessGapMs} ms; longest at or after a heal ${summary.maxLeaderlessAfterHealMs} ms`,
+  )
+  log(
+    `agreement lost at the heal in ${summary.agreementLostAtHeal} of ${r.length} schedules: leader known to all again p50 ${summary.p50ReelectAfterHealMs} ms, p99 ${summary.p99ReelectAfterHealMs} ms, never within the bound ${never}; known to every node incl. restarted ones p99 ${summary.p99AllKnowAfterHealMs} ms`,
   )
   if (failing.length > 0)
     log(

@@ -19,6 +19,7 @@ import {
   checkWrites,
   hasQuorum,
   type LeaseEvent,
+  leaderlessGaps,
   leaseSpansFromEvents,
   newWriteCheckState,
   type PartitionRecord,
@@ -52,8 +53,20 @@ export interface ScheduleResult {
   seed: number
   faults: string[]
   violations: Violation[]
+  /**
+   * Heal → a leased leader known to every running node, only for schedules in which that
+   * agreement was lost when the faults healed (else undefined: nothing to re-elect).
+   */
   reelectMs: number | undefined
+  /** No leased leader known to every running node at the heal instant. */
+  agreementLostAtHeal: boolean
+  /** The liveness bound passed without agreement (a no-leader violation). */
+  neverAgreed: boolean
   allKnowMs: number | undefined
+  /** Intervals with no lease holder that began in this schedule's window (exact lease spans). */
+  leaderlessGapsMs: number[]
+  /** Of those, the longest one in progress at the heal or starting after it (0 if none). */
+  maxLeaderlessAfterHealMs: number
   staleWrites: number
   acceptedWrites: number
   refusedWrites: number
@@ -406,6 +419,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
 
       await Promise.all(plan.faults.map(runFault))
       const healHostMs = hostMs()
+      const agreementLostAtHeal = agreement(false) === undefined
       const agreedHostMs = await c.waitFor(() => agreement(false), o.livenessMs)
       // Restarted nodes must be up and know the leader too before the next schedule starts.
       const allAt = await c.waitFor(() => agreement(true), Math.max(o.livenessMs, 30_000))
@@ -431,6 +445,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       const w = checkWrites(writes, writeState)
       violations.push(...w.violations)
 
+      const gaps = leaderlessGaps(spans, windowStart, end)
       const svgPath = join(o.outDir, `schedule-${index}.svg`)
       writeFileSync(
         svgPath,
@@ -452,7 +467,17 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         seed: plan.seed,
         faults: faultSpans.map((f) => f.label),
         violations,
-        reelectMs: agreedHostMs === undefined ? undefined : Math.max(0, agreedHostMs - healHostMs),
+        reelectMs:
+          agreementLostAtHeal && agreedHostMs !== undefined
+            ? Math.max(0, agreedHostMs - healHostMs)
+            : undefined,
+        agreementLostAtHeal,
+        neverAgreed: agreedHostMs === undefined,
+        leaderlessGapsMs: gaps.map((g) => g.durationMs),
+        maxLeaderlessAfterHealMs: Math.max(
+          0,
+          ...gaps.filter((g) => g.toMs === undefined || g.toMs >= healHostMs).map((g) => g.durationMs),
+        ),
         allKnowMs: allAt === undefined ? undefined : Math.max(0, allAt - healHostMs),
         staleWrites: w.stale,
         acceptedWrites: w.accepted,
@@ -463,7 +488,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       }
       results.push(result)
       o.log(
-        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s)${startHealthy ? '' : ' [started with a node not knowing the leader]'}: ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leader again after heal ${fmtMs(result.reelectMs)}, known to all ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
+        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s)${startHealthy ? '' : ' [started with a node not knowing the leader]'}: ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leaderless max ${Math.round(Math.max(0, ...result.leaderlessGapsMs))} ms, ${agreementLostAtHeal ? `leader known to all again ${fmtMs(agreedHostMs === undefined ? undefined : agreedHostMs - healHostMs)} after heal` : 'agreement kept through the heal'}, known to all incl. restarted ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
       )
       for (const v of violations.slice(0, 10)) o.log(`    ${v.kind}: ${v.detail}`)
       if (violations.length > 0) o.log(`    timeline: ${svgPath}`)

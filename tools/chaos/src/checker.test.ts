@@ -185,3 +185,23 @@ describe('leaderless gaps from lease spans', () => {
     ).toEqual([])
   })
 })
+
+describe('delayed writes', () => {
+  it('counts held-back writes apart; an accepted stale one is still a stale write', () => {
+    const w = (node: string, token: number, accepted: boolean, delayed: boolean): Write => ({
+      hostMs: 0,
+      node,
+      token,
+      seq: 0,
+      accepted,
+      delayed,
+    })
+    const r = checkWrites([
+      w('a', 1, true, false),
+      w('b', 2, true, false),
+      w('a', 1, false, true),
+      w('a', 1, true, true),
+    ])
+    expect(r).toMatchObject({ delayedAccepted: 1, delayedRefused: 1, stale: 1 })
+  })
+})

@@ -36,6 +36,8 @@ export interface Write {
   token: number
   seq: number
   accepted: boolean
+  /** Held back past the writer's lease with an old token (the probe's delayed writes). */
+  delayed?: boolean
 }
 
 export interface PartitionRecord {
@@ -172,12 +174,25 @@ export function newWriteCheckState(): WriteCheckState {
 export function checkWrites(
   writes: readonly Write[],
   state: WriteCheckState = newWriteCheckState(),
-): { violations: Violation[]; stale: number; accepted: number; refused: number } {
+): {
+  violations: Violation[]
+  stale: number
+  accepted: number
+  refused: number
+  delayedAccepted: number
+  delayedRefused: number
+} {
   const out: Violation[] = []
   let stale = 0
   let accepted = 0
   let refused = 0
+  let delayedAccepted = 0
+  let delayedRefused = 0
   for (const w of writes) {
+    if (w.delayed) {
+      if (w.accepted) delayedAccepted++
+      else delayedRefused++
+    }
     if (!w.accepted) {
       refused++
       continue
@@ -197,7 +212,7 @@ export function checkWrites(
   }
   if (stale > 20)
     out.push({ kind: 'stale-write', atHostMs: writes.at(-1)?.hostMs ?? 0, detail: `… ${stale - 20} more` })
-  return { violations: out, stale, accepted, refused }
+  return { violations: out, stale, accepted, refused, delayedAccepted, delayedRefused }
 }
 
 /**

@@ -170,6 +170,8 @@ async function main(): Promise<number> {
     staleWritesAccepted: r.reduce((a, x) => a + x.staleWrites, 0),
     acceptedWrites: r.reduce((a, x) => a + x.acceptedWrites, 0),
     refusedWrites: r.reduce((a, x) => a + x.refusedWrites, 0),
+    delayedWritesAccepted: r.reduce((a, x) => a + x.delayedAccepted, 0),
+    delayedWritesRefused: r.reduce((a, x) => a + x.delayedRefused, 0),
     maxLeaderlessAfterHealMs: round(Math.max(0, ...r.map((x) => x.maxLeaderlessAfterHealMs))),
     leaderlessGaps: gaps.length,
     p50LeaderlessGapMs: round(quantile(gaps, 0.5)),
@@ -210,7 +212,7 @@ async function main(): Promise<number> {
   log('')
   log(`schedules ${summary.schedules}, violations ${summary.violations} ${JSON.stringify(byKind)}`)
   log(
-    `fenced writes: ${summary.acceptedWrites} accepted, ${summary.refusedWrites} refused (stale token), stale accepted ${summary.staleWritesAccepted}`,
+    `fenced writes: ${summary.acceptedWrites} accepted, ${summary.refusedWrites} refused (stale token), stale accepted ${summary.staleWritesAccepted}; held back past the lease: ${summary.delayedWritesAccepted} accepted (token still the newest), ${summary.delayedWritesRefused} refused`,
   )
   log(
     `leaderless gaps (end of one lease → start of the next): ${gaps.length}, p50 ${summary.p50LeaderlessGapMs} ms, p99 ${summary.p99LeaderlessGapMs} ms; longest at or after a heal ${summary.maxLeaderlessAfterHealMs} ms`,

@@ -30,7 +30,7 @@ let rejectedFrames = 0
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
 
 function onLine(line: string): void {
-  let w: { node?: unknown; token?: unknown; seq?: unknown }
+  let w: { node?: unknown; token?: unknown; seq?: unknown; delayed?: unknown }
   try {
     w = JSON.parse(line) as typeof w
   } catch {
@@ -44,7 +44,7 @@ function onLine(line: string): void {
   const token = w.token as number
   const accepted = unfenced || token >= maxToken
   if (accepted) maxToken = Math.max(maxToken, token)
-  out({ hostMs: hostMs(), node: w.node, token, seq: w.seq, accepted })
+  out({ hostMs: hostMs(), node: w.node, token, seq: w.seq, accepted, delayed: w.delayed === true })
 }
 
 const server = createServer((socket: Socket) => {

@@ -70,6 +70,9 @@ export interface ScheduleResult {
   staleWrites: number
   acceptedWrites: number
   refusedWrites: number
+  /** Writes held back past the writer's lease: accepted (same token still highest) / refused. */
+  delayedAccepted: number
+  delayedRefused: number
   durationMs: number
   /** Every node knew the leased leader when the schedule started (else it inherits a failure). */
   startHealthy: boolean
@@ -184,6 +187,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
           token: j.token,
           seq: Number(j.seq),
           accepted: j.accepted === true,
+          delayed: j.delayed === true,
         }
         writes.push(w)
       }
@@ -482,6 +486,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         staleWrites: w.stale,
         acceptedWrites: w.accepted,
         refusedWrites: w.refused,
+        delayedAccepted: w.delayedAccepted,
+        delayedRefused: w.delayedRefused,
         durationMs: end - start,
         startHealthy,
         svg: svgPath,

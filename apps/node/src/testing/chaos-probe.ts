@@ -20,6 +20,11 @@
  *   the test clock (host now − (protocol now − t) / rate), not with the dispatch time. When the
  *   harness changes the clock's rate while a lease is held, the hold is logged again (`rebase`)
  *   with its end re-converted at the new rate. The checker compares these intervals, not samples.
+ * - every 40th write is instead held back with the token read now and sent 100 ms after the
+ *   lease read now has run out (at most one pending): the write of a leader that stalled past its
+ *   lease. If another node has written with a newer token meanwhile, the resource must refuse it;
+ *   an accepted one is a stale write (checker.ts). Without it, a node reads its token and writes in
+ *   the same tick, and fencing is rarely exercised.
  * Bounded: writes that find the resource unreachable or its socket backed up are dropped and
  * counted (`droppedWrites` in the next sample); reconnection is retried every 500 ms.
  */
@@ -29,6 +34,10 @@ import { jsonLogger } from '../logger.js'
 import { parseHostPort, UsageError } from '../options.js'
 
 const SOCKET_BACKLOG_BYTES_MAX = 64 * 1024
+/** Every this many writes, one is held back past the lease (one at a time; see below). */
+const DELAYED_WRITE_EVERY = 40
+/** How far past the lease's end a held-back write is sent. */
+const DELAYED_WRITE_PAST_LEASE_MS = 100
 const HEARTBEAT_MS = 1000
 const RECONNECT_MS = 500
 
@@ -71,6 +80,8 @@ export function startChaosProbe(
   let stopped = false
   let droppedWrites = 0
   let seq = 0
+  let writesSinceDelayed = 0
+  let delayedTimer: ReturnType<typeof setTimeout> | undefined
   const open = () => {
     if (stopped) return
     const s = connect({ host, port })
@@ -151,10 +162,24 @@ export function startChaosProbe(
       shard: st.shard ?? null,
     }
     const key = JSON.stringify(sample)
-    if (token !== undefined) {
+    const send = (t: number, delayed: boolean) => {
       if (connected && socket && socket.writableLength < SOCKET_BACKLOG_BYTES_MAX) {
-        socket.write(`${JSON.stringify({ node: node.id, token, seq: ++seq, sentHostMs: now })}\n`)
+        socket.write(
+          `${JSON.stringify({ node: node.id, token: t, seq: ++seq, sentHostMs: hostMs(), delayed })}\n`,
+        )
       } else droppedWrites++
+    }
+    if (token !== undefined) {
+      writesSinceDelayed++
+      if (writesSinceDelayed >= DELAYED_WRITE_EVERY && delayedTimer === undefined) {
+        writesSinceDelayed = 0
+        const waitMs = (st.leaseLeftMs ?? 0) + DELAYED_WRITE_PAST_LEASE_MS
+        delayedTimer = setTimeout(() => {
+          delayedTimer = undefined
+          if (!stopped) send(token, true)
+        }, waitMs)
+        delayedTimer.unref()
+      } else send(token, false)
     }
     if (token !== undefined || key !== last || now - lastLoggedMs >= HEARTBEAT_MS) {
       last = key
@@ -173,6 +198,7 @@ export function startChaosProbe(
     node.service.removeEventListener('trace', onTrace)
     stopped = true
     clearInterval(timer)
+    if (delayedTimer) clearTimeout(delayedTimer)
     socket?.destroy()
   }
 }

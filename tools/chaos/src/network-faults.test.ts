@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bridge, loss, oneWay, ring, rulesFor, split } from './network-faults.js'
+import { bridge, components, loss, oneWay, ring, rulesFor, split } from './network-faults.js'
 
 const hears = (drops: Array<[number, number]>, to: number, from: number) =>
   !drops.some(([f, t]) => f === from && t === to)
@@ -58,5 +58,17 @@ describe('network faults', () => {
       '-A INPUT -s 10.77.0.0/24 -m statistic --mode random --probability 0.2500 -j DROP',
     )
     expect(rulesFor(2, [], ip, '10.77.0.1', '10.77.0.0/24')).not.toContain('DROP')
+  })
+})
+
+describe('components (who can still talk over TCP under one fault)', () => {
+  it('a split and a one-way cut both isolate their side; ring and bridge keep everyone connected', () => {
+    expect(components(5, split([1, 3], 5))).toEqual([
+      [0, 2, 4],
+      [1, 3],
+    ])
+    expect(components(5, oneWay([2], 5))).toEqual([[0, 1, 3, 4], [2]])
+    expect(components(5, ring([0, 1, 2, 3, 4]))).toEqual([[0, 1, 2, 3, 4]])
+    expect(components(5, bridge([0, 1, 2, 3, 4]))).toEqual([[0, 1, 2, 3, 4]])
   })
 })

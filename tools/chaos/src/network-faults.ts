@@ -53,6 +53,30 @@ export function ring(order: number[]): NetFault {
   return { drops }
 }
 
+/**
+ * The groups of nodes that can still talk under one fault's drops, for TCP: two nodes are linked
+ * only if neither drops the other's packets (an INPUT DROP also drops the ACKs of the node's own
+ * segments, so a one-way cut is a full cut for TCP). Other active faults only remove more links,
+ * so a node cut off from a quorum by this fault alone stays cut off while it lasts. Sorted.
+ */
+export function components(n: number, fault: NetFault): number[][] {
+  const dropped = new Set(fault.drops.map(([a, b]) => a * n + b))
+  const parent = [...Array(n).keys()]
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] as number
+    return x
+  }
+  for (let a = 0; a < n; a++)
+    for (let b = a + 1; b < n; b++)
+      if (!dropped.has(a * n + b) && !dropped.has(b * n + a)) parent[find(a)] = find(b)
+  const groups = new Map<number, number[]>()
+  for (let i = 0; i < n; i++) {
+    const r = find(i)
+    groups.set(r, [...(groups.get(r) ?? []), i])
+  }
+  return [...groups.values()].sort((x, y) => (x[0] as number) - (y[0] as number))
+}
+
 /** Everyone else stops receiving from `side`; `side` still hears everyone. */
 export function oneWay(side: number[], n: number): NetFault {
   const drops: Array<[number, number]> = []

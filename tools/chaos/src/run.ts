@@ -30,7 +30,7 @@ import {
 import { forgetResourcePid, recordResourcePid } from './cleanup.js'
 import * as net from './netns.js'
 import { hostMs, NetnsCluster, type ProcEvent, RESOURCE_PORT } from './netns-cluster.js'
-import { bridge, loss, type NetFault, oneWay, ring, rulesFor, split } from './network-faults.js'
+import { bridge, components, loss, type NetFault, oneWay, ring, rulesFor, split } from './network-faults.js'
 import { describeFault, type Fault, type FaultKind, planSchedule, type Schedule } from './schedule.js'
 import { type FaultSpan, timelineSvg } from './timeline-svg.js'
 
@@ -355,15 +355,23 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
             await netFault(split(side, n), all, [side, rest])
             break
           }
-          case 'bridge':
-            await netFault(bridge(nodes), all)
+          // The minority-lease check covers every partition kind: the sides are the groups that
+          // can still talk under this fault alone (components: one-way is a full cut for TCP).
+          case 'bridge': {
+            const nf = bridge(nodes)
+            await netFault(nf, all, components(n, nf))
             break
-          case 'ring':
-            await netFault(ring(nodes), all)
+          }
+          case 'ring': {
+            const nf = ring(nodes)
+            await netFault(nf, all, components(n, nf))
             break
-          case 'one-way':
-            await netFault(oneWay(nodes, n), all)
+          }
+          case 'one-way': {
+            const nf = oneWay(nodes, n)
+            await netFault(nf, all, components(n, nf))
             break
+          }
           case 'loss':
             await netFault(loss(nodes, f.amount), nodes)
             break

@@ -28,7 +28,9 @@ for (let i = 0; i < argv.length; i++) {
 const nodes = Number(args.get('nodes') ?? 25)
 const everyS = Number(args.get('every') ?? 20)
 const engine = (args.get('engine') ?? 'conclave') as 'conclave' | 'flat-raft'
-const basePort = Number(args.get('base-port') ?? 40000)
+// Below the kernel's ephemeral range (32768–60999 here): outgoing connections can hold a port there
+// before the node meant to listen on it starts (the demo failed to start at 40000 on 2026-11-27).
+const basePort = Number(args.get('base-port') ?? 20000)
 const withInspector = args.get('no-inspector') !== 'true'
 const inspectorPort = Number(args.get('inspector-port') ?? 7070)
 const inspectorBin = join(

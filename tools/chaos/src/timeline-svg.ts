@@ -42,7 +42,8 @@ export function timelineSvg(t: TimelineInput): string {
   const rowY = (n: number) => top + n * rowH
   const out: string[] = []
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="monospace" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="monospace" font-size="11" role="img">`,
+    `<title>${esc(t.title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${left}" y="16" font-size="13">${esc(t.title)}</text>`,
   )

@@ -100,6 +100,21 @@ function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number
   return aBoot !== bBoot ? aBoot - bBoot : aInc - bInc
 }
 
+/** A member row for a verified alive claim first seen at nowMs (fingerprint left for the caller). */
+function aliveMemberFrom(c: Claim, nowMs: number): Member {
+  return {
+    id: c.id,
+    state: 'alive',
+    incarnation: c.incarnation,
+    bootEpoch: c.bootEpoch,
+    meta: c.meta,
+    stateSinceMs: nowMs,
+    entry: claimEntryBytes(c),
+    hash: idHash(c.id),
+    fp: 0,
+  }
+}
+
 type Source = 'direct' | 'gossip' | 'sync'
 
 /** Bound on the members remembered as recently told they are dead (tellDead). */
@@ -275,17 +290,7 @@ export class Membership implements Machine<MembershipEvent> {
         break
       }
       if (!this.verify(c, c.id, nowMs)) continue
-      const m: Member = {
-        id: c.id,
-        state: 'alive',
-        incarnation: c.incarnation,
-        bootEpoch: c.bootEpoch,
-        meta: c.meta,
-        stateSinceMs: nowMs,
-        entry: claimEntryBytes(c),
-        hash: idHash(c.id),
-        fp: 0,
-      }
+      const m = aliveMemberFrom(c, nowMs)
       m.fp = fingerprint(m.hash, m.bootEpoch, m.incarnation, digestRank(m.state))
       this.table.set(m.id, m)
       this.digest.add(m.hash, m.fp)
@@ -693,17 +698,7 @@ export class Membership implements Machine<MembershipEvent> {
         return false
       }
       if (!this.verify(c, from, nowMs)) return false
-      const fresh: Member = {
-        id: c.id,
-        state: 'alive',
-        incarnation: c.incarnation,
-        bootEpoch: c.bootEpoch,
-        meta: c.meta,
-        stateSinceMs: nowMs,
-        entry: claimEntryBytes(c),
-        hash: idHash(c.id),
-        fp: 0,
-      }
+      const fresh = aliveMemberFrom(c, nowMs)
       this.insert(fresh)
       this.emit({
         kind: 'member:join',

@@ -267,17 +267,7 @@ export class ShardGroup {
 
   /** The shard was dissolved (global log): give up any lease; the object is then dropped. */
   stop(nowMs: number): void {
-    if (this.roleValue === 'leader' && this.hasLease(nowMs)) {
-      this.sink.event({
-        kind: 'lease:end',
-        node: this.id,
-        atMs: nowMs,
-        scope: 'shard',
-        shard: this.shard,
-        term: this.termValue,
-      })
-    }
-    this.leaseUntil = 0
+    this.dropLease(nowMs)
     this.setRole('observer', nowMs) // trace: no longer votes in this shard
   }
 
@@ -699,9 +689,9 @@ export class ShardGroup {
     this.hooks.onRoleChange(nowMs)
   }
 
-  private becomeFollower(term: number, leader: NodeId | undefined, nowMs: number): void {
-    const wasLeader = this.roleValue === 'leader'
-    if (wasLeader && this.hasLease(nowMs)) {
+  /** Give up the lease: a leader that still held it says so in the trace (lease:end). */
+  private dropLease(nowMs: number): void {
+    if (this.roleValue === 'leader' && this.hasLease(nowMs)) {
       this.sink.event({
         kind: 'lease:end',
         node: this.id,
@@ -712,6 +702,11 @@ export class ShardGroup {
       })
     }
     this.leaseUntil = 0
+  }
+
+  private becomeFollower(term: number, leader: NodeId | undefined, nowMs: number): void {
+    const wasLeader = this.roleValue === 'leader'
+    this.dropLease(nowMs)
     if (term > this.termValue) {
       this.termValue = term
       this.votedFor = undefined

@@ -15,6 +15,8 @@ describe('conclave-inspector CLI', () => {
       ['--replay', 'a', '--bootstrap', 'b'],
       ['--replay', 'a', '--port', 'x'],
       ['--frobnicate'],
+      ['--replay', 'a', '--psk-file', 'k'],
+      ['--bootstrap', '/ip4/127.0.0.1/tcp/1', '--psk-file', '/nonexistent/swarm.key'],
     ]) {
       const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' })
       expect(r.status).toBe(2)

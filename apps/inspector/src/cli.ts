@@ -3,12 +3,14 @@
  *
  *   conclave-inspector --replay <trace.jsonl> [--port 7070]
  *   conclave-inspector --bootstrap <multiaddr> [--bootstrap <multiaddr> …] [--port 7070]
+ *                      [--psk-file swarm.key] [--data-dir DIR]   (a closed mesh; a stable peer id)
  *   conclave-inspector --synthetic <out.jsonl> [--nodes 1000] [--seed 1]   (writes a hand-made trace)
  *   conclave-inspector --record-sim <out.jsonl> [--nodes 25] [--seed 1] [--algo conclave|raft|bully]
  *                      [--scenario crash-global-leader] [--repeats 3]     (records a real simulation)
  */
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { readPskFile } from '@conclave/core'
 import { TraceModel } from './model/trace-model.js'
 import { startInspectorServer } from './server/http-server.js'
 import { startLiveObserver } from './server/live-observer.js'
@@ -19,6 +21,7 @@ import { syntheticTrace, toJsonLines } from './testing/synthetic-trace.js'
 const USAGE = `usage:
   conclave-inspector --replay <trace.jsonl> [--port N]
   conclave-inspector --bootstrap <multiaddr> [--bootstrap <multiaddr> ...] [--port N]
+                     [--psk-file FILE] [--data-dir DIR]
   conclave-inspector --synthetic <out.jsonl> [--nodes N] [--seed S]
   conclave-inspector --record-sim <out.jsonl> [--nodes N] [--seed S] [--algo conclave|raft|bully]
                      [--scenario NAME] [--repeats R]`
@@ -49,6 +52,8 @@ async function main(): Promise<void> {
     repeats: { type: 'string' },
     nodes: { type: 'string' },
     seed: { type: 'string' },
+    'psk-file': { type: 'string' },
+    'data-dir': { type: 'string' },
     help: { type: 'boolean' },
   } as const
   try {
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
   }
   const modes = [v.replay !== undefined, v.bootstrap !== undefined].filter(Boolean).length
   if (modes !== 1) fail('give exactly one of --replay or --bootstrap')
+  if (v.bootstrap === undefined && (v['psk-file'] !== undefined || v['data-dir'] !== undefined))
+    fail('--psk-file and --data-dir apply to --bootstrap (live) only')
   const port = intFlag(v.port, 'port', 7070, 0, 65535)
   const model = new TraceModel()
   const assets = await bundleUi()
@@ -112,10 +119,19 @@ async function main(): Promise<void> {
     for (const s of report.samples) process.stdout.write(`  ${s}\n`)
   } else {
     const bootstrap = v.bootstrap ?? []
-    const observer = await startLiveObserver(model, { bootstrap })
+    const pskFile = v['psk-file']
+    let psk: Uint8Array | undefined
+    try {
+      psk = pskFile === undefined ? undefined : readPskFile(pskFile)
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e))
+    }
+    const observer = await startLiveObserver(model, { bootstrap, psk, dataDir: v['data-dir'] })
     stopLive = observer.stop
-    source = { bootstrap, observer: observer.id }
-    process.stdout.write(`observer ${observer.id} joined through ${bootstrap.join(', ')}\n`)
+    source = { bootstrap, observer: observer.id, privateNetwork: psk !== undefined }
+    process.stdout.write(
+      `observer ${observer.id} joined through ${bootstrap.join(', ')}${psk ? ' (cluster key: private network)' : ''}\n`,
+    )
   }
   const server = await startInspectorServer({
     model,

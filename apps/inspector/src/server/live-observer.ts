@@ -23,6 +23,8 @@ export interface LiveObserverInit {
   /** Where the observer keeps its key (default: a fresh temp dir, so each run is a new peer). */
   readonly dataDir?: string
   readonly listen?: string[]
+  /** The cluster's pre-shared key (a closed mesh): without it no member accepts the connection. */
+  readonly psk?: Uint8Array
 }
 
 export interface LiveObserver {
@@ -202,6 +204,7 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
     dataDir,
     observer: true,
     listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+    psk: init.psk,
   })
   const rejected = { count: 0 }
   const traffic = new TrafficSampler()

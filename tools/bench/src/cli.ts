@@ -2,7 +2,7 @@
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]
+const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--trace-out FILE] [--json]
 pnpm bench idle --nodes N [--window-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
 
 function parse(argv: string[]): Map<string, string> {
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     basePort: int(flags, 'base-port', 30000, 1024, 60000),
     dataRoot: flags.get('data-root') ?? defaultDataRoot(),
     convergeWaitMs: int(flags, 'converge-wait-s', 60, 1, 3600) * 1000,
+    traceOut: flags.get('trace-out'),
     say: (line) => process.stderr.write(`[bench] ${line}\n`),
   })
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`)

@@ -6,7 +6,7 @@
  * share one clock). The killed node is restarted from its data dir before the next round, so
  * the cluster stays at N. Every figure printed is measured in this run.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster } from '@conclave/node/harness'
@@ -19,6 +19,12 @@ export interface FailoverOptions {
   basePort: number
   /** Parent of the nodes' data dirs. */
   dataRoot: string
+  /**
+   * Diagnosis: run the nodes with `--log-level debug` and append every log line (trace events
+   * included, with the node index and the round) to this JSON-lines file. Debug logs cost CPU:
+   * figures from such a run are diagnostic only.
+   */
+  traceOut?: string
   /** How long to wait for the first leader known by all once every node is up. Default 60 s. */
   convergeWaitMs?: number
   /** Progress lines (stderr). */
@@ -44,8 +50,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const dir = mkdtempSync(join(o.dataRoot, 'conclave-bench-'))
   // Every leader change any node logs during a round: how the round unfolded (printed per round).
   const seen: { i: number; leader: string | null; term: number; wallMs: number }[] = []
+  let round = 0
+  const trace = o.traceOut ? openSync(o.traceOut, 'a') : undefined
   const cluster = new LocalCluster({
+    logLevel: trace === undefined ? undefined : 'debug',
     onLog: (i, line) => {
+      if (trace !== undefined && line.msg !== 'dial failed')
+        writeSync(trace, `${JSON.stringify({ i, round, ...line })}\n`)
       if (line.msg === 'leader:change' && seen.length < 10_000)
         seen.push({
           i,
@@ -101,8 +112,14 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     for (let r = 0; r < o.rounds; r++) {
       const old = await cluster.waitFor(() => cluster.agreedLeader(), 30_000, 'a leader known by all')
       const i = cluster.indexOf(old.id)
+      round = r + 1
       seen.length = 0
       const tKill = Date.now()
+      if (trace !== undefined)
+        writeSync(
+          trace,
+          `${JSON.stringify({ i, round, msg: 'bench:kill', wallMs: tKill, leader: old.id, term: old.term })}\n`,
+        )
       await cluster.kill(i, 'SIGKILL')
       try {
         const next = await cluster.waitFor(
@@ -148,6 +165,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     }
   } finally {
     await cluster.stopAll()
+    if (trace !== undefined) closeSync(trace)
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -454,6 +454,13 @@ export class GlobalGroup {
       return
     }
     if (this.roleValue !== 'none') this.stepDown(nowMs) // a higher-term candidate supersedes ours
+    // Raft §5.2: granting a vote restarts the election timer. Without it the next-ranked shard
+    // leader, whose ranked timeout fires one rank step after the first-ranked one's, started its
+    // own election while the candidate it had just voted for was still collecting votes (25 real
+    // processes: 1 round in 10, +500 ms): its PreVote for term+1 was granted by shards that had
+    // voted but not yet heard the new leader, and its ack of a higher term then made the new
+    // leader step down and run the election again.
+    this.resetElectionTimer(nowMs)
     if (this.init.unsafeBreak === 'vote-commit') {
       // TEST ONLY: the vote leaves without being recorded in the shard log.
       this.volatileVoteTerm = m.term

@@ -99,6 +99,12 @@ export class NodeMetrics {
       for (const [k, v] of t.stats.recvBytes) lines.push(`conclave_bytes_received_total{layer="${k}"} ${v}`)
       metric('conclave_frames_dropped_total', 'counter', 'outbound frames dropped before leaving, by reason')
       for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_total{reason="${k}"} ${v}`)
+      metric(
+        'conclave_connection_stalls_total',
+        'counter',
+        'peers whose connections the kernel kept retransmitting on without an ACK, aborted and redialled',
+      )
+      lines.push(`conclave_connection_stalls_total ${t.stats.stalls}`)
     }
     metric(
       'conclave_rejected_frames_total',

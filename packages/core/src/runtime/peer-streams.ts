@@ -25,7 +25,15 @@
  *   long enough for every bucket to be full again (so forgetting it changes nothing), or, when
  *   `rateStatesMax` states exist, oldest first.
  * - A failed dial drops that channel's queue (counted) and backs off before the next attempt.
+ * - A connection the kernel has retransmitted on `stallRetransmitsMin` times without an ACK
+ *   (tcp-stalls.ts: a partition that drops packets leaves TCP retransmitting with exponential
+ *   backoff, seconds apart) is aborted, checked every `stallCheckMs`, and its peer is redialled
+ *   without backoff, each dial waiting at most `stallDialTimeoutMs` for its TCP connection, so a
+ *   fresh SYN leaves about once a second and the first one after the heal connects. Counted in
+ *   `stalls`. A peer that opens a stream to us on a newer connection than the one our channel
+ *   uses gets our channel moved onto that connection (its side found the old one stalled).
  */
+import { readFile } from 'node:fs/promises'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -34,6 +42,7 @@ import { RejectionCounter, WireError } from '../wire/errors.js'
 import type { Clock } from './clock.js'
 import { encodeFrame, FrameDecoder } from './frame-decoder.js'
 import { LAYERS, PROTOCOLS } from './protocols.js'
+import { endpointKey, stalledRemotes } from './tcp-stalls.js'
 import { TokenBucket } from './token-bucket.js'
 
 /** The slice of libp2p's components this transport uses (works for a service and standalone). */
@@ -50,9 +59,10 @@ export interface PeerStreamsComponents {
   connectionManager: {
     openConnection(
       peer: PeerId | Multiaddr | Multiaddr[],
-      options?: { signal?: AbortSignal },
+      options?: { signal?: AbortSignal; onProgress?: (ev: { type: string }) => void },
     ): Promise<Connection>
     closeConnections(peer: PeerId): Promise<void>
+    getConnections(peer?: PeerId): Connection[]
   }
   peerStore: { merge(id: PeerId, data: { multiaddrs?: Multiaddr[] }): Promise<unknown> }
 }
@@ -82,6 +92,26 @@ export interface PeerStreamsLimits {
   dialTimeoutMs: number
   /** First retry delay after a failed dial, doubled per failure up to 8x. Default 250 ms. */
   redialBackoffMs: number
+  /**
+   * How often the kernel's TCP table is read for stalled connections (Linux only; 0 = never).
+   * Default 250 ms: one read of /proc/net/tcp{,6} (a line per socket, ~0.1 ms at 100 peers).
+   */
+  stallCheckMs: number
+  /**
+   * RTO expiries without an ACK after which a connection counts as black-holed. Default 3: its
+   * unacknowledged data has waited 0.2 + 0.4 + 0.8 = 1.4 s (at the 200 ms minimum RTO), and the
+   * next retransmission would come 1.6 s later, then 3.2 s. Random loss rarely gives 3 in a row
+   * (30 % loss: 2.7 % of lost segments), and a fresh connection over a lossy link is no worse.
+   * Lower = faster recovery after a heal; too low replaces connections on a lossy link.
+   */
+  stallRetransmitsMin: number
+  /**
+   * How long a dial towards a stalled peer may wait for its TCP connection (SYN answered) before
+   * it is given up and the next send dials afresh. Default 1000 ms: one SYN each (Linux's first
+   * SYN retransmission comes after 1 s, the next 2 s later). Only the TCP connect is bounded so:
+   * once the upgrade starts, the dial has the whole `dialTimeoutMs` like any other.
+   */
+  stallDialTimeoutMs: number
   /** How long a peer that sent garbage is refused. Default 60 s. */
   banMs: number
   /**
@@ -121,6 +151,9 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   rateStatesMax: 3 * 4096,
   dialTimeoutMs: 30_000,
   redialBackoffMs: 250,
+  stallCheckMs: 250,
+  stallRetransmitsMin: 3,
+  stallDialTimeoutMs: 1000,
   banMs: 60_000,
   inFramesPerSecond: 200,
   inFramesBurst: 400,
@@ -145,6 +178,11 @@ export interface PeerStreamsInit {
   onCutOff?(peer: NodeId, layer: Layer, reason: string): void
   /** A peer was cut off: refuse its connections until `untilMs` (the connection gater). */
   onBan?(peer: NodeId, untilMs: number): void
+  /**
+   * The kernel's TCP table (`/proc/net/tcp` and `tcp6` concatenated). Default: read them on
+   * Linux; elsewhere stalled connections are not detected (TCP's own backoff applies).
+   */
+  readTcpTable?(): Promise<string>
 }
 
 /** Counters, exported as metrics. */
@@ -155,6 +193,8 @@ export interface TrafficStats {
   recvBytes: Map<string, number>
   /** Frames dropped before leaving: `queue-full`, `dial-failed`, `send-failed`, `banned`. */
   dropped: Map<string, number>
+  /** Times a peer's black-holed connections were aborted and redialled (tcp-stalls.ts). */
+  stalls: number
 }
 
 /** Inbound rate state of one peer on one layer (outlives its streams, see the file comment). */
@@ -169,8 +209,12 @@ interface InboundRate {
 
 interface Channel {
   stream: Stream | undefined
+  /** The connection `stream` runs on. */
+  conn: Connection | undefined
   queue: Uint8Array[]
   opening: boolean
+  /** A stream is being opened on a connection the peer opened (followNewerConnection). */
+  moving: boolean
   failures: number
   retryAtMs: number
 }
@@ -185,8 +229,13 @@ export class PeerStreams {
     recvMsgs: new Map(),
     recvBytes: new Map(),
     dropped: new Map(),
+    stalls: 0,
   }
   private readonly limits: PeerStreamsLimits
+  /** Peers whose connections were found black-holed, until we hear from them (bounded: peersMax). */
+  private readonly stalled = new Set<NodeId>()
+  private stallTimer: ReturnType<typeof setInterval> | undefined
+  private checkingStalls = false
   private readonly channels = new Map<string, Channel>()
   private readonly inbound = new Map<string, Set<Stream>>()
   private readonly rates = new Map<string, InboundRate>()
@@ -203,6 +252,11 @@ export class PeerStreams {
 
   async start(): Promise<void> {
     this.running = true
+    const linux = process.platform === 'linux' || this.init.readTcpTable !== undefined
+    if (this.limits.stallCheckMs > 0 && linux) {
+      this.stallTimer = setInterval(() => void this.checkStalls(), this.limits.stallCheckMs)
+      this.stallTimer.unref?.()
+    }
     for (const layer of LAYERS) {
       await this.components.registrar.handle(
         PROTOCOLS[layer],
@@ -217,6 +271,7 @@ export class PeerStreams {
 
   async stop(): Promise<void> {
     this.running = false
+    clearInterval(this.stallTimer)
     for (const layer of LAYERS) await this.components.registrar.unhandle(PROTOCOLS[layer])
     for (const ch of this.channels.values()) ch.stream?.abort(new Error('conclave stopping'))
     this.channels.clear()
@@ -238,7 +293,15 @@ export class PeerStreams {
     let ch = this.channels.get(key)
     if (!ch) {
       if (this.channels.size >= this.limits.peersMax) this.evictIdleChannel()
-      ch = { stream: undefined, queue: [], opening: false, failures: 0, retryAtMs: 0 }
+      ch = {
+        stream: undefined,
+        conn: undefined,
+        queue: [],
+        opening: false,
+        moving: false,
+        failures: 0,
+        retryAtMs: 0,
+      }
       this.channels.set(key, ch)
     }
     const frame = encodeFrame(out.bytes)
@@ -260,7 +323,7 @@ export class PeerStreams {
       ch.queue.shift()
       this.drop('queue-full')
     }
-    if (!stream && !ch.opening) void this.open(out.to, out.layer, ch, key)
+    if (!stream && !ch.opening && !ch.moving) void this.open(out.to, out.layer, ch, key)
   }
 
   /** Number of open outbound channels (a gauge). */
@@ -277,22 +340,10 @@ export class PeerStreams {
     }
     ch.opening = true
     const dialStartMs = this.init.clock.nowMs()
+    const stalled = this.stalled.has(to)
     try {
-      const connection = await this.connect(to)
-      const stream = await connection.newStream(PROTOCOLS[layer], {
-        signal: AbortSignal.timeout(this.limits.dialTimeoutMs),
-      })
-      if (!this.running || this.channels.get(key) !== ch) {
-        stream.abort(new Error('channel gone'))
-        return
-      }
-      stream.addEventListener('close', () => {
-        if (ch.stream === stream) ch.stream = undefined
-      })
-      stream.addEventListener('drain', () => this.flush(ch))
-      ch.stream = stream
-      ch.failures = 0
-      this.flush(ch)
+      const connection = await this.connect(to, stalled)
+      await this.attach(connection, layer, ch, key, this.limits.dialTimeoutMs)
     } catch (err) {
       this.init.onDialError?.(
         to,
@@ -300,7 +351,10 @@ export class PeerStreams {
         `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`,
       )
       ch.failures = Math.min(ch.failures + 1, 3)
-      ch.retryAtMs = this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
+      // A stalled peer is redialled at once: each attempt is one fresh SYN (see stallDialTimeoutMs).
+      ch.retryAtMs = stalled
+        ? 0
+        : this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
       this.drop('dial-failed', ch.queue.length)
       ch.queue.length = 0
     } finally {
@@ -308,10 +362,133 @@ export class PeerStreams {
     }
   }
 
+  /** Open the channel's stream on `connection` and flush its queue. */
+  private async attach(
+    connection: Connection,
+    layer: Layer,
+    ch: Channel,
+    key: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const stream = await connection.newStream(PROTOCOLS[layer], {
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    if (!this.running || this.channels.get(key) !== ch) {
+      stream.abort(new Error('channel gone'))
+      return
+    }
+    if (ch.stream?.status === 'open') {
+      // A pending dial and a move to the peer's newer connection both finished: keep the first.
+      stream.abort(new Error('channel already open'))
+      return
+    }
+    stream.addEventListener('close', () => {
+      if (ch.stream === stream) {
+        ch.stream = undefined
+        ch.conn = undefined
+      }
+    })
+    stream.addEventListener('drain', () => this.flush(ch))
+    ch.stream = stream
+    ch.conn = connection
+    ch.failures = 0
+    this.flush(ch)
+  }
+
+  /**
+   * Abort the connections the kernel keeps retransmitting on without an answer (tcp-stalls.ts)
+   * and mark their peers stalled: the next send redials at once, SYN-bounded (see connect).
+   */
+  async checkStalls(): Promise<void> {
+    const read = this.init.readTcpTable ?? readProcNetTcp
+    if (!this.running || this.checkingStalls) return
+    this.checkingStalls = true
+    let table: string
+    try {
+      table = await read()
+    } catch {
+      return
+    } finally {
+      this.checkingStalls = false
+    }
+    const remotes = new Set(stalledRemotes(table, this.limits.stallRetransmitsMin))
+    if (remotes.size === 0) return
+    const peers = new Set<NodeId>()
+    for (const c of this.components.connectionManager.getConnections()) {
+      const key = remoteKey(c)
+      if (key && remotes.has(key)) peers.add(c.remotePeer.toString())
+    }
+    for (const p of peers) this.onStalled(p)
+  }
+
+  private onStalled(peer: NodeId): void {
+    this.stats.stalls++
+    if (this.stalled.size >= this.limits.peersMax) this.stalled.clear()
+    this.stalled.add(peer)
+    for (const l of LAYERS) {
+      const ch = this.channels.get(`${peer}\n${l}`)
+      if (!ch) continue
+      ch.stream?.abort(new Error('peer stalled'))
+      ch.stream = undefined
+      ch.conn = undefined
+      ch.retryAtMs = 0
+    }
+    let id: PeerId
+    try {
+      id = peerIdFromString(peer)
+    } catch {
+      return
+    }
+    for (const c of this.components.connectionManager.getConnections(id)) c.abort(new Error('peer stalled'))
+  }
+
+  /**
+   * The peer opened a stream on `connection`: if our channels to it run on an older connection,
+   * move them (its side found the old one stalled and dialled anew; frames we queue on the old one
+   * would wait for TCP's backoff). Each side only ever moves to a newer connection, so two
+   * connections opened at once (both sides dialling) cannot make channels move back and forth.
+   */
+  private followNewerConnection(from: NodeId, connection: Connection): void {
+    for (const l of LAYERS) {
+      const key = `${from}\n${l}`
+      const ch = this.channels.get(key)
+      if (!ch) continue
+      ch.retryAtMs = 0
+      const old = ch.conn
+      if (old === connection || ch.moving) continue
+      if (old && old.status === 'open' && old.timeline.open >= connection.timeline.open) continue
+      // No stream (a dial may be pending: after a stall its SYN may have been dropped) or one on
+      // an older connection: use the one the peer just proved works.
+      ch.stream?.abort(new Error('peer moved to a newer connection'))
+      ch.stream = undefined
+      ch.conn = undefined
+      ch.moving = true
+      this.attach(connection, l, ch, key, this.limits.dialTimeoutMs)
+        .catch(() => {
+          // The next send dials as usual.
+        })
+        .finally(() => {
+          ch.moving = false
+        })
+    }
+  }
+
   /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
-  private connect(to: NodeId): Promise<Connection> {
+  private connect(to: NodeId, stalled: boolean): Promise<Connection> {
     const pending = this.dialing.get(to)
     if (pending) return pending
+    // Towards a stalled peer, a dial whose TCP connection is not up within stallDialTimeoutMs
+    // (its SYN was dropped) is given up, so the next one sends a fresh SYN; once the upgrade
+    // (key exchange, Noise) starts, it has the whole dialTimeoutMs, as every dial (a handshake
+    // cut short under load is the livelock dialTimeoutMs is there to avoid).
+    const ctl = new AbortController()
+    const overall = setTimeout(() => ctl.abort(new Error('dial timeout')), this.limits.dialTimeoutMs)
+    const synTimer = stalled
+      ? setTimeout(
+          () => ctl.abort(new Error('no TCP connection to a stalled peer')),
+          this.limits.stallDialTimeoutMs,
+        )
+      : undefined
     const attempt = (async () => {
       const peer = peerIdFromString(to)
       const addrs = this.init.addrsOf(to).flatMap((a) => {
@@ -323,11 +500,16 @@ export class PeerStreams {
       })
       if (addrs.length > 0) await this.components.peerStore.merge(peer, { multiaddrs: addrs })
       return this.components.connectionManager.openConnection(peer, {
-        signal: AbortSignal.timeout(this.limits.dialTimeoutMs),
+        signal: ctl.signal,
+        onProgress: (ev: { type: string }) => {
+          if (ev.type.startsWith('upgrader:')) clearTimeout(synTimer)
+        },
       })
     })()
     this.dialing.set(to, attempt)
     const clear = () => {
+      clearTimeout(overall)
+      clearTimeout(synTimer)
       if (this.dialing.get(to) === attempt) this.dialing.delete(to)
     }
     attempt.then(clear, clear)
@@ -357,10 +539,7 @@ export class PeerStreams {
       return
     }
     // A peer that reconnects (e.g. restarted) deserves a prompt redial from us too.
-    for (const l of LAYERS) {
-      const ch = this.channels.get(`${from}\n${l}`)
-      if (ch) ch.retryAtMs = 0
-    }
+    this.followNewerConnection(from, connection)
     const key = `${from}\n${layer}`
     let set = this.inbound.get(key)
     if (!set) {
@@ -395,6 +574,7 @@ export class PeerStreams {
         if (!verdict) continue
         bump(this.stats.recvMsgs, layer, 1)
         bump(this.stats.recvBytes, layer, frame.length)
+        this.stalled.delete(from)
         this.init.onFrame(from, layer, frame)
       }
     })
@@ -539,6 +719,24 @@ export class PeerStreams {
   private drop(reason: string, n = 1): void {
     if (n > 0) bump(this.stats.dropped, reason, n)
   }
+}
+
+/** The `ip:port` key of a connection's remote end (as tcp-stalls.ts names it), if IP and TCP. */
+function remoteKey(c: Connection): string | undefined {
+  let ip: string | undefined
+  let port: number | undefined
+  for (const part of c.remoteAddr.getComponents()) {
+    if (part.name === 'ip4' || part.name === 'ip6') ip = part.value
+    else if (part.name === 'tcp' && part.value !== undefined) port = Number(part.value)
+  }
+  return ip === undefined || port === undefined ? undefined : endpointKey(ip, port)
+}
+
+async function readProcNetTcp(): Promise<string> {
+  const parts = await Promise.all(
+    ['/proc/net/tcp', '/proc/net/tcp6'].map((f) => readFile(f, 'utf8').catch(() => '')),
+  )
+  return parts.join('\n')
 }
 
 function bump(map: Map<string, number>, key: string, n: number): void {

@@ -40,7 +40,8 @@ import {
   sameShards,
   withMapState,
 } from './global-log.js'
-import { encodeGlobalMessage, type GlobalMessage } from './global-wire.js'
+import { encodeGlobalMessage, type GlobalMessage, type RelayedAck } from './global-wire.js'
+import { HeartbeatRelay, leaderTag, relayChunks } from './relay.js'
 
 export type GlobalBreak = 'vote-commit' | 'lease' | undefined
 export type GlobalRole = 'none' | 'precandidate' | 'candidate' | 'leader'
@@ -123,7 +124,11 @@ export class GlobalGroup {
   private readonly ackedRound = new Map<number, number>()
   /** Per shard: its leader's shard lease left when it acked ackedRound. */
   private readonly ackShardLeaseLeftMs = new Map<number, number>()
-  private readonly shardLeaders = new Map<number, { id: NodeId; round: number }>()
+  private readonly shardLeaders = new Map<number, { id: NodeId; round: number; tag: number }>()
+  /** This node as a relay of another leader's heartbeats (relay.ts). */
+  private readonly relay: HeartbeatRelay
+  /** Global leader: the relay chunks of the map version they were cut for. */
+  private chunksCache: { key: string; chunks: number[][] } | undefined
   /** Voter count per shard, from acks (global leader, for balancing assignments). */
   private readonly shardSizes = new Map<number, number>()
   private readonly pendingAssigns = new Map<NodeId, { shard: number; atMs: number }>()
@@ -148,6 +153,12 @@ export class GlobalGroup {
     this.id = init.id
     this.cfg = init.config
     this.sink = init.sink
+    this.relay = new HeartbeatRelay({
+      id: init.id,
+      send: (to, m) => this.sendTo(to, m),
+      targets: (shard) => this.targets(shard, this.effMap()?.shards.get(shard) ?? []),
+      ackWaitMs: init.config.relayAckWaitMs,
+    })
   }
 
   attach(shardGroup: ShardGroup | undefined, map: ShardMap | undefined): void {
@@ -231,9 +242,10 @@ export class GlobalGroup {
   }
 
   nextTickAtMs(): number {
-    if (this.shardGroup?.role !== 'leader' || !this.isGlobalVoter()) return Number.POSITIVE_INFINITY
-    if (this.roleValue === 'leader') return this.nextHeartbeatMs
-    return this.electionDeadlineMs
+    const relayMs = this.relay.nextTickAtMs()
+    if (this.shardGroup?.role !== 'leader' || !this.isGlobalVoter()) return relayMs
+    if (this.roleValue === 'leader') return Math.min(relayMs, this.nextHeartbeatMs)
+    return Math.min(relayMs, this.electionDeadlineMs)
   }
 
   // --- inputs ----------------------------------------------------------------------------
@@ -253,6 +265,7 @@ export class GlobalGroup {
   }
 
   tick(nowMs: number): void {
+    this.relay.tick(nowMs)
     const sg = this.shardGroup
     if (sg?.role !== 'leader' || !this.isGlobalVoter()) return
     if (this.roleValue === 'leader') {
@@ -288,7 +301,20 @@ export class GlobalGroup {
         this.onHeartbeat(from, m, nowMs)
         return
       case 'gack':
-        this.onAck(from, m, nowMs)
+        // A leader relays for nobody: every ack it gets is for its own rounds.
+        if (this.roleValue === 'leader' || !this.relay.take(from, m, nowMs)) this.onAck(from, m, nowMs)
+        return
+      case 'grelay':
+        this.onRelayRequest(from, m, nowMs)
+        return
+      case 'gfwd': {
+        // A relayed heartbeat of m.leader: handled as that leader's own, acked to the relay.
+        const ack = this.heartbeatAck(m.leader, m, nowMs)
+        if (ack) this.sendTo(from, ack)
+        return
+      }
+      case 'gacks':
+        this.onRelayedAcks(from, m, nowMs)
         return
       case 'gassign':
         this.onAssign(from, m, nowMs)
@@ -519,26 +545,28 @@ export class GlobalGroup {
       this.ackShardLeaseLeftMs.set(sg.shard, sg.leaseLeftMs(nowMs))
     }
     this.shardSizes.set(sg.shard, sg.voters().length)
-    const m: GlobalMessage = {
-      type: 'gheartbeat',
+    const hb = {
       term: this.term,
       round: this.round,
       leaderShard: sg.shard,
       leaseLeftMs: this.leaseLeftMs(nowMs),
     }
+    const m: GlobalMessage = { type: 'gheartbeat', ...hb }
+    // Relayed chunks (relay.ts): one grelay to the chunk's relay, which forwards to the others.
+    const relayed = new Set<number>()
+    for (const chunk of this.chunksOf(map, sg.shard)) {
+      const relay = this.pickRelay(chunk)
+      if (!relay) continue // no shard of the chunk acked the last round: this round goes direct
+      const shards = chunk.filter((s) => s !== relay.shard && this.isHeartbeatDue(s))
+      this.sendTo(relay.id, { type: 'grelay', ...hb, shards })
+      for (const s of chunk) relayed.add(s)
+    }
     for (const [shard, voters] of map.shards) {
-      if (shard === sg.shard) continue
+      if (shard === sg.shard || relayed.has(shard)) continue
       const known = this.shardLeaders.get(shard)
       // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else if (
-        this.round - (this.ackedRound.get(shard) ?? this.leaderSinceRound) <= 10 ||
-        this.round % 8 === 0
-      ) {
-        // Unknown leader: every voter of the shard. A shard silent for 10 rounds (lost its
-        // quorum?) is probed only every 8th round, to bound the global leader's load.
-        for (const v of this.targets(shard, voters)) this.sendTo(v, m)
-      }
+      else if (this.isHeartbeatDue(shard)) for (const v of this.targets(shard, voters)) this.sendTo(v, m)
     }
     const f = map.forming
     if (f && f.shard !== sg.shard) {
@@ -553,7 +581,79 @@ export class GlobalGroup {
     }
   }
 
+  /**
+   * Is shard `shard` sent this round? A shard whose leader acked in the last 3 rounds, or that has
+   * been silent for at most 10 rounds, every round; a shard silent for longer (lost its quorum?)
+   * only every 8th round, to bound the global leader's load.
+   */
+  private isHeartbeatDue(shard: number): boolean {
+    const known = this.shardLeaders.get(shard)
+    if (known && this.round - known.round <= 3) return true
+    return this.round - (this.ackedRound.get(shard) ?? this.leaderSinceRound) <= 10 || this.round % 8 === 0
+  }
+
+  /**
+   * The relay chunks of the map we act on (none below relayMinShards other shards). The shards
+   * ranked first to succeed us (candidateRank) stay direct: their election timers start at our
+   * heartbeat's arrival, and a relay hop would add its delay to every failover.
+   */
+  private chunksOf(map: ShardMap, ownShard: number): number[][] {
+    const key = `${ownShard}/${mapStateOf(map).term}/${mapStateOf(map).version}/${map.shards.size}`
+    if (this.chunksCache?.key !== key) {
+      const sorted = [...map.shards.keys()].sort((a, b) => a - b)
+      const at = sorted.indexOf(ownShard)
+      const ranked = new Set<number>()
+      for (let r = 1; r <= this.cfg.rankedCandidatesMax && r < sorted.length; r++)
+        ranked.add(sorted[(at + r) % sorted.length] as number)
+      const others = sorted.filter((s) => s !== ownShard && !ranked.has(s))
+      this.chunksCache = { key, chunks: relayChunks(others, this.cfg.relayMinShards) }
+    }
+    return this.chunksCache.chunks
+  }
+
+  /**
+   * A chunk's relay: its first shard whose leader acked the previous round (so a relay that
+   * crashed, or whose acks did not come back, costs its chunk one round: the next goes direct).
+   */
+  private pickRelay(chunk: readonly number[]): { shard: number; id: NodeId } | undefined {
+    for (const shard of chunk) {
+      const known = this.shardLeaders.get(shard)
+      if (known && known.round >= this.round - 1) return { shard, id: known.id }
+    }
+    return undefined
+  }
+
   private onHeartbeat(from: NodeId, m: GlobalMessage & { type: 'gheartbeat' }, nowMs: number): void {
+    const ack = this.heartbeatAck(from, m, nowMs)
+    if (ack) this.sendTo(from, ack)
+  }
+
+  /** A relay request: our own shard's ack (kept for the relayed frame) and the forwarding. */
+  private onRelayRequest(from: NodeId, m: GlobalMessage & { type: 'grelay' }, nowMs: number): void {
+    const ack = this.heartbeatAck(from, m, nowMs)
+    let own: RelayedAck | undefined
+    if (ack) {
+      const { type: _, ...fields } = ack
+      own = { ...fields, leaderTag: leaderTag(this.id) }
+    }
+    // A leader of our own (we refused the other's lower term): no relaying for a rival.
+    if (this.roleValue === 'leader') {
+      if (ack) this.sendTo(from, ack)
+      return
+    }
+    this.relay.start(from, m, own, nowMs)
+  }
+
+  /**
+   * The ack of global leader `leader`'s heartbeat (direct, or relayed by another shard leader),
+   * or undefined when this node may not ack (not a leased shard leader; it only learns who leads).
+   */
+  private heartbeatAck(
+    leader: NodeId,
+    m: { term: number; round: number; leaderShard: number; leaseLeftMs: number },
+    nowMs: number,
+  ): (GlobalMessage & { type: 'gack' }) | undefined {
+    const from = leader
     const sg = this.shardGroup
     if (sg?.role !== 'leader' || !sg.hasLease(nowMs)) {
       // Only a leased shard leader may ack (and withhold its shard's vote). Any other voter the
@@ -563,14 +663,14 @@ export class GlobalGroup {
       // global election, learned the new global leader only at its next round (up to
       // heartbeatIntervalMs later; measured: +405 ms vs +285 ms for every other node, N = 300).
       this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
-      return
+      return undefined
     }
     const floor = this.termFloor()
     const committedMap = sg.log.committedMap(sg.commit) ?? (this.map ? mapStateOf(this.map) : undefined)
     const mapTerm = committedMap?.term ?? 0
     const mapVersion = committedMap?.version ?? 0
     if (m.term < floor || (m.term === this.term && this.roleValue === 'leader')) {
-      this.sendTo(from, {
+      return {
         type: 'gack',
         term: floor,
         round: m.round,
@@ -580,15 +680,14 @@ export class GlobalGroup {
         shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
         mapTerm,
         mapVersion,
-      })
-      return
+      }
     }
     if (this.roleValue !== 'none' && m.term >= this.term) this.stepDown(nowMs)
     this.lastHeardGlobalMs = nowMs
     this.knownLeaderShard = m.leaderShard
     this.resetElectionTimer(nowMs)
     this.know(m.term, from, nowMs + m.leaseLeftMs, nowMs)
-    this.sendTo(from, {
+    return {
       type: 'gack',
       term: m.term,
       round: m.round,
@@ -598,7 +697,7 @@ export class GlobalGroup {
       shardLeaseLeftMs: sg.leaseLeftMs(nowMs),
       mapTerm,
       mapVersion,
-    })
+    }
   }
 
   /** Lowest global term this shard still follows: its votes, the known term, its map's term. */
@@ -607,7 +706,34 @@ export class GlobalGroup {
     return Math.max(this.knownTermValue, this.votedTerm(), mapTerm)
   }
 
-  private onAck(from: NodeId, m: GlobalMessage & { type: 'gack' }, nowMs: number): void {
+  /**
+   * A relay's frame: each entry is one shard leader's own ack, handled as if it had come
+   * directly; `leaderTag` names the acking voter (undefined if none of the shard's voters we
+   * know matches: the ack still counts, only the shard's leader stays unknown).
+   */
+  private onRelayedAcks(from: NodeId, m: GlobalMessage & { type: 'gacks' }, nowMs: number): void {
+    if (this.roleValue !== 'leader') return
+    const map = this.effMap()
+    const relayTag = leaderTag(from)
+    for (const { leaderTag: tag, ...ack } of m.acks) {
+      if (this.roleValue !== 'leader') return // an entry of a higher term deposed us
+      let id: NodeId | undefined
+      const known = this.shardLeaders.get(ack.shard)
+      if (tag === relayTag) id = from
+      else if (known?.tag === tag) id = known.id
+      else id = this.targets(ack.shard, map?.shards.get(ack.shard) ?? []).find((v) => leaderTag(v) === tag)
+      this.onAck(id, { type: 'gack', ...ack }, nowMs, false)
+    }
+    if (this.roleValue === 'leader') this.extendLease(nowMs)
+  }
+
+  /** `extend`: recompute the lease now (a relayed frame does it once, after its last entry). */
+  private onAck(
+    from: NodeId | undefined,
+    m: GlobalMessage & { type: 'gack' },
+    nowMs: number,
+    extend = true,
+  ): void {
     const map = this.effMap()
     // The forming shard's acks are recorded (its leader, that it is up: nextChange) but only
     // count for the lease once it is a voter in our map (extendLease iterates map.shards).
@@ -620,13 +746,17 @@ export class GlobalGroup {
     if (m.term !== this.term || m.round > this.round) return
     this.lastAckMs.set(m.shard, nowMs)
     this.mapCommitted.set(m.shard, { term: m.mapTerm, version: m.mapVersion })
-    this.shardLeaders.set(m.shard, { id: from, round: m.round })
+    if (from !== undefined) {
+      const known = this.shardLeaders.get(m.shard)
+      const tag = known?.id === from ? known.tag : leaderTag(from)
+      this.shardLeaders.set(m.shard, { id: from, round: m.round, tag })
+    }
     this.shardSizes.set(m.shard, m.voters)
     if (m.round > (this.ackedRound.get(m.shard) ?? 0)) {
       this.ackedRound.set(m.shard, m.round)
       this.ackShardLeaseLeftMs.set(m.shard, m.shardLeaseLeftMs)
     }
-    this.extendLease(nowMs)
+    if (extend) this.extendLease(nowMs)
   }
 
   /**

@@ -27,6 +27,43 @@ const globalMessage: fc.Arbitrary<GlobalMessage> = fc.oneof(
     mapVersion: u,
   }),
   fc.record({
+    type: fc.constant('grelay' as const),
+    term: u,
+    round: u,
+    leaderShard: u,
+    leaseLeftMs: u,
+    shards: fc.array(fc.nat({ max: 20_000 }), { maxLength: 64 }),
+  }),
+  fc.record({
+    type: fc.constant('gfwd' as const),
+    term: u,
+    round: u,
+    leaderShard: u,
+    leaseLeftMs: u,
+    leader: fc.string({ minLength: 1, maxLength: 52, unit: fc.constantFrom(...'12D3KooWxyz'.split('')) }),
+  }),
+  fc.record({
+    type: fc.constant('gacks' as const),
+    term: u,
+    round: u,
+    // Realistic field sizes (terms, rounds and map versions far below 2^40): the relay packs by
+    // encoded size (relay.test.ts checks the packing at the extremes).
+    acks: fc.array(
+      fc.record({
+        term: fc.nat({ max: 2 ** 20 }),
+        round: fc.nat({ max: 2 ** 24 }),
+        shard: fc.nat({ max: 20_000 }),
+        ok: fc.boolean(),
+        voters: fc.nat({ max: 64 }),
+        shardLeaseLeftMs: fc.nat({ max: 10_000 }),
+        mapTerm: fc.nat({ max: 2 ** 20 }),
+        mapVersion: fc.nat({ max: 2 ** 24 }),
+        leaderTag: fc.nat({ max: 0xffff_ffff }),
+      }),
+      { maxLength: 40 },
+    ),
+  }),
+  fc.record({
     type: fc.constant('gassign' as const),
     term: u,
     shard: u,

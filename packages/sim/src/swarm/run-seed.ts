@@ -37,6 +37,8 @@ export interface SwarmSeedResult {
   /** A growth seed (few founders, the rest joined during the faults), and the shards splits added. */
   readonly growth: boolean
   readonly shardsAdded: number
+  /** `grelay` frames sent (global heartbeats through relays; odd seeds relay from 4 shards). */
+  readonly relayFrames: number
   readonly traceHash: string
   readonly simMs: number
   /** The finished run, for inspecting a failing seed (trace, faults, probes). */
@@ -51,10 +53,14 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
   // faults, so shards fill up and split (global log `form`/`add`) under crashes and partitions.
   const growth = (opts.algo ?? 'conclave') === 'conclave' && nodes > 9 && rng.int(4) === 0
   const initialNodes = growth ? 3 + rng.int(7) : nodes
+  // Relay seeds (odd seeds): global heartbeats go through relays from 4 shards on (≈ 16
+  // nodes; the preset relays only from 17 shards, ≈ 85 nodes), so small clusters test them too.
+  const relay = opts.seed % 2 === 1
   const subject = subjectFor(opts.algo ?? 'conclave')({
     ids,
     ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}),
     ...(growth ? { initialNodes } : {}),
+    ...(relay ? { global: { relayMinShards: 1, rankedCandidatesMax: 2 } } : {}),
   })
   const rho = subject.timing.driftBound
   const run = new ElectionRun({
@@ -102,6 +108,10 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
     shardsAdded: run.sim.trace.filter(
       (r) => r.event.kind === 'shardmap:commit' && r.event.change.startsWith('global add shard'),
     ).length,
+    relayFrames: [...run.sim.accounting.perNode.values()].reduce(
+      (n, t) => n + (t.byType.get('global/grelay')?.sentMsgs ?? 0),
+      0,
+    ),
     traceHash: run.sim.traceHash(),
     simMs: run.sim.nowMs,
     run,

@@ -20,6 +20,13 @@ describe('swarm (fixed sample)', () => {
     expect(report.shardsAdded).toBeGreaterThan(0)
   })
 
+  it('relay seeds (odd seeds, global heartbeats through relays from 4 shards) stay safe and live', () => {
+    const report = runSwarm({ seeds: 12, firstSeed: 41, nodesMax: 60, safetyMs: 5000 })
+    const failing = report.failingSeeds.map((f) => `${f.replay}  # ${f.rules.join(' ')} ${f.first}`)
+    expect(failing).toEqual([])
+    expect(report.relaySeeds).toBeGreaterThan(1)
+  })
+
   it('catches a leader acting without a valid lease (--break lease) as an invariant 2 violation', () => {
     const report = runSwarm({ seeds: 30, firstSeed: 1, nodesMax: 9, safetyMs: 5000, unsafeBreak: 'lease' })
     const leaseRules = Object.keys(report.seedsByRule).filter((r) => r.startsWith('2:'))

@@ -44,6 +44,8 @@ export interface SwarmReport {
   /** Growth seeds run (founders 3–9, the rest joining under faults), and shards their splits added. */
   growthSeeds: number
   shardsAdded: number
+  /** Seeds in which the global leader sent heartbeats through relays (relay.ts). */
+  relaySeeds: number
   simSeconds: number
   wallSeconds: number
 }
@@ -65,6 +67,7 @@ function runSeedCatching(opts: SwarmSeedOptions): SwarmSeedResult {
       actions: [],
       growth: false,
       shardsAdded: 0,
+      relayFrames: 0,
       traceHash: '',
       simMs: 0,
     }
@@ -83,6 +86,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
   let done = 0
   let growthSeeds = 0
   let shardsAdded = 0
+  let relaySeeds = 0
   let firstFailureAfterSeeds: number | null = null
   const failingSeeds: FailingSeed[] = []
   const seedsByRule: Record<string, number> = {}
@@ -99,6 +103,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     simMs += r.simMs
     if (r.growth) growthSeeds++
     shardsAdded += r.shardsAdded
+    if (r.relayFrames > 0) relaySeeds++
     violations += r.violations.length
     if (r.livenessFailure) livenessFailures++
     const rules = new Set(r.violations.map((v) => `${v.invariant}:${v.rule}`))
@@ -135,6 +140,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     firstHitByRule,
     growthSeeds,
     shardsAdded,
+    relaySeeds,
     simSeconds: Math.round(simMs / 100) / 10,
     wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
   }

@@ -70,6 +70,7 @@ export const swarmCommand: Command = {
         `swarm: ${report.seeds} seeds (3..${nodesMax} nodes${unsafeBreak ? `, BREAK ${unsafeBreak}` : ''}): ${report.violations} violations, ${report.livenessFailures} liveness failures, ${report.failingSeeds.length} failing seeds`,
       )
       io.out(`growth seeds: ${report.growthSeeds} (shards added by splits: ${report.shardsAdded})`)
+      io.out(`relay seeds: ${report.relaySeeds} (global heartbeats through relays)`)
       if (report.firstFailureAfterSeeds !== null)
         io.out(`first failure after ${report.firstFailureAfterSeeds} seeds`)
       for (const f of report.failingSeeds.slice(0, 20)) {

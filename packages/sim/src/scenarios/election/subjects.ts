@@ -9,6 +9,7 @@ import {
   ConclaveMachine,
   FlatRaft,
   flatRaftConfig,
+  type GlobalConfig,
   lanConclaveConfig,
   type Machine,
   type NodeId,
@@ -39,6 +40,8 @@ export interface SubjectOptions {
    * start later as joiners (seeds only) and get a shard from the global leader. Default: all.
    */
   readonly initialNodes?: number
+  /** Conclave: global-group settings that differ from the LAN preset (the swarm's relay seeds). */
+  readonly global?: Partial<GlobalConfig>
 }
 
 /** The figures a subject's timing implies, for the checkers' bounds. */
@@ -84,6 +87,7 @@ const CONCLAVE_SEEDS = 3
 export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   const config = lanConclaveConfig()
   if (opts.unsafeBreak !== undefined) config.unsafe = { break: opts.unsafeBreak }
+  if (opts.global) config.global = { ...config.global, ...opts.global }
   const signer = simSigner()
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
   const initial = opts.initialNodes ?? opts.ids.length

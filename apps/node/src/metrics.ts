@@ -105,6 +105,12 @@ export class NodeMetrics {
         'peers whose connections the kernel kept retransmitting on without an ACK, aborted and redialled',
       )
       lines.push(`conclave_connection_stalls_total ${t.stats.stalls}`)
+      metric(
+        'conclave_dial_syn_aborts_total',
+        'counter',
+        'dials aborted because their SYN went unanswered, retried at once',
+      )
+      lines.push(`conclave_dial_syn_aborts_total ${t.stats.synAborts}`)
     }
     metric(
       'conclave_rejected_frames_total',

@@ -33,8 +33,9 @@ async function setup() {
   let dials = 0
   /** While true every dial fails (the partition is still in place). */
   const net = { cut: false, hang: false }
-  /** The fake /proc/net/tcp: retransmission count per fake connection. */
+  /** The fake /proc/net/tcp: retransmission count per fake connection, and a pending SYN. */
   const retransmits = new Map<FakeConn, number>()
+  const syn = { unanswered: false }
   const makeConn = (): FakeConn => {
     const fc: FakeConn = { conn: undefined as unknown as Connection, sent: [], aborted: false }
     const streams: { close?: () => void }[] = []
@@ -87,10 +88,14 @@ async function setup() {
       unhandle: async () => {},
     },
     connectionManager: {
-      openConnection: async () => {
+      openConnection: async (_peer: unknown, opts: { signal: AbortSignal }) => {
         dials++
         if (net.cut) throw new Error('dial timed out')
-        if (net.hang) return new Promise<never>(() => {}) // a SYN the partition dropped
+        if (net.hang)
+          // A SYN the partition dropped: pending until aborted.
+          return new Promise<never>((_, reject) =>
+            opts.signal.addEventListener('abort', () => reject(opts.signal.reason)),
+          )
         const live = conns.find((c) => !c.aborted)
         return (live ?? makeConn()).conn
       },
@@ -103,17 +108,19 @@ async function setup() {
     clock: { nowMs: () => nowMs },
     limits: { stallCheckMs: 0, stallRetransmitsMin: 3 },
     onFrame: () => {},
-    addrsOf: () => [],
-    readTcpTable: async () =>
-      [...retransmits]
+    addrsOf: () => ['/ip4/10.77.0.18/tcp/4001'],
+    readTcpTable: async () => {
+      const lines = [...retransmits]
         .filter(([fc]) => !fc.aborted)
-        .map(
-          ([fc, n], i) =>
-            `${i}: 0F004D0A:0FA1 12004D0A:${(fc.conn as unknown as { port: number }).port
-              .toString(16)
-              .toUpperCase()} 01 00000045:00000000 01:00000C8A ${n.toString(16).padStart(8, '0')} 0 0 1 1`,
-        )
-        .join('\n'),
+        .map(([fc, n], i) => {
+          const port = (fc.conn as unknown as { port: number }).port.toString(16).toUpperCase()
+          return `${i}: 0F004D0A:0FA1 12004D0A:${port} 01 00000045:00000000 01:00000C8A ${n.toString(16).padStart(8, '0')} 0 0 1 1`
+        })
+      // A SYN_SENT socket to the peer's address whose SYN was retransmitted once.
+      if (syn.unanswered)
+        lines.push('9: 0F004D0A:E000 12004D0A:0FA1 02 00000000:00000000 01:00000100 00000001')
+      return lines.join('\n')
+    },
   })
   await ps.start()
   const send = (layer: Layer = 'shard') =>
@@ -141,6 +148,7 @@ async function setup() {
     conns,
     net,
     retransmits,
+    syn,
     dials: () => dials,
     send,
     hear,
@@ -177,40 +185,35 @@ describe('PeerStreams stalled peers', () => {
     expect(t.ps.stats.stalls).toBe(1)
   })
 
-  it('while the peer stays cut off, every send after a failed dial dials again (no backoff)', async () => {
+  it('a dial whose SYN the kernel retransmitted is aborted and the next send dials again at once', async () => {
     const t = await setup()
     t.send()
     await settle()
     t.retransmits.set(t.conns[0] as FakeConn, 4)
-    t.net.cut = true
     await t.ps.checkStalls()
     expect(t.ps.stats.stalls).toBe(1)
-    const dials = t.dials()
-    for (let i = 0; i < 5; i++) {
-      t.advance(10)
-      t.send()
-      await settle()
-    }
-    expect(t.dials()).toBe(dials + 5)
-    // Healed: the next dial connects and the frame goes out at once.
-    t.net.cut = false
+    t.net.hang = true // still cut off: the redial's SYN gets no answer
+    t.send()
+    await settle()
+    expect(t.dials()).toBe(2)
     t.advance(10)
     t.send()
     await settle()
+    expect(t.dials()).toBe(2) // one dial per peer at a time
+    t.syn.unanswered = true
+    await t.ps.checkStalls()
+    await settle()
+    expect(t.ps.stats.synAborts).toBe(1)
+    // Healed: the next send dials at once (no backoff) and its frame goes out.
+    t.syn.unanswered = false
+    t.net.hang = false
+    t.advance(10)
+    t.send()
+    await settle()
+    expect(t.dials()).toBe(3)
     const fresh = t.conns.at(-1) as FakeConn
     expect(fresh.aborted).toBe(false)
     expect(fresh.sent.length).toBe(1)
-    // Once the peer answers, it is an ordinary peer again: a failed dial backs off.
-    t.hear(fresh)
-    fresh.conn.abort(new Error('closed'))
-    t.net.cut = true
-    const before = t.dials()
-    for (let i = 0; i < 5; i++) {
-      t.advance(10)
-      t.send()
-      await settle()
-    }
-    expect(t.dials()).toBe(before + 1)
   })
 
   it('a channel waiting on a dial uses the connection the peer just opened', async () => {

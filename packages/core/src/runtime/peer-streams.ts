@@ -27,10 +27,11 @@
  * - A failed dial drops that channel's queue (counted) and backs off before the next attempt.
  * - A connection the kernel has retransmitted on `stallRetransmitsMin` times without an ACK
  *   (tcp-stalls.ts: a partition that drops packets leaves TCP retransmitting with exponential
- *   backoff, seconds apart) is aborted, checked every `stallCheckMs`, and its peer is redialled
- *   without backoff, each dial waiting at most `stallDialTimeoutMs` for its TCP connection, so a
- *   fresh SYN leaves about once a second and the first one after the heal connects. Counted in
- *   `stalls`. A peer that opens a stream to us on a newer connection than the one our channel
+ *   backoff, seconds apart) is aborted, checked every `stallCheckMs`; counted in `stalls`. A dial
+ *   whose SYN the kernel had to retransmit (unanswered for 1 s; the next retransmissions would
+ *   come 2, 4, 8 s later) is aborted the same way and the next send dials again at once, so a
+ *   fresh SYN leaves about once a second and the first one after a heal connects; counted in
+ *   `synAborts`. A peer that opens a stream to us on a newer connection than the one our channel
  *   uses gets our channel moved onto that connection (its side found the old one stalled).
  */
 import { readFile } from 'node:fs/promises'
@@ -42,7 +43,7 @@ import { RejectionCounter, WireError } from '../wire/errors.js'
 import type { Clock } from './clock.js'
 import { encodeFrame, FrameDecoder } from './frame-decoder.js'
 import { LAYERS, PROTOCOLS } from './protocols.js'
-import { endpointKey, stalledRemotes } from './tcp-stalls.js'
+import { endpointKey, stalledRemotes, unansweredSyns } from './tcp-stalls.js'
 import { TokenBucket } from './token-bucket.js'
 
 /** The slice of libp2p's components this transport uses (works for a service and standalone). */
@@ -105,13 +106,6 @@ export interface PeerStreamsLimits {
    * Lower = faster recovery after a heal; too low replaces connections on a lossy link.
    */
   stallRetransmitsMin: number
-  /**
-   * How long a dial towards a stalled peer may wait for its TCP connection (SYN answered) before
-   * it is given up and the next send dials afresh. Default 1000 ms: one SYN each (Linux's first
-   * SYN retransmission comes after 1 s, the next 2 s later). Only the TCP connect is bounded so:
-   * once the upgrade starts, the dial has the whole `dialTimeoutMs` like any other.
-   */
-  stallDialTimeoutMs: number
   /** How long a peer that sent garbage is refused. Default 60 s. */
   banMs: number
   /**
@@ -153,7 +147,6 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   redialBackoffMs: 250,
   stallCheckMs: 250,
   stallRetransmitsMin: 3,
-  stallDialTimeoutMs: 1000,
   banMs: 60_000,
   inFramesPerSecond: 200,
   inFramesBurst: 400,
@@ -195,6 +188,8 @@ export interface TrafficStats {
   dropped: Map<string, number>
   /** Times a peer's black-holed connections were aborted and redialled (tcp-stalls.ts). */
   stalls: number
+  /** Dials aborted because their SYN went unanswered (retried at once with a fresh SYN). */
+  synAborts: number
 }
 
 /** Inbound rate state of one peer on one layer (outlives its streams, see the file comment). */
@@ -205,6 +200,14 @@ interface InboundRate {
   malformed: TokenBucket
   /** Last time a token was asked of any bucket. */
   lastUsedMs: number
+}
+
+interface PendingDial {
+  abort: AbortController
+  /** `ip:port` of the addresses dialled (tcp-stalls.ts keys). */
+  endpoints: Set<string>
+  /** Aborted because the kernel had to retransmit its SYN. */
+  synUnanswered: boolean
 }
 
 interface Channel {
@@ -230,10 +233,11 @@ export class PeerStreams {
     recvBytes: new Map(),
     dropped: new Map(),
     stalls: 0,
+    synAborts: 0,
   }
   private readonly limits: PeerStreamsLimits
-  /** Peers whose connections were found black-holed, until we hear from them (bounded: peersMax). */
-  private readonly stalled = new Set<NodeId>()
+  /** Dials in progress (one per peer, see connect): their abort switch and TCP endpoints. */
+  private readonly dials = new Map<NodeId, PendingDial>()
   private stallTimer: ReturnType<typeof setInterval> | undefined
   private checkingStalls = false
   private readonly channels = new Map<string, Channel>()
@@ -340,9 +344,10 @@ export class PeerStreams {
     }
     ch.opening = true
     const dialStartMs = this.init.clock.nowMs()
-    const stalled = this.stalled.has(to)
+    const attempt = this.connect(to)
+    const dial = this.dials.get(to)
     try {
-      const connection = await this.connect(to, stalled)
+      const connection = await attempt
       await this.attach(connection, layer, ch, key, this.limits.dialTimeoutMs)
     } catch (err) {
       this.init.onDialError?.(
@@ -351,8 +356,8 @@ export class PeerStreams {
         `${String(err)} (after ${Math.round(this.init.clock.nowMs() - dialStartMs)} ms)`,
       )
       ch.failures = Math.min(ch.failures + 1, 3)
-      // A stalled peer is redialled at once: each attempt is one fresh SYN (see stallDialTimeoutMs).
-      ch.retryAtMs = stalled
+      // A dial whose SYN went unanswered is retried at once: the point is a fresh SYN.
+      ch.retryAtMs = dial?.synUnanswered
         ? 0
         : this.init.clock.nowMs() + this.limits.redialBackoffMs * 2 ** (ch.failures - 1)
       this.drop('dial-failed', ch.queue.length)
@@ -396,8 +401,8 @@ export class PeerStreams {
   }
 
   /**
-   * Abort the connections the kernel keeps retransmitting on without an answer (tcp-stalls.ts)
-   * and mark their peers stalled: the next send redials at once, SYN-bounded (see connect).
+   * Abort the connections the kernel keeps retransmitting on without an answer, and the dials
+   * whose SYN it had to retransmit (tcp-stalls.ts): the next send dials again at once.
    */
   async checkStalls(): Promise<void> {
     const read = this.init.readTcpTable ?? readProcNetTcp
@@ -411,6 +416,15 @@ export class PeerStreams {
     } finally {
       this.checkingStalls = false
     }
+    const syns = new Set(unansweredSyns(table))
+    if (syns.size > 0) {
+      for (const dial of this.dials.values()) {
+        if (dial.synUnanswered || ![...dial.endpoints].some((e) => syns.has(e))) continue
+        dial.synUnanswered = true
+        this.stats.synAborts++
+        dial.abort.abort(new Error('SYN unanswered'))
+      }
+    }
     const remotes = new Set(stalledRemotes(table, this.limits.stallRetransmitsMin))
     if (remotes.size === 0) return
     const peers = new Set<NodeId>()
@@ -423,8 +437,6 @@ export class PeerStreams {
 
   private onStalled(peer: NodeId): void {
     this.stats.stalls++
-    if (this.stalled.size >= this.limits.peersMax) this.stalled.clear()
-    this.stalled.add(peer)
     for (const l of LAYERS) {
       const ch = this.channels.get(`${peer}\n${l}`)
       if (!ch) continue
@@ -474,21 +486,11 @@ export class PeerStreams {
   }
 
   /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
-  private connect(to: NodeId, stalled: boolean): Promise<Connection> {
+  private connect(to: NodeId): Promise<Connection> {
     const pending = this.dialing.get(to)
     if (pending) return pending
-    // Towards a stalled peer, a dial whose TCP connection is not up within stallDialTimeoutMs
-    // (its SYN was dropped) is given up, so the next one sends a fresh SYN; once the upgrade
-    // (key exchange, Noise) starts, it has the whole dialTimeoutMs, as every dial (a handshake
-    // cut short under load is the livelock dialTimeoutMs is there to avoid).
-    const ctl = new AbortController()
-    const overall = setTimeout(() => ctl.abort(new Error('dial timeout')), this.limits.dialTimeoutMs)
-    const synTimer = stalled
-      ? setTimeout(
-          () => ctl.abort(new Error('no TCP connection to a stalled peer')),
-          this.limits.stallDialTimeoutMs,
-        )
-      : undefined
+    const dial: PendingDial = { abort: new AbortController(), endpoints: new Set(), synUnanswered: false }
+    const timer = setTimeout(() => dial.abort.abort(new Error('dial timeout')), this.limits.dialTimeoutMs)
     const attempt = (async () => {
       const peer = peerIdFromString(to)
       const addrs = this.init.addrsOf(to).flatMap((a) => {
@@ -498,19 +500,19 @@ export class PeerStreams {
           return []
         }
       })
+      for (const a of addrs) {
+        const key = endpointOf(a)
+        if (key) dial.endpoints.add(key)
+      }
       if (addrs.length > 0) await this.components.peerStore.merge(peer, { multiaddrs: addrs })
-      return this.components.connectionManager.openConnection(peer, {
-        signal: ctl.signal,
-        onProgress: (ev: { type: string }) => {
-          if (ev.type.startsWith('upgrader:')) clearTimeout(synTimer)
-        },
-      })
+      return this.components.connectionManager.openConnection(peer, { signal: dial.abort.signal })
     })()
     this.dialing.set(to, attempt)
+    this.dials.set(to, dial)
     const clear = () => {
-      clearTimeout(overall)
-      clearTimeout(synTimer)
+      clearTimeout(timer)
       if (this.dialing.get(to) === attempt) this.dialing.delete(to)
+      if (this.dials.get(to) === dial) this.dials.delete(to)
     }
     attempt.then(clear, clear)
     return attempt
@@ -574,7 +576,6 @@ export class PeerStreams {
         if (!verdict) continue
         bump(this.stats.recvMsgs, layer, 1)
         bump(this.stats.recvBytes, layer, frame.length)
-        this.stalled.delete(from)
         this.init.onFrame(from, layer, frame)
       }
     })
@@ -723,9 +724,13 @@ export class PeerStreams {
 
 /** The `ip:port` key of a connection's remote end (as tcp-stalls.ts names it), if IP and TCP. */
 function remoteKey(c: Connection): string | undefined {
+  return endpointOf(c.remoteAddr)
+}
+
+function endpointOf(ma: Multiaddr): string | undefined {
   let ip: string | undefined
   let port: number | undefined
-  for (const part of c.remoteAddr.getComponents()) {
+  for (const part of ma.getComponents()) {
     if (part.name === 'ip4' || part.name === 'ip6') ip = part.value
     else if (part.name === 'tcp' && part.value !== undefined) port = Number(part.value)
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { endpointKey, stalledRemotes } from './tcp-stalls.js'
+import { endpointKey, stalledRemotes, unansweredSyns } from './tcp-stalls.js'
 
 // Lines as Linux 6.x prints them (trailing columns trimmed).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -17,6 +17,12 @@ describe('stalledRemotes', () => {
     expect(stalledRemotes(TCP, 1)).toEqual(['10.77.0.18:4001', '10.77.0.13:4001'])
     expect(stalledRemotes('', 1)).toEqual([])
     expect(stalledRemotes('garbage\n1 2 3', 1)).toEqual([])
+  })
+
+  it('lists dials whose SYN was retransmitted', () => {
+    // Line 4: SYN_SENT to 10.77.0.14:4001 with 5 expiries.
+    expect(unansweredSyns(TCP)).toEqual(['10.77.0.14:4001'])
+    expect(unansweredSyns(TCP.replace('01:00000100 00000005', '01:00000100 00000000'))).toEqual([])
   })
 
   it('reads IPv6 and IPv4-mapped remotes; endpointKey names them the same way', () => {

@@ -29,6 +29,22 @@ export function stalledRemotes(procNetTcp: string, retransmitsMin: number): stri
   return out
 }
 
+/**
+ * Remote ends of dials whose SYN the kernel had to retransmit (SYN_SENT with at least one RTO
+ * expiry: unanswered for 1 s; Linux would wait 2, 4, 8 … s more before the next ones).
+ */
+export function unansweredSyns(procNetTcp: string): string[] {
+  const out: string[] = []
+  for (const line of procNetTcp.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f.length < 7 || f[3] !== '02') continue // 02 = SYN_SENT
+    if (!(Number.parseInt(f[6] ?? '', 16) >= 1)) continue
+    const remote = endpointOf(f[2] ?? '')
+    if (remote) out.push(remote)
+  }
+  return out
+}
+
 /** `0100007F:1F90` → `127.0.0.1:8080`; IPv6 as 8 groups without compression (see ipKey). */
 function endpointOf(hex: string): string | undefined {
   const [addr, port] = hex.split(':')

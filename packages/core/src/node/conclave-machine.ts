@@ -65,7 +65,11 @@ export interface ConclaveInit {
   membershipFactory?: (init: ConclaveInit, nowMs: number) => MembershipLike
 }
 
-/** How often a shard leader looks for members to re-admit. */
+/**
+ * How often a shard leader looks for members to re-admit; it also looks at its next tick whenever
+ * the number of members up changes (a removed voter back: a restart after a graceful leave, or
+ * the far side of a healed partition), so such a member waits a heartbeat, not up to a second.
+ */
 const READMIT_CHECK_MS = 1000
 
 export type NodeRole =
@@ -107,6 +111,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   /** Our map is only the shard count a first announcement told us (no voter lists, not bootstrapped). */
   private mapFromAnnounce = false
   private nextReadmitMs = 0
+  /** membership.aliveCount() at the last re-admission check. */
+  private readmitAliveCount = -1
   /** What is durable now: `init.stored` plus every persist op since (a shard joined later reads it). */
   private readonly persisted: Map<string, Uint8Array>
 
@@ -577,7 +583,10 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    */
   private readmitClaimants(nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader' || nowMs < this.nextReadmitMs) return
+    if (sg?.role !== 'leader') return
+    const alive = this.membership.aliveCount()
+    if (nowMs < this.nextReadmitMs && alive === this.readmitAliveCount) return
+    this.readmitAliveCount = alive
     this.nextReadmitMs = nowMs + READMIT_CHECK_MS
     const voters = sg.voters()
     if (voters.length >= this.init.config.shardMap.shardSizeMax) return

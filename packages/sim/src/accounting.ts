@@ -15,6 +15,8 @@ export interface Traffic {
 export interface NodeTraffic extends Traffic {
   /** Keyed by `${layer}/${type}`. */
   readonly byType: Map<string, Traffic>
+  /** The same counters by key index (`Accounting.key`), for the per-message path. */
+  readonly byKey: Array<Traffic | undefined>
 }
 
 export type DropReason = 'loss' | 'partition' | 'down' | 'restarted' | 'inbox-full'
@@ -32,19 +34,24 @@ export class Accounting {
     restarted: 0,
     'inbox-full': 0,
   }
-  private readonly keys = new Map<string, Map<string, string>>()
+  private readonly keys = new Map<string, Map<string, number>>()
+  /** `layer/type` by key index. */
+  private readonly keyNames: string[] = []
 
   node(id: NodeId): NodeTraffic {
     let t = this.perNode.get(id)
     if (t === undefined) {
-      t = { ...emptyTraffic(), byType: new Map() }
+      t = { ...emptyTraffic(), byType: new Map(), byKey: [] }
       this.perNode.set(id, t)
     }
     return t
   }
 
-  /** The interned `layer/type` key (no string is built per message on the hot path). */
-  key(layer: string, type: string): string {
+  /**
+   * The index of `layer/type` (interned: no string is built and no per-node map is searched per
+   * message on the hot path). Bounded by the message types the machines have.
+   */
+  key(layer: string, type: string): number {
     let types = this.keys.get(layer)
     if (types === undefined) {
       types = new Map()
@@ -52,26 +59,38 @@ export class Accounting {
     }
     let key = types.get(type)
     if (key === undefined) {
-      key = `${layer}/${type}`
+      key = this.keyNames.length
+      this.keyNames.push(`${layer}/${type}`)
       types.set(type, key)
     }
     return key
   }
 
-  sent(t: NodeTraffic, key: string, bytes: number): void {
+  sent(t: NodeTraffic, key: number, bytes: number): void {
     t.sentMsgs++
     t.sentBytes += bytes
-    const k = typeEntry(t, key)
+    const k = t.byKey[key] ?? this.typeEntry(t, key)
     k.sentMsgs++
     k.sentBytes += bytes
   }
 
-  received(t: NodeTraffic, key: string, bytes: number): void {
+  received(t: NodeTraffic, key: number, bytes: number): void {
     t.recvMsgs++
     t.recvBytes += bytes
-    const k = typeEntry(t, key)
+    const k = t.byKey[key] ?? this.typeEntry(t, key)
     k.recvMsgs++
     k.recvBytes += bytes
+  }
+
+  private typeEntry(t: NodeTraffic, key: number): Traffic {
+    const name = this.keyNames[key] as string
+    let k = t.byType.get(name)
+    if (k === undefined) {
+      k = emptyTraffic()
+      t.byType.set(name, k)
+    }
+    t.byKey[key] = k
+    return k
   }
 
   drop(reason: DropReason): void {
@@ -107,13 +126,4 @@ export class Accounting {
     }
     return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
   }
-}
-
-function typeEntry(t: NodeTraffic, key: string): Traffic {
-  let k = t.byType.get(key)
-  if (k === undefined) {
-    k = emptyTraffic()
-    t.byType.set(key, k)
-  }
-  return k
 }

@@ -80,14 +80,16 @@ const CALL = 3
 class Entry {
   atMs = 0
   seq = 0
+  slot = -1
   constructor(
     readonly kind: number,
     readonly node: SimNode | null,
-    /** TICK: the node's tick token; DELIVER: the target's generation; RESUME: the pause token. */
+    /** DELIVER: the target's generation; RESUME: the pause token. */
     readonly token: number,
     readonly from: NodeId,
     readonly layer: Layer,
-    readonly type: string,
+    /** DELIVER: the accounting key of `layer/type` (Accounting.key). */
+    readonly key: number,
     readonly bytes: Uint8Array | null,
     readonly fn: (() => void) | null,
   ) {}
@@ -96,7 +98,7 @@ class Entry {
 interface Pending {
   readonly from: NodeId
   readonly layer: Layer
-  readonly type: string
+  readonly key: number
   readonly bytes: Uint8Array
 }
 
@@ -112,7 +114,8 @@ class SimNode {
   inbox: Pending[] = []
   tickAtMs = Number.POSITIVE_INFINITY
   tickDueLocalMs = Number.POSITIVE_INFINITY
-  tickToken = 0
+  /** The node's one timer entry: moved in the agenda when its next tick changes, never duplicated. */
+  readonly tickEntry: Entry
   lastTickTrueMs = Number.NEGATIVE_INFINITY
   lastLocalMs = Number.NEGATIVE_INFINITY
   sameInstantTicks = 0
@@ -128,7 +131,9 @@ class SimNode {
     readonly factory: MachineFactory,
     readonly rng: Rng,
     readonly traffic: NodeTraffic,
-  ) {}
+  ) {
+    this.tickEntry = new Entry(TICK, this, 0, '', 'membership', 0, null, null)
+  }
 }
 
 interface PartitionRule {
@@ -248,7 +253,7 @@ export class Simulation {
     node.up = false
     node.machine = null
     node.generation++
-    node.tickToken++
+    this.queue.remove(node.tickEntry)
     node.tickAtMs = Number.POSITIVE_INFINITY
     node.inbox = []
     node.pausedUntilMs = -1
@@ -273,7 +278,7 @@ export class Simulation {
     if (node.pausedUntilMs < 0) node.pausedSinceMs = this.nowMs
     node.pausedUntilMs = Math.max(node.pausedUntilMs, this.nowMs + durationMs)
     node.pauseToken++
-    this.push(new Entry(RESUME, node, node.pauseToken, '', 'membership', '', null, null), node.pausedUntilMs)
+    this.push(new Entry(RESUME, node, node.pauseToken, '', 'membership', 0, null, null), node.pausedUntilMs)
     this.recordFault({ trueMs: this.nowMs, kind: 'pause', node: id, durationMs })
   }
 
@@ -308,7 +313,7 @@ export class Simulation {
   /** Run fn at true time atMs (not before now). Entries at one instant run in schedule order. */
   schedule(atMs: number, fn: () => void): void {
     assert(atMs >= this.nowMs, () => `schedule at ${atMs} < now ${this.nowMs}`)
-    this.push(new Entry(CALL, null, 0, '', 'membership', '', null, fn), atMs)
+    this.push(new Entry(CALL, null, 0, '', 'membership', 0, null, fn), atMs)
   }
 
   /** Process everything due up to and including trueMs, then set the clock to trueMs. */
@@ -378,7 +383,7 @@ export class Simulation {
   private boot(node: SimNode): void {
     node.up = true
     node.generation++
-    node.tickToken++
+    this.queue.remove(node.tickEntry)
     node.tickAtMs = Number.POSITIVE_INFINITY
     node.machine = node.factory({
       id: node.id,
@@ -413,7 +418,7 @@ export class Simulation {
 
   private tick(entry: Entry): void {
     const node = entry.node as SimNode
-    if (entry.token !== node.tickToken || !node.up || node.pausedUntilMs >= 0) return
+    if (!node.up || node.pausedUntilMs >= 0) return
     const machine = node.machine as Machine
     node.tickAtMs = Number.POSITIVE_INFINITY
     if (node.lastTickTrueMs === this.nowMs) {
@@ -444,10 +449,10 @@ export class Simulation {
         this.accounting.drop('inbox-full')
         return
       }
-      node.inbox.push({ from: entry.from, layer: entry.layer, type: entry.type, bytes })
+      node.inbox.push({ from: entry.from, layer: entry.layer, key: entry.key, bytes })
       return
     }
-    this.accounting.received(node.traffic, this.accounting.key(entry.layer, entry.type), bytes.length)
+    this.accounting.received(node.traffic, entry.key, bytes.length)
     ;(node.machine as Machine).receive(entry.from, entry.layer, bytes, this.localNowOf(node))
     this.flush(node)
   }
@@ -474,7 +479,7 @@ export class Simulation {
     node.inbox = []
     for (const m of inbox) {
       if (!node.up || node.pausedUntilMs >= 0) break // a scheduled fault cannot fire mid-loop, but be safe
-      this.accounting.received(node.traffic, this.accounting.key(m.layer, m.type), m.bytes.length)
+      this.accounting.received(node.traffic, m.key, m.bytes.length)
       machine.receive(m.from, m.layer, m.bytes, this.localNowOf(node))
       this.flush(node)
     }
@@ -506,14 +511,14 @@ export class Simulation {
     if (atMs === node.tickAtMs && dueLocal === node.tickDueLocalMs) return
     node.tickAtMs = atMs
     node.tickDueLocalMs = dueLocal
-    node.tickToken++
-    if (atMs !== Number.POSITIVE_INFINITY) {
-      this.push(new Entry(TICK, node, node.tickToken, '', 'membership', '', null, null), atMs)
-    }
+    // Moving the entry gives it a fresh seq: the same order as pushing a new one.
+    if (atMs !== Number.POSITIVE_INFINITY) this.queue.reschedule(node.tickEntry, atMs)
+    else this.queue.remove(node.tickEntry)
   }
 
   private send(node: SimNode, to: NodeId, layer: Layer, type: string, bytes: Uint8Array): void {
-    this.accounting.sent(node.traffic, this.accounting.key(layer, type), bytes.length)
+    const key = this.accounting.key(layer, type)
+    this.accounting.sent(node.traffic, key, bytes.length)
     const target = this.nodes.get(to)
     if (target === undefined) {
       this.accounting.drop('down')
@@ -542,7 +547,7 @@ export class Simulation {
       node.linksPruneAt = Math.max(LINKS_PRUNE_AT, 2 * links.size)
     }
     links.set(target.index, atMs)
-    this.push(new Entry(DELIVER, target, target.generation, node.id, layer, type, bytes, null), atMs)
+    this.push(new Entry(DELIVER, target, target.generation, node.id, layer, key, bytes, null), atMs)
   }
 }
 

@@ -114,6 +114,25 @@ describe('monitoring ring', () => {
     for (let i = 0; i < ids.length; i++) expect(bulk.at(i)).toBe(one.at(i))
   })
 
+  it('addAll orders members that share a hash by id, as add does', () => {
+    const slots = [
+      { id: 'd', hash: 5 },
+      { id: 'b', hash: 5 },
+      { id: 'z', hash: 1 },
+      { id: 'c', hash: 5 },
+      { id: 'b', hash: 5 },
+      { id: 'a', hash: 0xffffffff },
+    ]
+    const one = new Ring()
+    for (const s of slots) one.add(s.id, s.hash)
+    const bulk = new Ring()
+    bulk.add('c', 5)
+    bulk.addAll(slots)
+    expect(bulk.size).toBe(5)
+    for (let i = 0; i < 5; i++) expect(bulk.at(i)).toBe(one.at(i))
+    expect([0, 1, 2, 3, 4].map((i) => bulk.at(i))).toEqual(['z', 'b', 'c', 'd', 'a'])
+  })
+
   it('removal shifts subjects to the next live member; random() honours exclusions', () => {
     const ring = new Ring()
     for (const id of ['a', 'b', 'c', 'd']) ring.add(id, idHash(id))

@@ -26,7 +26,7 @@
  * - Bounded: every frame ≤ frameBytesMax, the update queue, relays, members and pages are capped.
  *   Bad input is a counted rejection (and a rate-limited `wire:reject` event), never a throw.
  */
-import type { Layer, Machine, NodeId, Outbound, Ready } from '../sans-io.js'
+import type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from '../sans-io.js'
 import { emptyReady } from '../sans-io.js'
 import type { MemberState, MembershipEvent } from '../trace/events.js'
 import { assert } from '../util/assert.js'
@@ -116,6 +116,13 @@ function aliveMemberFrom(c: Claim, nowMs: number): Member {
 }
 
 type Source = 'direct' | 'gossip' | 'sync'
+
+/** What drain() returns when nothing was produced (frozen: a caller cannot add to it). */
+const NOTHING: Ready<MembershipEvent> = Object.freeze({
+  persist: Object.freeze([]) as unknown as PersistOp[],
+  send: Object.freeze([]) as unknown as Outbound[],
+  events: Object.freeze([]) as unknown as MembershipEvent[],
+})
 
 /** Bound on the members remembered as recently told they are dead (tellDead). */
 const DEAD_NOTICES_MAX = 256
@@ -417,6 +424,8 @@ export class Membership implements Machine<MembershipEvent> {
 
   drain(): Ready<MembershipEvent> {
     const r = this.out
+    // Many inputs produce nothing (an ack, most ticks): hand out the shared empty Ready then.
+    if (r.send.length === 0 && r.events.length === 0 && r.persist.length === 0) return NOTHING
     this.out = emptyReady()
     return r
   }

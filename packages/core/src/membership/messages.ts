@@ -73,9 +73,12 @@ const TYPE_CODES: Record<FrameType, number> = {
   fingerprints: 9,
   want: 10,
 }
-const TYPE_BY_CODE: ReadonlyMap<number, FrameType> = new Map(
-  Object.entries(TYPE_CODES).map(([k, v]) => [v, k as FrameType]),
-)
+/** Frame type by code (an array: decoded on every frame). */
+const TYPE_BY_CODE: ReadonlyArray<FrameType | undefined> = (() => {
+  const out: Array<FrameType | undefined> = []
+  for (const [k, v] of Object.entries(TYPE_CODES)) out[v] = k as FrameType
+  return out
+})()
 
 const TAG_CLAIM = 1
 const TAG_SUSPECT = 2
@@ -324,7 +327,7 @@ export function decodeFrame(bytes: Uint8Array, frameBytesMax: number): Frame {
   const version = r.u8()
   if (version !== WIRE_VERSION) throw new WireError('bad-version', `membership wire version ${version}`)
   const code = r.u8()
-  const type = TYPE_BY_CODE.get(code)
+  const type = TYPE_BY_CODE[code]
   if (type === undefined) throw new WireError('unknown-type', `membership frame type ${code}`)
   let frame: Frame
   switch (type) {
@@ -385,8 +388,12 @@ function readFingerprints(r: Reader, countMin: number): number[] {
   return fps
 }
 
-function readEntries(r: Reader, frameBytesMax: number): Entry[] {
+/** Shared by every decoded frame without entries (frozen: never added to). */
+const NO_ENTRIES: readonly Entry[] = Object.freeze([])
+
+function readEntries(r: Reader, frameBytesMax: number): readonly Entry[] {
   const n = r.varintMax(ENTRIES_MAX, 'entry count')
+  if (n === 0) return NO_ENTRIES // most pings and acks
   const out: Entry[] = []
   for (let i = 0; i < n; i++) out.push(readEntry(r, frameBytesMax))
   return out

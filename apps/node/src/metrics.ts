@@ -111,6 +111,12 @@ export class NodeMetrics {
         'dials aborted because their SYN went unanswered, retried at once',
       )
       lines.push(`conclave_dial_syn_aborts_total ${t.stats.synAborts}`)
+      metric(
+        'conclave_tcp_table_reads_total',
+        'counter',
+        'reads of the kernel TCP table looking for stalls (only after an RTO expiry in the network namespace)',
+      )
+      lines.push(`conclave_tcp_table_reads_total ${t.stats.tcpTableReads}`)
     }
     metric(
       'conclave_rejected_frames_total',

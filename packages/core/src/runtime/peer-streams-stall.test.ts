@@ -161,6 +161,32 @@ async function setup() {
 
 const settle = () => new Promise((r) => setImmediate(r))
 
+describe('PeerStreams reads the TCP table only after an RTO expiry', () => {
+  it('a standing retransmission count means no look; a moved or unknown one means a look', async () => {
+    const t = await setup()
+    const counts: (number | undefined)[] = [100, 100, 100, 103, 103, undefined, 103]
+    let i = 0
+    const ps = new PeerStreams({} as PeerStreamsComponents, {
+      clock: { nowMs: () => 0 },
+      onFrame: () => {},
+      addrsOf: () => [],
+      readRtoExpiries: () => counts[i++],
+    })
+    expect(counts.map(() => ps.stallPossible())).toEqual([
+      true, // no baseline yet (start() takes one in real use)
+      false, // 100 → 100: no RTO expired anywhere, no look
+      false,
+      true, // 100 → 103: RTOs expired
+      false,
+      true, // unreadable: look
+      true, // unknown → 103
+    ])
+    expect(t.ps.stats.tcpTableReads).toBe(0)
+    await t.ps.checkStalls()
+    expect(t.ps.stats.tcpTableReads).toBe(1)
+  })
+})
+
 describe('PeerStreams stalled peers', () => {
   it('aborts a connection the kernel retransmits on 3 times and redials at once', async () => {
     const t = await setup()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { endpointKey, stalledRemotes, unansweredSyns } from './tcp-stalls.js'
+import { endpointKey, rtoExpiries, stalledRemotes, unansweredSyns } from './tcp-stalls.js'
 
 // Lines as Linux 6.x prints them (trailing columns trimmed).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -32,5 +32,19 @@ describe('stalledRemotes', () => {
     expect(stalledRemotes(v6, 3)).toEqual([endpointKey('::1', 0x8ae2), endpointKey('10.77.0.10', 0x9c40)])
     expect(endpointKey('::1', 4001)).toBe('0:0:0:0:0:0:0:1:4001')
     expect(endpointKey('fe80::a:1', 1)).toBe('fe80:0:0:0:0:0:a:1:1')
+  })
+})
+
+describe('rtoExpiries', () => {
+  it('reads TCPTimeouts from the TcpExt: lines of /proc/net/netstat', () => {
+    const netstat = [
+      'TcpExt: SyncookiesSent SyncookiesRecv TW TCPTimeouts TCPLossProbes',
+      'TcpExt: 0 0 118 7 746775',
+      'IpExt: InNoRoutes InTruncatedPkts',
+      'IpExt: 0 0',
+    ].join('\n')
+    expect(rtoExpiries(netstat)).toBe(7)
+    expect(rtoExpiries('IpExt: InNoRoutes\nIpExt: 0')).toBeUndefined()
+    expect(rtoExpiries('TcpExt: TW TCPTimeouts\nTcpExt: 1 x')).toBeUndefined()
   })
 })

@@ -3,7 +3,7 @@ import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
 const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--trace-out FILE] [--json]
-pnpm bench idle --nodes N [--window-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
+pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
 
 function parse(argv: string[]): Map<string, string> {
   const out = new Map<string, string>()
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     const idle = await runIdle({
       nodes: int(flags, 'nodes', 25, 1, 500),
       windowS: int(flags, 'window-s', 30, 1, 3600),
+      settleS: int(flags, 'settle-s', 5, 0, 3600),
       preset,
       basePort: int(flags, 'base-port', 30000, 1024, 60000),
       dataRoot: flags.get('data-root') ?? defaultDataRoot(),

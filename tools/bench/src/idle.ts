@@ -22,6 +22,8 @@ export interface IdleOptions {
   cpuProfDir?: string
   /** Extra `node` flags for every node process (e.g. `--max-semi-space-size=1`). */
   nodeArgs?: string[]
+  /** Seconds between the first leader known by all and the window. Default 5. */
+  settleS?: number
   say(line: string): void
 }
 
@@ -36,6 +38,12 @@ export interface IdleResult {
   /** The node with the most CPU (often the global or a shard leader), % of a core. */
   busiestPct: number
   rssMbPerNode: number
+  /**
+   * read/write system calls per second per node (from /proc/<pid>/io syscr, syscw): socket reads
+   * and writes, plus the odd file or pipe access (the JSON log). Independent of host load, so a
+   * change that saves frames shows here even when the CPU figures are noisy.
+   */
+  syscallsPerSecPerNode: { read: number; write: number }
   /** Frames sent per second per node, by layer/type, averaged over the nodes (and the driver's timer wake-ups per second). */
   framesPerSecByType: Record<string, number>
   /** leader:change log lines of all nodes during the window (0 = the cluster was really idle). */
@@ -65,6 +73,16 @@ export function threadTicks(pid: number): ThreadTicks {
     }
   }
   return out
+}
+
+/** read and write system calls of `pid` so far (undefined once it is gone). */
+function syscalls(pid: number): { read: number; write: number } | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+    return { read: Number(/^syscr: (\d+)/m.exec(io)?.[1]), write: Number(/^syscw: (\d+)/m.exec(io)?.[1]) }
+  } catch {
+    return undefined
+  }
 }
 
 async function sentFrames(port: number): Promise<Map<string, number>> {
@@ -104,15 +122,20 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     await cluster.start()
     await cluster.waitFor(() => cluster.agreedLeader(), 90_000, 'a leader known by all')
     const convergeMs = Date.now() - t0
-    o.say(`leader known by all ${convergeMs} ms after launch; settling 5 s, then a ${o.windowS} s window`)
-    await new Promise((r) => setTimeout(r, 5000))
+    const settleS = o.settleS ?? 5
+    o.say(
+      `leader known by all ${convergeMs} ms after launch; settling ${settleS} s, then a ${o.windowS} s window`,
+    )
+    await new Promise((r) => setTimeout(r, settleS * 1000))
     const pids = cluster.nodes.map((n) => n.pid as number)
     const framesBefore = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
     const before = pids.map(threadTicks)
+    const ioBefore = pids.map(syscalls)
     const changes0 = leaderChanges
     const w0 = Date.now()
     await new Promise((r) => setTimeout(r, o.windowS * 1000))
     const after = pids.map(threadTicks)
+    const ioAfter = pids.map(syscalls)
     const changesInWindow = leaderChanges - changes0
     const windowS = (Date.now() - w0) / 1000
     const framesAfter = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
@@ -141,6 +164,15 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const framesPerSecByType: Record<string, number> = {}
     for (const [k, v] of [...types].sort((a, b) => b[1] - a[1]))
       framesPerSecByType[k] = round2(v / windowS / o.nodes)
+    let reads = 0
+    let writes = 0
+    pids.forEach((_, i) => {
+      const a = ioBefore[i]
+      const b = ioAfter[i]
+      if (!a || !b) return
+      reads += b.read - a.read
+      writes += b.write - a.write
+    })
     const rss = cluster.nodes.map((_, i) => cluster.usage(i)?.rssMb ?? 0)
     o.say(
       `CPU by thread name (sum over nodes, % of a core): ${[...byThread]
@@ -163,6 +195,10 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       otherThreadsPctPerNode: { p50: round2(quantile(s(other), 0.5)), mean: round2(mean(other)) },
       busiestPct: round2(Math.max(...total)),
       rssMbPerNode: round2(mean(rss)),
+      syscallsPerSecPerNode: {
+        read: round2(reads / windowS / o.nodes),
+        write: round2(writes / windowS / o.nodes),
+      },
       framesPerSecByType,
       leaderChangesInWindow: changesInWindow,
       loadAvg: (await import('node:os')).loadavg().map(round2),

@@ -197,7 +197,12 @@ export class Driver<E extends TraceEvent = TraceEvent> {
   private arm(): void {
     if (this.stopped) return
     const atMs = this.init.machine.nextTickAtMs()
-    if (atMs === this.timerAtMs && this.timer) return
+    // A timer already armed for this time or earlier stays: when it fires early the tick finds
+    // nothing due (machines act on deadlines, never on the tick itself) and re-arms for the real
+    // time. A follower pushes its election deadline back on every heartbeat, and re-arming each
+    // time cost a clearTimeout + setTimeout per frame; now it costs one early wake-up per
+    // election timeout at most.
+    if (this.timer && this.timerAtMs <= atMs) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     this.timerAtMs = atMs

@@ -1,0 +1,70 @@
+/**
+ * TCP with one socket write per message: @libp2p/tcp 11 writes each buffer of a message
+ * separately, and Noise hands it every message as two buffers (the 2-byte length, then the
+ * ciphertext), so each frame cost two write system calls and went out as two TCP segments (two
+ * reads and two wake-ups at the receiver too when they arrive apart). Here a message of several
+ * buffers is copied into one first (frames are ≤ 256 KiB, and small in practice) and written with
+ * one call. Nothing else changes: same sockets, options, back-pressure and byte counts.
+ *
+ * Hooked where the transport hands its raw connection to libp2p's upgrader (the only place the
+ * TCP connection object is reachable): `sendData` is replaced on that connection only. The
+ * method is protected in @libp2p/utils' typings; the version is pinned, and coalescing-tcp.test.ts
+ * fails if it moves.
+ */
+import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import { type TCPComponents, type TCPOptions, tcp } from '@libp2p/tcp'
+
+/** The part of uint8arraylist's Uint8ArrayList used here (a message as a list of buffers). */
+interface Chunks {
+  readonly bufs: Uint8Array[]
+  /** The whole message as one buffer (copied when it has several). */
+  subarray(): Uint8Array
+  sublist(begin: number, end: number): Chunks
+  append(buf: Uint8Array): void
+}
+
+interface Sender {
+  sendData(data: Chunks): { sentBytes: number; canSendMore: boolean }
+}
+
+/** `data` as a list holding one buffer (the same list when it already does). */
+function oneBuffer(data: Chunks): Chunks {
+  if (data.bufs.length <= 1) return data
+  const one = data.sublist(0, 0)
+  one.append(data.subarray())
+  return one
+}
+
+/** Replace `maConn`'s sendData with one that writes a multi-buffer message as one buffer. */
+export function coalesceWrites<T extends MultiaddrConnection>(maConn: T): T {
+  const sender = maConn as unknown as Sender
+  const sendData = sender.sendData
+  if (typeof sendData !== 'function')
+    throw new Error('@libp2p/tcp changed: the connection has no sendData (coalescing-tcp.ts)')
+  sender.sendData = (data: Chunks) => sendData.call(maConn, oneBuffer(data))
+  return maConn
+}
+
+function wrapUpgrader(upgrader: Upgrader): Upgrader {
+  // @libp2p/tcp calls only these two on the upgrader it is given.
+  return Object.assign(Object.create(upgrader) as Upgrader, {
+    upgradeInbound: (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) =>
+      upgrader.upgradeInbound(coalesceWrites(maConn), opts),
+    upgradeOutbound: (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) =>
+      upgrader.upgradeOutbound(coalesceWrites(maConn), opts),
+  })
+}
+
+/** Drop-in for `tcp(init)`: the same transport, one socket write per message. */
+export function coalescingTcp(init?: TCPOptions): (components: TCPComponents) => Transport {
+  const make = tcp(init)
+  return (components) => {
+    const transport = make(components)
+    const dial = transport.dial.bind(transport)
+    const createListener = transport.createListener.bind(transport)
+    transport.dial = (ma, options) => dial(ma, { ...options, upgrader: wrapUpgrader(options.upgrader) })
+    transport.createListener = (options) =>
+      createListener({ ...options, upgrader: wrapUpgrader(options.upgrader) })
+    return transport
+  }
+}

@@ -96,7 +96,7 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
     convergeBoundMs,
     probes: run.probes,
     fenceWrites: run.resource.log,
-    quorumOf: (side, t) => run.quorumOf(side, t),
+    quorumOf: (side, t, bridge) => run.quorumOf(side, t, bridge),
   })
   return {
     seed: opts.seed,

@@ -6,7 +6,7 @@
  * change committed during the partition starts a new segment, judged with the map from then on
  * and watched from one lease period after the change.
  * Nodes in neither group (a bridge) reach both sides: they count towards either side's quorum
- * and are not judged themselves.
+ * (and so does a shard one of them votes in: it may lead it), and are not judged themselves.
  */
 import type { NodeId } from '@conclave/core'
 import type { TraceRecord } from '../../trace.js'
@@ -48,6 +48,7 @@ export function checkMinorityNoLease(
     const inA = new Set(p.groupA)
     const inB = new Set(p.groupB)
     const bridge = allNodes.filter((n) => !inA.has(n) && !inB.has(n))
+    const bridgeSet = new Set(bridge)
     for (const group of [p.groupA, p.groupB]) {
       const side = new Set(group)
       // Quorum counts the bridge too: a side reaches its nodes, and they vote.
@@ -58,7 +59,9 @@ export function checkMinorityNoLease(
         const fromMs = segFromMs + ctx.leasePeriodMs * (1 + ctx.driftBound)
         if (fromMs >= segEndMs) continue
         const quorumAt = (t: number) =>
-          ctx.quorumOf ? ctx.quorumOf(reach, t) : sideHasQuorum(reach, shardMapAt(trace, t), allNodes)
+          ctx.quorumOf
+            ? ctx.quorumOf(reach, t, bridgeSet)
+            : sideHasQuorum(reach, shardMapAt(trace, t), allNodes, bridgeSet)
         // A global-log change is used from the moment it is in the leader's log (Raft thesis
         // §4.1), before its commit: a side may hold a quorum of the NEXT committed shard set as
         // well (majorities of the two sets intersect, so at most one side holds either). Swarm

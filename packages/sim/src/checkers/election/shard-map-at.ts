@@ -106,17 +106,24 @@ export function withCommittedConfig(
 /**
  * A side holds a global quorum when a strict majority of shards each have a strict majority of
  * their voters on it (DESIGN.md, Global group). With no shards in the trace (flat baselines),
- * a strict majority of all nodes.
+ * a strict majority of all nodes. `bridge`: nodes that reach both sides (also in `side`). A shard
+ * with a bridge voter can be held by either side whatever its other voters: the bridge node can
+ * lead it (it reaches every voter, so it holds the shard lease) and it acks either side's global
+ * leader. (Election bridge scenario, 60 nodes, seed 7: shard 8 = one A voter, two B voters and a
+ * bridge node that led it; side A held 7 of 13 shards through it, 6 by the voters-on-the-side
+ * count, and its global lease was reported as a minority's.)
  */
 export function sideHasQuorum(
   side: ReadonlySet<NodeId>,
   shards: ReadonlyMap<number, readonly NodeId[]>,
   allNodes: readonly NodeId[],
+  bridge?: ReadonlySet<NodeId>,
 ): boolean {
   if (shards.size === 0) return allNodes.filter((n) => side.has(n)).length * 2 > allNodes.length
   let held = 0
   for (const voters of shards.values()) {
     if (voters.filter((v) => side.has(v)).length * 2 > voters.length) held++
+    else if (bridge !== undefined && voters.some((v) => bridge.has(v))) held++
   }
   return held * 2 > shards.size
 }

@@ -53,9 +53,10 @@ export interface ElectionCheckContext extends CheckContext {
   /**
    * Invariant 5: does this side hold a quorum at true time t? Default: derived from the shard
    * map in the trace (a majority of shards with a majority of their voters on the side), or a
-   * majority of all nodes when the trace names no shards (flat baselines).
+   * majority of all nodes when the trace names no shards (flat baselines). `bridge`: the nodes
+   * that reach both sides (sideHasQuorum).
    */
-  quorumOf?(side: ReadonlySet<NodeId>, trueMs: number): boolean
+  quorumOf?(side: ReadonlySet<NodeId>, trueMs: number, bridge?: ReadonlySet<NodeId>): boolean
 }
 
 export type ElectionChecker = (

@@ -261,10 +261,10 @@ export class ElectionRun {
    * Invariant 5's quorum test at trueMs: the claims recorded at the last partition at or before
    * it, corrected by the committed shard-log and global-log changes in the trace up to trueMs.
    */
-  quorumOf(side: ReadonlySet<NodeId>, trueMs: number): boolean {
+  quorumOf(side: ReadonlySet<NodeId>, trueMs: number, bridge?: ReadonlySet<NodeId>): boolean {
     const snap = this.shardMaps.findLast((s) => s.trueMs <= trueMs)
     const map = snap === undefined ? new Map() : withCommittedConfig(snap.claims, this.sim.trace, trueMs)
-    return sideHasQuorum(side, map, this.ids)
+    return sideHasQuorum(side, map, this.ids, bridge)
   }
 
   /** Start a failover episode now; call `endEpisode` once agreement is seen, for message counts. */

@@ -149,7 +149,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     convergeBoundMs,
     probes: run.probes,
     fenceWrites: run.resource.log,
-    quorumOf: (side, t) => run.quorumOf(side, t),
+    quorumOf: (side, t, bridge) => run.quorumOf(side, t, bridge),
   })
   const g = globalFailovers(trace, faults, run.episodes)
   const s = shardFailovers(trace, faults, run.episodes)

@@ -26,6 +26,14 @@ export interface GlobalConfig {
    * first-ranked live shard leader usually wins before the next one starts.
    */
   rankStepMs: number
+  /**
+   * How long past electionTimeoutMinMs the first-ranked shard leader waits (rank r waits
+   * rankSlackMs + r·rankStepMs): the other shard leaders' stickiness windows, opened by the same
+   * last heartbeat but received up to one delay spread later, must have closed when its PreVote
+   * arrives. Too short costs one rank step (the PreVote is refused; the next-ranked one runs), never
+   * a second term. Default = rankStepMs (15 ms); the local preset, on loopback, 10 ms.
+   */
+  rankSlackMs: number
   /** How many shard leaders get a ranked slot. Default 8 (covers a few dead shards in a row). */
   rankedCandidatesMax: number
   /**
@@ -53,6 +61,7 @@ export function lanGlobalConfig(): GlobalConfig {
     driftBound: 0.01,
     leaseMarginMs: 20,
     rankStepMs: 15,
+    rankSlackMs: 15,
     rankedCandidatesMax: 8,
     relayMinShards: 8,
     relayAckWaitMs: 20,

@@ -118,6 +118,8 @@ export class GlobalGroup {
   private readonly pendingVotes = new Map<number, { term: number; candidate: NodeId; candShard: number }>()
   /** 'vote-commit' break only: the volatile stand-in for the log's vote record. */
   private volatileVoteTerm = 0
+  /** The highest PreVote term for which we put our own election off (once per term: bounded). */
+  private deferredTerm = 0
 
   private round = 0
   private readonly roundSentMs = new Map<number, number>()
@@ -453,6 +455,49 @@ export class GlobalGroup {
     if (sg?.role !== 'leader') return // only a shard leader speaks for its shard
     const granted = this.mayGrant(m.term, { term: m.mapTerm, version: m.mapVersion }, nowMs)
     this.sendTo(from, { type: 'gprevote-resp', term: m.term, shard: sg.shard, granted })
+    if (granted) this.deferTo(m.candShard, m.term, nowMs)
+  }
+
+  /**
+   * We just granted a PreVote for `term` to the leader of `candShard`: an election is under way.
+   * Put our own off if we have not started one, or step back from our PreVote if theirs ranks
+   * before ours. Two candidates in one term split the shards' votes, and with the dead leader's
+   * shard still re-electing (and then waiting a global lease before it votes) a 2–2 split of 5
+   * shards lasts until the retry (test net, 25 nodes, one-way 1–51 ms: 6 of 45 crashes took
+   * 0.9–1.5 s that way, 0 after). Once per term, so a precandidate that never gets further delays
+   * us by at most one step. Liveness only: PreVotes change no vote and no term.
+   */
+  private deferTo(candShard: number, term: number, nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg || term <= this.deferredTerm || candShard === sg.shard) return
+    if (this.roleValue === 'precandidate') {
+      if (term < this.term || !this.ranksBefore(candShard, sg.shard)) return
+      // Our attempt's deadline stays (a random timeout from its start): we retry only if theirs
+      // has not produced a leader by then (stepping back for one step split again: 2 of 45).
+      this.roleValue = 'none'
+      this.grants.clear()
+      this.deferredTerm = term
+      return
+    }
+    if (this.roleValue !== 'none') return
+    this.deferredTerm = term
+    // One rank step (the config's bound on PreVote → vote → shard commit): if their PreVote
+    // succeeds, their vote request reaches us by then and restarts our timer (onVoteRequest); if
+    // it fails, we lose one step. (A whole timeout instead: mass-failure at 60 nodes, seeds 3–8,
+    // took up to 630 ms where it had taken 300–540.)
+    this.electionDeadlineMs = Math.max(this.electionDeadlineMs, nowMs + this.cfg.rankStepMs)
+  }
+
+  /** Does shard `a` come before shard `b` in the candidate order (cyclic after the last leader's shard, else by id)? */
+  private ranksBefore(a: number, b: number): boolean {
+    const shards = [...(this.effMap()?.shards.keys() ?? [])].sort((x, y) => x - y)
+    const from = this.knownLeaderShard === undefined ? -1 : shards.indexOf(this.knownLeaderShard)
+    const pos = (s: number) => {
+      const i = shards.indexOf(s)
+      if (from < 0) return s
+      return i < 0 ? shards.length + s : (i - from - 1 + shards.length) % shards.length
+    }
+    return pos(a) < pos(b)
   }
 
   private onPreVoteResponse(
@@ -682,7 +727,10 @@ export class GlobalGroup {
         mapVersion,
       }
     }
-    if (this.roleValue !== 'none' && m.term >= this.term) this.stepDown(nowMs)
+    // A PreVote raised no term (Raft thesis §9.6): a precandidate follows any leader its shard
+    // still follows. (It stayed a precandidate for a term above the leader's, acking as one.)
+    if (this.roleValue === 'precandidate' || (this.roleValue !== 'none' && m.term >= this.term))
+      this.stepDown(nowMs)
     this.lastHeardGlobalMs = nowMs
     this.knownLeaderShard = m.leaderShard
     this.resetElectionTimer(nowMs)
@@ -863,20 +911,33 @@ export class GlobalGroup {
 
   /**
    * Ranked timeout: candidates in cyclic shard order after the silent leader's shard go first,
-   * one rankStepMs apart (plus jitter below a third of a step); unranked or unknown: random above.
+   * one rankStepMs apart (plus jitter below a third of a step); unranked or unknown: random above;
+   * a (pre)candidate whose election did not finish: random over the whole range.
    */
   private resetElectionTimer(nowMs: number): void {
     const cfg = this.cfg
-    const rankedSpanMs = cfg.rankStepMs * (cfg.rankedCandidatesMax + 1)
+    const rankedSpanMs = cfg.rankSlackMs + cfg.rankStepMs * cfg.rankedCandidatesMax
     const rank = this.roleValue === 'none' ? this.candidateRank() : undefined
     if (rank !== undefined && rank < cfg.rankedCandidatesMax) {
-      // rank + 1: one step of slack so the other shard leaders' stickiness windows (opened by the
-      // same heartbeat, received a little later) have closed when our PreVote arrives.
+      // The slack: the other shard leaders' stickiness windows (opened by the same heartbeat,
+      // received a little later) have closed when our PreVote arrives.
       this.electionDeadlineMs =
         nowMs +
         cfg.electionTimeoutMinMs +
-        (rank + 1) * cfg.rankStepMs +
+        cfg.rankSlackMs +
+        rank * cfg.rankStepMs +
         this.init.rng.float() * (cfg.rankStepMs / 3)
+      return
+    }
+    if (this.roleValue !== 'none') {
+      // Our (pre)election did not finish: retry after a random timeout over the whole range
+      // (Raft §5.2: split votes are broken by randomness). The retry comes after every ranked
+      // first attempt anyway (≥ 2·electionTimeoutMinMs after the silent leader's last heartbeat).
+      // It used the unranked range below, which the local preset collapses to one value
+      // (350 + 9·40 > 550): two split candidates retried in lockstep, exactly 550 ms later, and
+      // split again (25 real processes at load 8–13: terms 20, 21, 22 in one failover).
+      this.electionDeadlineMs =
+        nowMs + randomElectionTimeoutMs(this.init.rng, cfg.electionTimeoutMinMs, cfg.electionTimeoutMaxMs)
       return
     }
     const lo = Math.min(cfg.electionTimeoutMinMs + rankedSpanMs, cfg.electionTimeoutMaxMs)

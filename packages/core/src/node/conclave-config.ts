@@ -60,9 +60,12 @@ export function wanConclaveConfig(): ConclaveConfig {
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
  * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
- * - global: heartbeat 75 ms, election 350–550 ms, rank step 40 ms. Failover ≈ T_g − (phase of
- *   the last heartbeat, ≤ 75 ms) + one rank step + one election (PreVote, vote, shard-log commit,
- *   ≈ 6 one-way delays) + one announcement hop: ≈ 350–400 ms when the host is not overloaded.
+ * - global: heartbeat 75 ms, election 350–550 ms, rank step 40 ms, rank slack 10 ms. Failover ≈
+ *   T_g − (phase of the last heartbeat, 0–75 ms) + the slack + jitter (0–13 ms) + one election
+ *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 320–380 ms
+ *   when the host is not overloaded (test net, 1 ms one-way: p50 338, max 375 ms). The slack was
+ *   a whole rank step (40 ms); on loopback the heartbeat that opens every stickiness window
+ *   reaches the shard leaders within a few ms of each other.
  *   The global lease (350·0.99/1.01 − 25 ≈ 318 ms) stays continuous while a shard leader's own
  *   lease basis (≤ one shard heartbeat + one delay) plus a global heartbeat fit in it:
  *   318 − 120 − 75 leaves ≈ 60 ms per one-way delay (LAN leaves 54 ms; docs/protocol.md, "Global
@@ -107,6 +110,7 @@ export function localConclaveConfig(): ConclaveConfig {
     // Direct heartbeats up to 64 other shards (≈ 320 nodes: ≤ 2·64/75 ms ≈ 1700 msgs/s at the
     // leader): real-process runs (≤ 100 nodes) keep the one-hop lease renewal of a busy host.
     relayMinShards: 64,
+    rankSlackMs: 10,
   }
   c.shardMap.deadGraceMs = 3000
   return c
@@ -130,5 +134,6 @@ function scaleGlobal(g: GlobalConfig, k: number): GlobalConfig {
     electionTimeoutMaxMs: g.electionTimeoutMaxMs * k,
     leaseMarginMs: g.leaseMarginMs * k,
     rankStepMs: g.rankStepMs * k,
+    rankSlackMs: g.rankSlackMs * k,
   }
 }

@@ -250,6 +250,44 @@ describe('global group', () => {
     expect(repeated).toEqual([])
   })
 
+  it('one term per crash under scheduling jitter: a shard leader that granted a PreVote puts its own election off', () => {
+    // One-way delays of 1–51 ms (a busy host): the next-ranked shard leader's timer may fire
+    // before the first-ranked one's election reaches it; both ran in the same term and split the
+    // 4 live shards 2–2 until a retry (before deferTo: seeds 2, 6 and 8 here, 1.0–1.5 s).
+    const split: string[] = []
+    let crashes = 0
+    for (let seed = 1; seed <= 8; seed++) {
+      const net = new TestNet({
+        ids: testIds(25),
+        config: localConclaveConfig(),
+        seed,
+        latencyMs: 1,
+        latencyJitterMs: 50,
+      })
+      net.runFor(5000)
+      for (let round = 0; round < 3; round++) {
+        const leader = net.live().find((id) => net.machine(id).status(net.nowMs).role === 'global-leader')
+        if (leader === undefined) {
+          net.runFor(1000)
+          continue
+        }
+        const crashMs = net.nowMs
+        net.crash(leader)
+        net.runFor(4000)
+        crashes++
+        const terms = new Set(
+          net
+            .events('global:vote')
+            .filter((e) => e.trueMs >= crashMs)
+            .map((e) => e.term),
+        )
+        if (terms.size !== 1) split.push(`seed ${seed} round ${round}: vote terms ${[...terms].join(',')}`)
+      }
+    }
+    expect(crashes).toBeGreaterThan(20)
+    expect(split).toEqual([])
+  }, 30_000)
+
   it('each global vote is committed in a majority of its shard before it leaves', () => {
     const r = globalVoteCommitCheck(config())
     expect(r.checked).toBeGreaterThan(0)

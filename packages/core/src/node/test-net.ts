@@ -79,6 +79,12 @@ export interface TestNetOptions {
   bootstrapExpect?: number
   priorities?: Map<NodeId, number>
   observers?: NodeId[]
+  /**
+   * Each message takes latencyMs plus a uniform extra in [0, latencyJitterMs) (a busy host's
+   * scheduling delay), never overtaking an earlier one between the same two nodes (streams are
+   * FIFO). Default 0. Drawn from its own seeded PRNG, so runs without jitter are unchanged.
+   */
+  latencyJitterMs?: number
 }
 
 export class TestNet {
@@ -105,12 +111,16 @@ export class TestNet {
   private queue: InFlight[] = []
   private seq = 0
   private readonly rng
+  private readonly jitterRng
+  /** Per sender|receiver: the latest delivery time queued (FIFO under jitter). Bounded by node pairs. */
+  private readonly lastAtMs = new Map<string, number>()
   private bootEpochs = new Map<NodeId, number>()
   readonly world: FakeWorld
   private readonly bootstrapExpect: number
 
   constructor(readonly opts: TestNetOptions) {
     this.rng = createRng(opts.seed ?? 1)
+    this.jitterRng = createRng((opts.seed ?? 1) ^ 0x5eed)
     this.world = {
       ids: () => this.opts.ids,
       priorities: opts.priorities ?? new Map(),
@@ -200,7 +210,21 @@ export class TestNet {
     }
     for (const s of r.send) {
       this.log.push({ node: id, what: 'send', type: s.type })
-      this.queue.push({ atMs: this.nowMs + (this.opts.latencyMs ?? 2), seq: this.seq++, from: id, msg: s })
+      let atMs = this.nowMs + (this.opts.latencyMs ?? 2)
+      if (this.opts.latencyJitterMs) {
+        const pair = `${id}|${s.to}`
+        atMs = Math.max(
+          atMs + Math.floor(this.jitterRng.float() * this.opts.latencyJitterMs),
+          this.lastAtMs.get(pair) ?? 0,
+        )
+        this.lastAtMs.set(pair, atMs)
+      }
+      this.queue.push({
+        atMs,
+        seq: this.seq++,
+        from: id,
+        msg: s,
+      })
     }
     for (const e of r.events) this.trace.push({ ...e, trueMs: this.nowMs })
     if (r.persist.length + r.send.length + r.events.length > 0) {

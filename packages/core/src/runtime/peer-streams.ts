@@ -31,8 +31,7 @@
  *   whose SYN the kernel had to retransmit (unanswered for 1 s; the next retransmissions would
  *   come 2, 4, 8 s later) is aborted the same way and the next send dials again at once, so a
  *   fresh SYN leaves about once a second and the first one after a heal connects; counted in
- *   `synAborts`. A peer that opens a stream to us on a newer connection than the one our channel
- *   uses gets our channel moved onto that connection (its side found the old one stalled).
+ *   `synAborts`. Only the stalled connection goes: a fresh one to the same peer stays.
  */
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -228,8 +227,6 @@ interface Channel {
   conn: Connection | undefined
   queue: Uint8Array[]
   opening: boolean
-  /** A stream is being opened on a connection the peer opened (followNewerConnection). */
-  moving: boolean
   failures: number
   retryAtMs: number
 }
@@ -320,7 +317,6 @@ export class PeerStreams {
         conn: undefined,
         queue: [],
         opening: false,
-        moving: false,
         failures: 0,
         retryAtMs: 0,
       }
@@ -345,7 +341,7 @@ export class PeerStreams {
       ch.queue.shift()
       this.drop('queue-full')
     }
-    if (!stream && !ch.opening && !ch.moving) void this.open(out.to, out.layer, ch, key)
+    if (!stream && !ch.opening) void this.open(out.to, out.layer, ch, key)
   }
 
   /** Number of open outbound channels (a gauge). */
@@ -400,11 +396,6 @@ export class PeerStreams {
       stream.abort(new Error('channel gone'))
       return
     }
-    if (ch.stream?.status === 'open') {
-      // A pending dial and a move to the peer's newer connection both finished: keep the first.
-      stream.abort(new Error('channel already open'))
-      return
-    }
     stream.addEventListener('close', () => {
       if (ch.stream === stream) {
         ch.stream = undefined
@@ -446,12 +437,10 @@ export class PeerStreams {
     }
     const remotes = new Set(stalledRemotes(table, this.limits.stallRetransmitsMin))
     if (remotes.size === 0) return
-    const peers = new Set<NodeId>()
     for (const c of this.components.connectionManager.getConnections()) {
       const key = remoteKey(c)
-      if (key && remotes.has(key)) peers.add(c.remotePeer.toString())
+      if (key && remotes.has(key)) this.onStalled(c)
     }
-    for (const p of peers) this.onStalled(p)
   }
 
   /**
@@ -465,54 +454,24 @@ export class PeerStreams {
     return moved
   }
 
-  private onStalled(peer: NodeId): void {
+  /**
+   * Abort one black-holed connection, and only it: a fresh connection to the same peer (its side
+   * or ours redialled after a heal) must not go down with it, or both sides keep tearing down
+   * each other's new connections while their old ones are found one check after another.
+   */
+  private onStalled(c: Connection): void {
     this.stats.stalls++
+    const peer = c.remotePeer.toString()
     for (const l of LAYERS) {
       const ch = this.channels.get(`${peer}\n${l}`)
       if (!ch) continue
-      ch.stream?.abort(new Error('peer stalled'))
+      ch.retryAtMs = 0
+      if (ch.conn !== c) continue
+      ch.stream?.abort(new Error('connection stalled'))
       ch.stream = undefined
       ch.conn = undefined
-      ch.retryAtMs = 0
     }
-    let id: PeerId
-    try {
-      id = peerIdFromString(peer)
-    } catch {
-      return
-    }
-    for (const c of this.components.connectionManager.getConnections(id)) c.abort(new Error('peer stalled'))
-  }
-
-  /**
-   * The peer opened a stream on `connection`: if our channels to it run on an older connection,
-   * move them (its side found the old one stalled and dialled anew; frames we queue on the old one
-   * would wait for TCP's backoff). Each side only ever moves to a newer connection, so two
-   * connections opened at once (both sides dialling) cannot make channels move back and forth.
-   */
-  private followNewerConnection(from: NodeId, connection: Connection): void {
-    for (const l of LAYERS) {
-      const key = `${from}\n${l}`
-      const ch = this.channels.get(key)
-      if (!ch) continue
-      ch.retryAtMs = 0
-      const old = ch.conn
-      if (old === connection || ch.moving) continue
-      if (old && old.status === 'open' && old.timeline.open >= connection.timeline.open) continue
-      // No stream (a dial may be pending: after a stall its SYN may have been dropped) or one on
-      // an older connection: use the one the peer just proved works.
-      ch.stream?.abort(new Error('peer moved to a newer connection'))
-      ch.stream = undefined
-      ch.conn = undefined
-      ch.moving = true
-      this.attach(connection, l, ch, key, this.limits.dialTimeoutMs)
-        .catch(() => {
-          // The next send dials as usual.
-        })
-        .finally(() => {
-          ch.moving = false
-        })
-    }
+    c.abort(new Error('connection stalled'))
   }
 
   /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
@@ -571,7 +530,10 @@ export class PeerStreams {
       return
     }
     // A peer that reconnects (e.g. restarted) deserves a prompt redial from us too.
-    this.followNewerConnection(from, connection)
+    for (const l of LAYERS) {
+      const ch = this.channels.get(`${from}\n${l}`)
+      if (ch) ch.retryAtMs = 0
+    }
     const key = `${from}\n${layer}`
     let set = this.inbound.get(key)
     if (!set) {

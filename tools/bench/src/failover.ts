@@ -27,6 +27,14 @@ export interface FailoverOptions {
   traceOut?: string
   /** How long to wait for the first leader known by all once every node is up. Default 60 s. */
   convergeWaitMs?: number
+  /**
+   * Seconds between the first leader known by all and the idle window. Default 20: right after
+   * convergence the nodes are still connecting to each other (SWIM reaches every member one probe
+   * at a time: Noise handshakes, identify) and V8 is still compiling; that is start-up, not idle.
+   */
+  idleSettleS?: number
+  /** Length of the idle CPU window in seconds. Default 10. */
+  idleWindowS?: number
   /** Progress lines (stderr). */
   say(line: string): void
 }
@@ -85,10 +93,11 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const convergeMs = Date.now() - t0
     o.say(`leader known by all ${convergeMs} ms after launch`)
 
-    // Idle cost: CPU over a quiet 5 s window, and resident memory.
+    // Idle cost: CPU over a quiet window once the cluster has settled, and resident memory.
+    await new Promise((r) => setTimeout(r, (o.idleSettleS ?? 20) * 1000))
     const before = cluster.nodes.map((_, i) => cluster.usage(i))
     const w0 = Date.now()
-    await new Promise((r) => setTimeout(r, 5000))
+    await new Promise((r) => setTimeout(r, (o.idleWindowS ?? 10) * 1000))
     const windowS = (Date.now() - w0) / 1000
     let cpuS = 0
     let rssMb = 0

@@ -103,7 +103,8 @@ export function combine(parts: readonly Part[]) {
         nodes: n,
         schedules: ss.length,
         violations: ss.reduce((a, s) => a + s.violations.length, 0),
-        agreementLostAtHeal: r.length,
+        agreementLostAtHeal: ss.filter((s) => s.agreementLostAtHeal).length,
+        neverReelected: ss.filter((s) => s.neverAgreed).length,
         p50ReelectAfterHealMs: round(quantile(r, 0.5)),
         p99ReelectAfterHealMs: round(quantile(r, 0.99)),
         meanScheduleS: ss.length

@@ -27,7 +27,7 @@
  * - A failed dial drops that channel's queue (counted) and backs off before the next attempt.
  * - A connection the kernel has retransmitted on `stallRetransmitsMin` times without an ACK
  *   (tcp-stalls.ts: a partition that drops packets leaves TCP retransmitting with exponential
- *   backoff, seconds apart) is aborted, checked every `stallCheckMs`; counted in `stalls`. A dial
+ *   backoff, seconds apart) is aborted, checked every `stallCheckMs` (off by default); counted in `stalls`. A dial
  *   whose SYN the kernel had to retransmit (unanswered for 1 s; the next retransmissions would
  *   come 2, 4, 8 s later) is aborted the same way and the next send dials again at once, so a
  *   fresh SYN leaves about once a second and the first one after a heal connects; counted in
@@ -94,11 +94,14 @@ export interface PeerStreamsLimits {
   /** First retry delay after a failed dial, doubled per failure up to 8x. Default 250 ms. */
   redialBackoffMs: number
   /**
-   * How often a stall is looked for (Linux only; 0 = never). Default 250 ms. Each look reads the
+   * How often a stall is looked for (Linux only; 0 = never). Default 0: OFF. Each look reads the
    * kernel's count of RTO expiries (/proc/net/netstat, ~0.1 ms), and only when it moved the
-   * TCP table (/proc/net/tcp{,6}: ~8 ms of CPU on a 24 GB host whatever the number of sockets, as
-   * the kernel walks its whole connection hash table; read every 250 ms that was ~3 % of a core
-   * per idle node). No RTO expiry anywhere: nothing can have stalled.
+   * TCP table (/proc/net/tcp{,6}: ~8-12 ms of kernel CPU here whatever the number of sockets, as
+   * the kernel walks its whole connection hash table). Off because with it on (250 ms) 25-node
+   * chaos clusters re-agreed later after partitions, not sooner: same commit, same schedules, back
+   * to back (docs/testing.md, 2026-11-27 evening): off p50/p99 2476/3318 ms, 2 of 4 schedules lost
+   * agreement; on 6592/9932 ms, 4 of 4, leaderless up to 20 s. At 9 nodes it helped (isolate-leader
+   * re-agreement 0.35-0.74 s instead of 1.3-3.3 s). Why it hurts at 25 is not established.
    */
   stallCheckMs: number
   /**
@@ -148,7 +151,7 @@ export const DEFAULT_PEER_STREAMS_LIMITS: PeerStreamsLimits = {
   rateStatesMax: 3 * 4096,
   dialTimeoutMs: 30_000,
   redialBackoffMs: 250,
-  stallCheckMs: 250,
+  stallCheckMs: 0,
   stallRetransmitsMin: 3,
   banMs: 60_000,
   inFramesPerSecond: 200,

@@ -393,6 +393,56 @@ describe('membership: telling the dead', () => {
   })
 })
 
+describe('membership: alone with the dead', () => {
+  it('a node that holds every other member dead asks one every round, and merges with a side that forgot it', () => {
+    // Swarm seed 278: A held X dead; X restarted (empty table, new boot epoch) and never heard of
+    // A again, and no one else knew A, so only A's rounds could merge the two. With the chance of
+    // asking the dead at 0, only the rule for a node alone can pick X.
+    const cfg = { ...lanConfig(), probeIntervalMs: 1e9, aeDeadPeerChance: 0 }
+    const signer = simSigner()
+    const [aId, xId, zId] = testIds(3) as [NodeId, NodeId, NodeId]
+    const a = new Membership({ id: aId, bootEpoch: 1, rng: createRng(1), config: cfg, signer }, 0)
+    const x1 = new Membership({ id: xId, bootEpoch: 1, rng: createRng(2), config: cfg, signer }, 0)
+    a.adoptView([decodeClaimEntry(x1.ownClaimEntry(), FRAME)], 0)
+    const death = encodeFrame(
+      { type: 'gossip', entries: [{ kind: 'dead', id: xId, bootEpoch: 1, incarnation: 0 }] },
+      FRAME,
+    )
+    a.receive(zId, 'membership', death, 10)
+    expect(a.member(xId)?.state).toBe('dead')
+    expect(a.aliveCount()).toBe(1)
+    a.drain()
+    const x = new Membership({ id: xId, bootEpoch: 2, rng: createRng(3), config: cfg, signer }, 100)
+    x.drain()
+    const pump = (nowMs: number) => {
+      for (let hop = 0; hop < 20; hop++) {
+        let moved = 0
+        for (const [from, to] of [
+          [a, x],
+          [x, a],
+        ] as const) {
+          for (const o of from.drain().send) {
+            if (o.to !== to.id) continue
+            to.receive(from.id, 'membership', o.bytes, nowMs)
+            moved++
+          }
+        }
+        if (moved === 0) return
+      }
+    }
+    let nowMs = 100
+    // Anti-entropy every 1–3 s: three rounds at most.
+    while (nowMs < 9_100 && a.member(xId)?.state !== 'alive') {
+      nowMs = a.nextTickAtMs()
+      a.tick(nowMs)
+      pump(nowMs)
+    }
+    expect(a.member(xId)).toMatchObject({ state: 'alive', bootEpoch: 2 })
+    expect(x.member(aId)?.state).toBe('alive')
+    expect(nowMs).toBeLessThan(9_100)
+  })
+})
+
 describe('membership: partition', () => {
   it('a healed partition merges: both sides see everyone alive again, by refutation', () => {
     const net = cluster(10, 3000)

@@ -1078,9 +1078,14 @@ export class Membership implements Machine<MembershipEvent> {
    * Now and then a member we recently declared dead (memberlist's "gossip to the dead"): if it
    * was only cut off, the exchange tells it so, it refutes, and a healed partition merges
    * instead of staying split (ring, gossip and anti-entropy otherwise only reach live members).
+   * A node that holds every other member dead (the ring is only itself) asks a dead one every
+   * round: it has no one else to ask, and when the other side has forgotten it (those that held
+   * it dead restarted with empty tables), its own rounds are the only way back (swarm seed 278).
    */
   private deadPeerForAntiEntropy(nowMs: number): NodeId | undefined {
-    if (this.tombstones.size === 0 || this.rng.float() >= this.cfg.aeDeadPeerChance) return undefined
+    if (this.tombstones.size === 0) return undefined
+    const chosen = this.rng.float() < this.cfg.aeDeadPeerChance
+    if (!chosen && this.ring.size > 1) return undefined
     let pick = this.rng.int(Math.min(this.tombstones.size, 64))
     // Newest tombstones are at the end of the map; walk from the end of a bounded window.
     const skip = Math.max(0, this.tombstones.size - 64)

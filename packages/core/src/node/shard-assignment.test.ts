@@ -65,4 +65,30 @@ describe('shard assignment and removal', () => {
       expect(net.machine(s).leader()?.id).toBe(next[0])
     }
   })
+
+  it('a shard adds no further voter until the last one it added has acked (newcomers cut off)', () => {
+    // Swarm seed 190: newcomers that dropped the shard leader's snapshots were added one after
+    // another until they outnumbered the live voters, and the shard never had a leader again.
+    const net = new TestNet({ ids: testIds(5), config: lanConclaveConfig(), seed: 24 })
+    net.runFor(2000)
+    const founders = net.live()
+    const newcomers = ['node-997', 'node-998', 'node-999']
+    for (const n of newcomers) net.addNode(n)
+    // Membership sees them alive (the global leader assigns them), but nothing reaches them.
+    net.partition(newcomers, founders)
+    net.runFor(3000)
+    const leader = net.globalLeaders()[0] as NodeId
+    const voters = net.machine(leader).shardVoters() ?? []
+    expect(voters.filter((v) => newcomers.includes(v))).toHaveLength(1)
+    expect(voters).toHaveLength(6)
+    // So one founder more may fail: 4 of 6 still elect (8 voters would have needed 5 of 8).
+    net.crash(founders.find((id) => id !== leader) as NodeId)
+    net.runFor(1500)
+    expect(net.globalLeaders()).toHaveLength(1)
+    // Once they can hear the leader, they catch up and the rest are added, one at a time.
+    net.heal()
+    net.runFor(4000)
+    const after = net.machine(net.globalLeaders()[0] as NodeId).shardVoters() ?? []
+    for (const n of newcomers) expect(after, n).toContain(n)
+  })
 })

@@ -289,6 +289,7 @@ export class ShardGroup {
     const voters = this.voters()
     if (op === 'add' && voters.includes(node)) return false
     if (op === 'remove' && (!voters.includes(node) || node === this.id || voters.length <= 1)) return false
+    if (op === 'add' && this.uncaughtNewcomer() !== undefined) return false
     if (op === 'add') {
       // Start the newcomer with our snapshot (Raft §7), even one at index 0: its base voter set
       // (the bootstrap voters) is not in any entry, and a newcomer's own base is empty.
@@ -296,6 +297,23 @@ export class ShardGroup {
       this.matchIndex.set(node, 0)
     }
     return this.propose({ kind: 'config', op, node }, nowMs) !== undefined
+  }
+
+  /**
+   * A voter added by an entry still in the log that has not acked that entry yet. No further
+   * voter is added until it has (thesis §4.2.1, the catch-up a newcomer needs before it counts):
+   * voters added faster than they join can outnumber the live ones, and then no leader can be
+   * elected again (swarm seed 190 at ≤ 60 nodes: three newcomers that had dropped the leader's
+   * snapshots, the leader being a stranger to them, made 6 voters of which 3 answered).
+   */
+  private uncaughtNewcomer(): NodeId | undefined {
+    const voters = this.voters()
+    for (let i = this.log.snapshot.index + 1; i <= this.log.lastIndex; i++) {
+      const e = this.log.entryAt(i)
+      if (e?.kind !== 'config' || e.op !== 'add' || e.node === this.id || !voters.includes(e.node)) continue
+      if ((this.matchIndex.get(e.node) ?? 0) < i) return e.node
+    }
+    return undefined
   }
 
   /** Planned handover (thesis §3.10): TimeoutNow to the best caught-up live voter. */

@@ -17,16 +17,25 @@ export const RELAY_SHARDS_MAX = 64
  * plus `leaderTag`: a 32-bit hash of the acking node's id (relay.ts `leaderTag`), so the global
  * leader can tell which voter of the shard leads it without 52-byte ids in the frame.
  */
-export interface RelayedAck {
+export interface RelayedAck extends GackFields {
+  leaderTag: number
+}
+
+/**
+ * A shard leader's ack of a global heartbeat round. `voters`: the shard's current voter count, so
+ * the global leader can balance assignments; `shardLeaseLeftMs`: the acking shard leader's own
+ * lease left (the global lease never outlives it).
+ */
+export interface GackFields {
   term: number
   round: number
   shard: number
   ok: boolean
   voters: number
   shardLeaseLeftMs: number
+  /** The latest global-log entry COMMITTED in the acking shard's control log. */
   mapTerm: number
   mapVersion: number
-  leaderTag: number
 }
 
 export type GlobalMessage =
@@ -37,20 +46,7 @@ export type GlobalMessage =
   | { type: 'gvote-resp'; term: number; shard: number; granted: boolean }
   /** Global leader → shard leaders; leaseLeftMs is the sender's remaining lease (for announcements). */
   | { type: 'gheartbeat'; term: number; round: number; leaderShard: number; leaseLeftMs: number }
-  /** `voters`: the shard's current voter count, so the global leader can balance assignments. */
-  /** `shardLeaseLeftMs`: the acking shard leader's own lease left; the global lease never outlives it. */
-  | {
-      type: 'gack'
-      term: number
-      round: number
-      shard: number
-      ok: boolean
-      voters: number
-      shardLeaseLeftMs: number
-      /** The latest global-log entry COMMITTED in the acking shard's control log. */
-      mapTerm: number
-      mapVersion: number
-    }
+  | ({ type: 'gack' } & GackFields)
   /**
    * Global leader → a relay shard leader: this round's heartbeat for its own shard, and the
    * shards it forwards it to (`gfwd`); it returns their acks, and its own, in `gacks`.

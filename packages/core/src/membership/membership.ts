@@ -37,6 +37,7 @@ import { BroadcastQueue } from './broadcast-queue.js'
 import { type Claim, type ClaimSigner, verifyClaim, writeClaimBody } from './claim.js'
 import { type MembershipConfig, validateConfig } from './config.js'
 import { Digest, fingerprint } from './digest.js'
+import { keptClaim } from './kept-claims.js'
 import { LocalHealth } from './local-health.js'
 import {
   appendEntries,
@@ -102,14 +103,15 @@ function order(aBoot: number, aInc: number, bBoot: number, bInc: number): number
 
 /** A member row for a verified alive claim first seen at nowMs (fingerprint left for the caller). */
 function aliveMemberFrom(c: Claim, nowMs: number): Member {
+  const kept = keptClaim(c)
   return {
     id: c.id,
     state: 'alive',
     incarnation: c.incarnation,
     bootEpoch: c.bootEpoch,
-    meta: c.meta,
+    meta: kept.meta,
     stateSinceMs: nowMs,
-    entry: claimEntryBytes(c),
+    entry: kept.entry,
     hash: idHash(c.id),
     fp: 0,
   }
@@ -855,8 +857,9 @@ export class Membership implements Machine<MembershipEvent> {
     this.reindex(m, () => {
       m.bootEpoch = c.bootEpoch
       m.incarnation = c.incarnation
-      m.meta = c.meta
-      m.entry = claimEntryBytes(c)
+      const kept = keptClaim(c)
+      m.meta = kept.meta
+      m.entry = kept.entry
     })
     if (m.state !== state) this.setState(m, state, nowMs, via)
   }

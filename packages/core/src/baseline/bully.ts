@@ -93,6 +93,8 @@ export class Bully implements Machine<TraceEvent> {
   private leaderId: NodeId | undefined
   /** The epoch the current leader announced (may be below `epoch`, the highest seen). */
   private leaderEpoch = 0
+  /** When this node last heard its leader (heartbeat or COORDINATOR), local ms. */
+  private leaderHeardMs = Number.NEGATIVE_INFINITY
   /** The deadline of the current phase: leader silence, answer wait, coordinator wait, or next heartbeat. */
   private deadlineMs: number
 
@@ -206,8 +208,14 @@ export class Bully implements Machine<TraceEvent> {
     this.sendTo(from, 'bully-answer')
     if (this.phase === 'leader') {
       this.sendTo(from, 'bully-coordinator') // already leading: tell the asker directly
-    } else if (this.phase === 'follower') {
-      this.startElection(nowMs) // Garcia-Molina: a node asked by a lower one holds its own election
+    } else if (this.phase === 'follower' && nowMs - this.leaderHeardMs > this.config.heartbeatIntervalMs) {
+      // A node asked by a lower one holds its own election (the asker has given up on hearing our
+      // OK), unless its leader spoke within one heartbeat period: that leader outranks us and
+      // the asker and is evidently up, so the asker's ELECTION reaches it too and it answers
+      // with COORDINATOR. Without this, ELECTIONs still in flight when a coordinator wins
+      // restart an election at every node they reach, wave after wave: O(N³) messages (at
+      // N = 100, 66,000 ELECTIONs to elect the first leader; N = 1000 never finished).
+      this.startElection(nowMs)
     }
   }
 
@@ -231,6 +239,7 @@ export class Bully implements Machine<TraceEvent> {
     }
     this.phase = 'follower'
     this.deadlineMs = nowMs + this.leaderTimeoutMs()
+    this.leaderHeardMs = nowMs
     if (this.leaderId !== from || this.leaderEpoch !== epoch) {
       this.leaderId = from
       this.leaderEpoch = epoch

@@ -13,7 +13,7 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
     return
   }
   io.out(
-    `${r.algo} · ${r.scenario} · ${r.nodes} nodes · ${r.shards} shards · seed ${r.seed}${r.unsafeBreak ? ` · BREAK ${r.unsafeBreak}` : ''}`,
+    `${r.algo} · ${r.scenario} · ${r.nodes} nodes · ${r.shards} shards · seed ${r.seed}${r.start === 'converged' ? ' · converged start' : ''}${r.unsafeBreak ? ` · BREAK ${r.unsafeBreak}` : ''}`,
   )
   io.out(`  first leader known to all   ${ms(r.firstLeaderMs)}`)
   io.out(

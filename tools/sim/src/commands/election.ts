@@ -25,6 +25,9 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
   --scenario X    one of: ${names.join(', ')}
                   (a comma list, or "all", runs them one after the other)
   --repeats R     faults per scenario, for the failover distribution (default 5)
+  --start X       join (default): every node joins through 3 seeds, the cluster bootstraps once
+                  each view is full; converged: the founders start from the converged membership
+                  view (restarts and later joiners still join through the seeds)
   --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
   --json          one JSON report per scenario, each on its own line
   --trace FILE    (one scenario only) write every event, fault and a per-node traffic sample each
@@ -68,6 +71,7 @@ export async function runElectionCommand(
       scenario: { type: 'string', ...(defaultScenario ? { default: defaultScenario } : {}) },
       repeats: { type: 'string', default: '5' },
       break: { type: 'string' },
+      start: { type: 'string', default: 'join' },
       algo: { type: 'string' },
       json: { type: 'boolean', default: false },
       trace: { type: 'string' },
@@ -81,6 +85,8 @@ export async function runElectionCommand(
   const seed = intArg('seed', values.seed, 0, 0xffffffff)
   const repeats = intArg('repeats', values.repeats, 1, 1000)
   const unsafeBreak = breakArg(values.break)
+  const start = values.start
+  if (start !== 'join' && start !== 'converged') throw new UsageError('--start must be join or converged')
   let violated = false
   const chosenScenarios = parseScenarios(values.scenario)
   const tracePath = values.trace
@@ -96,6 +102,7 @@ export async function runElectionCommand(
       seed,
       scenario,
       repeats,
+      start,
       makeSubject: subjectFor(chosen),
       ...(unsafeBreak ? { unsafeBreak } : {}),
       ...(tracePath !== undefined

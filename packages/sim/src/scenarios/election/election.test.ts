@@ -1,7 +1,10 @@
+import type { ConclaveMachine } from '@conclave/core'
 import { describe, expect, it } from 'vitest'
+import { idsFor } from '../../peer-ids.js'
+import { ElectionRun } from './harness.js'
 import { runElection } from './run-election.js'
 import { scenarioNamed } from './scenarios.js'
-import { subjectFor } from './subjects.js'
+import { bullySubject, conclaveSubject, subjectFor } from './subjects.js'
 
 const scenario = (name: string) => {
   const s = scenarioNamed(name)
@@ -55,6 +58,20 @@ describe('election harness on the baselines', () => {
     expect(r.violationsByRule['5:minority-acting-leader']).toBeGreaterThan(0)
   })
 
+  it('Bully elects its first leader with at most one ELECTION per (node, higher node) pair', () => {
+    // ELECTIONs still in flight when the highest node won used to restart an election at every
+    // follower they reached, wave after wave: 66,489 ELECTIONs for the first leader at N = 100
+    // (O(N³); N = 1000 never finished). Each node now asks its higher nodes at most once here.
+    const n = 100
+    const ids = idsFor(n, 1)
+    const run = new ElectionRun({ subject: bullySubject({ ids }), ids, seed: 1 })
+    expect(run.runUntilAgreed(2000)).toBeDefined()
+    run.sim.runFor(500)
+    const elections = run.sim.accounting.byType().get('global/bully-election')?.sentMsgs ?? 0
+    expect(elections).toBeGreaterThan(0)
+    expect(elections).toBeLessThanOrEqual((n * (n - 1)) / 2)
+  })
+
   it('counts the disruptions flat Raft suffers without PreVote when a partitioned minority returns', () => {
     const r = runElection({
       algo: 'raft',
@@ -84,5 +101,32 @@ describe('election harness on Conclave: growth', () => {
     expect(r.shards).toBeGreaterThanOrEqual(7)
     expect(r.shardVotersMin).toBeGreaterThanOrEqual(3)
     expect(r.shardVotersMax).toBeLessThanOrEqual(9)
+  })
+})
+
+describe('election harness on Conclave: converged start', () => {
+  it('founders that start from the converged view elect a leader known to all without joining', () => {
+    const n = 40
+    const ids = idsFor(n, 4)
+    const run = new ElectionRun({ subject: conclaveSubject({ ids, convergedStart: true }), ids, seed: 4 })
+    // every founder holds every founder before the first message is delivered
+    for (const id of ids) expect(run.sim.machine<ConclaveMachine>(id)?.membership.aliveCount()).toBe(n)
+    expect(run.runUntilAgreed(5000)).toBeDefined()
+    expect(run.sim.accounting.byType().get('membership/join')?.sentMsgs ?? 0).toBe(0)
+    const r = runElection({
+      algo: 'conclave',
+      nodes: n,
+      seed: 4,
+      start: 'converged',
+      scenario: scenario('crash-global-leader'),
+      makeSubject: subjectFor('conclave'),
+      repeats: 2,
+      steadySettleMs: 1000,
+    })
+    expect(r.start).toBe('converged')
+    expect(r.violations).toBe(0)
+    expect(r.globalFailovers).toBe(2)
+    expect(r.globalFailoversUnrecovered).toBe(0)
+    expect(r.livenessOk).toBe(true)
   })
 })

@@ -119,6 +119,7 @@ export class ElectionRun {
       keepTrace: (e) => KEPT_KINDS.has(e.kind) && inv7(e),
     })
     for (const id of this.ids) this.start(id)
+    init.subject.startConverged?.(this.sim, this.ids)
     this.sim.schedule(this.probeIntervalMs, () => this.probe())
   }
 

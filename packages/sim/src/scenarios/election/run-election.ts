@@ -36,6 +36,13 @@ export interface ElectionRunOptions {
   readonly steadySettleMs?: number
   /** Invariant 6 bound: after faults stop, a leader known to all within this, ms. Default 10_000. */
   readonly convergeBoundMs?: number
+  /**
+   * How the founders start: 'join' (default) — every node joins through 3 seeds and the cluster
+   * bootstraps once each node's view holds bootstrapExpect members; 'converged' — the founders
+   * start from the converged membership view (SubjectOptions.convergedStart; baselines have no
+   * membership and ignore it). A restarted node joins for real either way.
+   */
+  readonly start?: 'join' | 'converged'
   /** Called once with the simulation before it runs (e.g. to record the trace to a file). */
   readonly onSimulation?: (sim: Simulation) => void
 }
@@ -46,6 +53,8 @@ export interface ElectionReport {
   shards: number
   seed: number
   scenario: string
+  /** How the founders started (ElectionRunOptions.start). */
+  start: 'join' | 'converged'
   unsafeBreak: string | null
   traceHash: string
   firstLeaderMs: number | null
@@ -100,6 +109,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     ids,
     ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}),
     ...(initialNodes !== undefined ? { initialNodes } : {}),
+    ...(opts.start === 'converged' ? { convergedStart: true } : {}),
   })
   const init = opts.scenario.init?.(subject.timing.driftBound) ?? {}
   const run = new ElectionRun({
@@ -166,6 +176,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     shards: run.shardMapNow().size,
     seed: opts.seed,
     scenario: opts.scenario.name,
+    start: opts.start ?? 'join',
     unsafeBreak: opts.unsafeBreak ?? null,
     traceHash: run.sim.traceHash(),
     firstLeaderMs: round(firstLeaderMs),

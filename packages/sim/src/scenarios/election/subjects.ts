@@ -7,15 +7,17 @@ import {
   Bully,
   bullyConfig,
   ConclaveMachine,
+  decodeClaimEntry,
   FlatRaft,
   flatRaftConfig,
   type GlobalConfig,
   lanConclaveConfig,
   type Machine,
+  type Membership,
   type NodeId,
   simSigner,
 } from '@conclave/core'
-import type { MachineFactory } from '../../simulation.js'
+import type { MachineFactory, Simulation } from '../../simulation.js'
 
 /** What the harness asks of every elected-leader machine (ConclaveMachine's public API subset). */
 export interface ElectionSubject extends Machine {
@@ -42,6 +44,13 @@ export interface SubjectOptions {
   readonly initialNodes?: number
   /** Conclave: global-group settings that differ from the LAN preset (the swarm's relay seeds). */
   readonly global?: Partial<GlobalConfig>
+  /**
+   * Conclave: the founders' first boot starts from a converged membership view (every founder's
+   * signed claim adopted by every founder, `Membership.adoptView`) instead of joining through
+   * the seeds; a restarted founder and every later joiner join through the seeds for real.
+   * The election layers start as they would once a real join converged (bootstrapExpect).
+   */
+  readonly convergedStart?: boolean
 }
 
 /** The figures a subject's timing implies, for the checkers' bounds. */
@@ -57,6 +66,11 @@ export interface SubjectKind {
   readonly timing: SubjectTiming
   /** Baselines have fixed membership: no joins of new ids, leave = crash. */
   readonly fixedMembership: boolean
+  /**
+   * Called once right after the first nodes were added (SubjectOptions.convergedStart): hands
+   * each of them the converged view. Absent for subjects that start by joining.
+   */
+  startConverged?(sim: Simulation, ids: readonly NodeId[]): void
 }
 
 export function raftSubject(opts: SubjectOptions): SubjectKind {
@@ -92,6 +106,9 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
   const initial = opts.initialNodes ?? opts.ids.length
   const founders = new Set(opts.ids.slice(0, initial))
+  const converged = opts.convergedStart === true
+  const membershipOf = (sim: Simulation, id: NodeId): Membership =>
+    (sim.machine<ConclaveMachine>(id) as ConclaveMachine).membership as Membership
   return {
     algo: 'conclave',
     fixedMembership: false,
@@ -106,11 +123,31 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
           config,
           stored: ctx.stored,
           bootstrap: founders.has(id)
-            ? { bootstrapExpect: initial, seeds: seeds.filter((s) => s !== id) }
+            ? {
+                bootstrapExpect: initial,
+                // A converged founder's first boot has its view already (startConverged).
+                seeds: converged && ctx.bootEpoch === 0 ? [] : seeds.filter((s) => s !== id),
+              }
             : { seeds: seeds.filter((s) => s !== id) },
         },
         ctx.nowMs,
       ),
+    ...(converged
+      ? {
+          startConverged(sim: Simulation, ids: readonly NodeId[]): void {
+            // Each claim decoded once and shared read-only by every table (as the membership
+            // scenarios' Cluster.startConverged does).
+            const frameBytesMax = config.membership.frameBytesMax
+            const claims = ids.map((id) =>
+              decodeClaimEntry(membershipOf(sim, id).ownClaimEntry(), frameBytesMax),
+            )
+            for (const id of ids)
+              sim.act<ConclaveMachine, number>(id, (m, nowMs) =>
+                (m.membership as Membership).adoptView(claims, nowMs),
+              )
+          },
+        }
+      : {}),
   }
 }
 

@@ -57,6 +57,31 @@ export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'pers
   throw new UsageError('--break must be vote-commit, lease or persist')
 }
 
+/** Runs this large print a line on stderr every 30 s of wall time (they take minutes to hours). */
+const ALIVE_LINES_FROM_NODES = 1000
+const ALIVE_LINE_EVERY_MS = 30_000
+
+/**
+ * Every 100 simulated ms, checks the wall clock and at most every 30 s prints simulated time,
+ * wall time and heap to stderr. Only a CALL entry: no events, so the trace (hash) is unchanged.
+ */
+function aliveLines(sim: Simulation, io: Io, label: string): void {
+  const startMs = performance.now()
+  let lastMs = startMs
+  const check = (): void => {
+    const nowMs = performance.now()
+    if (nowMs - lastMs >= ALIVE_LINE_EVERY_MS) {
+      lastMs = nowMs
+      const heapMb = process.memoryUsage().heapUsed / 1e6
+      io.err(
+        `${label}: sim ${(sim.nowMs / 1000).toFixed(1)} s, wall ${((nowMs - startMs) / 1000).toFixed(0)} s, heap ${heapMb.toFixed(0)} MB\n`,
+      )
+    }
+    sim.schedule(sim.nowMs + 100, check)
+  }
+  sim.schedule(sim.nowMs + 100, check)
+}
+
 export async function runElectionCommand(
   algo: Algo,
   argv: string[],
@@ -105,13 +130,10 @@ export async function runElectionCommand(
       start,
       makeSubject: subjectFor(chosen),
       ...(unsafeBreak ? { unsafeBreak } : {}),
-      ...(tracePath !== undefined
-        ? {
-            onSimulation: (sim: Simulation) => {
-              traceFile = new TraceFileWriter(sim, tracePath)
-            },
-          }
-        : {}),
+      onSimulation: (sim: Simulation) => {
+        if (tracePath !== undefined) traceFile = new TraceFileWriter(sim, tracePath)
+        if (nodes >= ALIVE_LINES_FROM_NODES) aliveLines(sim, io, `${chosen} ${scenario.name} ${nodes}`)
+      },
     })
     traceFile?.close()
     if (traceFile) io.err(`trace: ${traceFile.lines} lines written to ${traceFile.path}\n`)

@@ -166,7 +166,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       onAssign: (node, t) => {
         // The shard's own bound: the global leader's view of its size may lag by a round.
         const sg = this.shardGroup
-        if (sg && sg.voters().length < init.config.shardMap.shardSizeMax) sg.proposeConfig('add', node, t)
+        if (sg && sg.voters().length + sg.learners().length < init.config.shardMap.shardSizeMax)
+          sg.proposeConfig('add', node, t)
       },
       shardSizeMax: init.config.shardMap.shardSizeMax,
       shardSizeMin: init.config.shardMap.shardSizeMin,
@@ -319,6 +320,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   /** The voters of this node's shard per its control log (committed or not), undefined if in none. */
   shardVoters(): NodeId[] | undefined {
     return this.shardGroup?.voters()
+  }
+
+  /** Shard leader only: the newcomers it is catching up before they become voters. */
+  shardLearners(): NodeId[] {
+    return this.shardGroup?.learners() ?? []
   }
 
   /** The committed shard map this node follows (undefined before bootstrap). */
@@ -504,6 +510,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
         sink: this.sink,
         rejections: this.rejections,
         unsafeBreak: brk === 'lease' || brk === 'persist' ? (brk as ShardBreak) : undefined,
+        learnerGraceMs: this.init.config.shardMap.deadGraceMs,
         hooks: this.shardHooks(),
       },
       nowMs,
@@ -589,8 +596,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.readmitAliveCount = alive
     this.nextReadmitMs = nowMs + READMIT_CHECK_MS
     const voters = sg.voters()
-    if (voters.length >= this.init.config.shardMap.shardSizeMax) return
-    const claimant = this.membersOfShard(sg.shard).find((id) => !voters.includes(id))
+    if (voters.length + sg.learners().length >= this.init.config.shardMap.shardSizeMax) return
+    const claimant = this.membersOfShard(sg.shard).find((id) => !voters.includes(id) && !sg.isLearner(id))
     if (claimant !== undefined) sg.proposeConfig('add', claimant, nowMs)
   }
 

@@ -72,9 +72,32 @@ export interface ShardGroupInit {
   hooks: ShardHooks
   rejections: RejectionCounter
   unsafeBreak?: ShardBreak
+  /**
+   * A learner not promoted within this long is dropped (the dead-member grace period, so a
+   * newcomer that never answers costs the shard no more than a dead voter does). Default 5000.
+   */
+  learnerGraceMs?: number
 }
 
 const ROUNDS_KEPT_MAX = 64
+/** Learners a leader replicates to at once (the node also keeps voters + learners ≤ shardSizeMax). */
+export const LEARNERS_MAX = 16
+/** Catch-up rounds a learner gets (thesis §4.2.1); one that needs more is never promoted. */
+export const LEARNER_ROUNDS_MAX = 10
+
+/**
+ * Leader state for a learner (Raft thesis §4.2.1 "catching up new servers"): a newcomer receives
+ * the log and heartbeats but counts for no quorum, vote or lease until it is promoted to voter.
+ * A round replicates every entry the leader had when the round began (`roundEnd`); the learner is
+ * caught up when a round ends with nothing new appended meanwhile and its ack answered an append
+ * sent less than electionTimeoutMinMs before (it answers now, not once, long ago).
+ */
+interface Learner {
+  sinceMs: number
+  roundEnd: number
+  rounds: number
+  caughtUp: boolean
+}
 
 export class ShardGroup {
   readonly id: NodeId
@@ -107,6 +130,10 @@ export class ShardGroup {
   private leaderSinceMsValue = 0
   /** Joined with no voter list and nothing stored: accept no entries before the leader's snapshot. */
   private needsSnapshot = false
+  /** Leader only: newcomers being caught up before they become voters (bounded by LEARNERS_MAX). */
+  private readonly learnerState = new Map<NodeId, Learner>()
+  /** Whether the last `shard:role` traced us as a voter (a learner traces `observer`). */
+  private tracedVoter: boolean
 
   constructor(
     private readonly init: ShardGroupInit,
@@ -140,14 +167,17 @@ export class ShardGroup {
     this.lastHeardLeaderMs = init.unsafeBreak === 'persist' ? Number.NEGATIVE_INFINITY : nowMs
     this.resetElectionTimer(nowMs)
     // Trace: this node now belongs to the shard. Without it a voter that stays a follower would
-    // never appear in the shard in the trace (inspector topology, checkers' voter sets).
+    // never appear in the shard in the trace (inspector topology, checkers' voter sets). A
+    // learner (not in its log's voters yet) is traced as an observer until the entry adding it
+    // arrives: it counts for no quorum, so the checkers must not count it either.
+    this.tracedVoter = this.isVoter()
     this.sink.event({
       kind: 'shard:role',
       node: this.id,
       atMs: nowMs,
       shard: this.shard,
       term: this.termValue,
-      role: 'follower',
+      role: this.tracedVoter ? 'follower' : 'observer',
     })
   }
 
@@ -173,6 +203,13 @@ export class ShardGroup {
   }
   isVoter(id: NodeId = this.id): boolean {
     return this.log.voters().includes(id)
+  }
+  /** Leader only: the newcomers it is catching up (not voters, not counted anywhere). */
+  learners(): NodeId[] {
+    return [...this.learnerState.keys()]
+  }
+  isLearner(id: NodeId): boolean {
+    return this.learnerState.has(id)
   }
 
   /** How long since this voter last heard its shard leader (0 while leading; boot counts as heard). */
@@ -212,6 +249,8 @@ export class ShardGroup {
         this.heartbeatRound(nowMs)
         this.maybeHandOver(nowMs)
         this.removeGoneVoter(nowMs)
+        this.dropStaleLearners(nowMs)
+        this.promoteLearner(nowMs)
       }
       return
     }
@@ -277,26 +316,100 @@ export class ShardGroup {
   }
 
   /**
-   * Leader only: a single-voter change (Raft thesis §4.1). Refused while another config entry is
-   * uncommitted, or before the leader committed an entry of its own term (thesis §4.1 bug fix).
+   * Leader only. `add`: take `node` in as a learner (thesis §4.2.1); it becomes a voter through a
+   * config entry once it has caught up and answers (promoteLearner). `remove`: a single-voter
+   * change (thesis §4.1). A config entry is refused while another is uncommitted, or before the
+   * leader committed an entry of its own term (thesis §4.1 bug fix).
    */
   proposeConfig(op: 'add' | 'remove', node: NodeId, nowMs: number): boolean {
     if (this.roleValue !== 'leader') return false
+    if (op === 'add') return this.addLearner(node, nowMs)
+    const voters = this.voters()
+    if (!voters.includes(node) || node === this.id || voters.length <= 1) return false
+    if (!this.mayChangeConfig()) return false
+    return this.propose({ kind: 'config', op, node }, nowMs) !== undefined
+  }
+
+  private mayChangeConfig(): boolean {
     if (this.log.termAt(this.commitIndex) !== this.termValue) return false
     for (let i = this.commitIndex + 1; i <= this.log.lastIndex; i++) {
       if (this.log.entryAt(i)?.kind === 'config') return false
     }
-    const voters = this.voters()
-    if (op === 'add' && voters.includes(node)) return false
-    if (op === 'remove' && (!voters.includes(node) || node === this.id || voters.length <= 1)) return false
-    if (op === 'add' && this.uncaughtNewcomer() !== undefined) return false
-    if (op === 'add') {
-      // Start the newcomer with our snapshot (Raft §7), even one at index 0: its base voter set
-      // (the bootstrap voters) is not in any entry, and a newcomer's own base is empty.
-      this.nextIndex.set(node, this.log.snapshot.index)
-      this.matchIndex.set(node, 0)
+    return true
+  }
+
+  /**
+   * A newcomer joins as a learner: it gets the log and the heartbeats (and so the global
+   * leader's announcements) but no quorum, vote or lease counts it. A joiner that holds the
+   * cluster key but never answers therefore never weakens the shard (the fuzz run's --insiders
+   * gap: two silent voters added to a shard of two real ones left it without a quorum).
+   */
+  private addLearner(node: NodeId, nowMs: number): boolean {
+    if (node === this.id || this.isVoter(node) || this.learnerState.has(node)) return false
+    if (this.learnerState.size >= LEARNERS_MAX) return false
+    // Start the newcomer with our snapshot (Raft §7), even one at index 0: its base voter set
+    // (the bootstrap voters) is not in any entry, and a newcomer's own base is empty.
+    this.nextIndex.set(node, this.log.snapshot.index)
+    this.matchIndex.set(node, 0)
+    this.learnerState.set(node, { sinceMs: nowMs, roundEnd: this.log.lastIndex, rounds: 1, caughtUp: false })
+    this.sendAppend(node, this.hooks.announce(nowMs))
+    return true
+  }
+
+  /**
+   * An ack from a learner ends its catch-up round once it holds `roundEnd`. Caught up: nothing
+   * was appended since the round began and the ack answers an append sent within
+   * electionTimeoutMinMs (thesis §4.2.1: the last round took less than an election timeout).
+   * Otherwise a new round begins, at most LEARNER_ROUNDS_MAX in all.
+   */
+  private catchUp(from: NodeId, l: Learner, ackRound: number, nowMs: number): void {
+    const match = this.matchIndex.get(from) ?? 0
+    if (l.caughtUp || match < l.roundEnd) return
+    const sentMs = this.roundSentMs.get(ackRound)
+    const prompt = sentMs !== undefined && nowMs - sentMs < this.cfg.electionTimeoutMinMs
+    if (match >= this.log.lastIndex && prompt) {
+      l.caughtUp = true
+      this.promoteLearner(nowMs)
+      return
     }
-    return this.propose({ kind: 'config', op, node }, nowMs) !== undefined
+    if (l.rounds >= LEARNER_ROUNDS_MAX) return // never promoted; dropped after the grace period
+    l.rounds++
+    l.roundEnd = this.log.lastIndex
+  }
+
+  /**
+   * One caught-up, live learner becomes a voter: a config `add` committed in the control log
+   * (one voter at a time, thesis §4.1). Refused while the last voter added has not acked.
+   */
+  private promoteLearner(nowMs: number): void {
+    if (this.roleValue !== 'leader' || !this.mayChangeConfig()) return
+    if (this.uncaughtNewcomer() !== undefined) return
+    for (const [node, l] of this.learnerState) {
+      if (!l.caughtUp || !this.hooks.isLive(node)) continue
+      // Still caught up: a learner that fell behind since (entries appended) starts a round again.
+      if ((this.matchIndex.get(node) ?? 0) < this.log.lastIndex) {
+        l.caughtUp = false
+        if (l.rounds < LEARNER_ROUNDS_MAX) {
+          l.rounds++
+          l.roundEnd = this.log.lastIndex
+        }
+        continue
+      }
+      this.learnerState.delete(node)
+      this.propose({ kind: 'config', op: 'add', node }, nowMs)
+      return
+    }
+  }
+
+  /** Learners gone (membership) or not promoted within the grace period are dropped. */
+  private dropStaleLearners(nowMs: number): void {
+    const graceMs = this.init.learnerGraceMs ?? 5000
+    for (const [node, l] of [...this.learnerState]) {
+      if (!this.hooks.isGone(node, nowMs) && nowMs - l.sinceMs < graceMs) continue
+      this.learnerState.delete(node)
+      this.nextIndex.delete(node)
+      this.matchIndex.delete(node)
+    }
   }
 
   /**
@@ -457,6 +570,7 @@ export class ShardGroup {
     this.nextHeartbeatMs = nowMs + this.cfg.heartbeatIntervalMs
     const announce = this.hooks.announce(nowMs)
     for (const v of this.voters()) if (v !== this.id) this.sendAppend(v, announce)
+    for (const l of this.learnerState.keys()) this.sendAppend(l, announce)
     this.extendLease(nowMs)
   }
 
@@ -531,7 +645,10 @@ export class ShardGroup {
       this.log.append(e)
       changed = true
     })
-    if (changed) this.persistLog()
+    if (changed) {
+      this.persistLog()
+      this.traceVoterChange(nowMs)
+    }
     const lastNew = prevIndex + entries.length
     if (m.commit > this.commitIndex) this.commitTo(Math.min(m.commit, lastNew), nowMs)
     this.replyAppend(from, m.round, true, lastNew)
@@ -547,6 +664,7 @@ export class ShardGroup {
       this.log.install(m.snapshot)
       this.commitIndex = m.snapshot.index
       this.persistLog()
+      this.traceVoterChange(nowMs)
     }
     this.replyAppend(from, m.round, true, this.log.snapshot.index)
   }
@@ -588,16 +706,21 @@ export class ShardGroup {
       this.becomeFollower(m.term, undefined, nowMs)
       return
     }
-    if (this.roleValue !== 'leader' || m.term !== this.termValue || !this.isVoter(from)) return
-    // Any reply at our term means the voter accepted this round's leadership: count it for the lease.
-    if (m.round > (this.ackedRound.get(from) ?? 0) && m.round <= this.round)
-      this.ackedRound.set(from, m.round)
-    this.extendLease(nowMs)
+    if (this.roleValue !== 'leader' || m.term !== this.termValue) return
+    const learner = this.learnerState.get(from)
+    if (!learner && !this.isVoter(from)) return
+    if (!learner) {
+      // Any reply at our term means the voter accepted this round's leadership: count it for the lease.
+      if (m.round > (this.ackedRound.get(from) ?? 0) && m.round <= this.round)
+        this.ackedRound.set(from, m.round)
+      this.extendLease(nowMs)
+    }
     if (m.success) {
       if (m.matchIndex > (this.matchIndex.get(from) ?? 0))
         this.matchIndex.set(from, Math.min(m.matchIndex, this.log.lastIndex))
       this.nextIndex.set(from, (this.matchIndex.get(from) ?? 0) + 1)
-      this.advanceCommit(nowMs)
+      if (learner) this.catchUp(from, learner, m.round, nowMs)
+      else this.advanceCommit(nowMs)
       if ((this.nextIndex.get(from) ?? 0) <= this.log.lastIndex)
         this.sendAppend(from, this.hooks.announce(nowMs))
     } else {
@@ -685,6 +808,7 @@ export class ShardGroup {
     this.leaderSinceMsValue = nowMs
     this.nextIndex.clear()
     this.matchIndex.clear()
+    this.learnerState.clear()
     this.ackedRound.clear()
     this.roundSentMs.clear()
     this.leaseUntil = 0
@@ -725,6 +849,7 @@ export class ShardGroup {
   private becomeFollower(term: number, leader: NodeId | undefined, nowMs: number): void {
     const wasLeader = this.roleValue === 'leader'
     this.dropLease(nowMs)
+    this.learnerState.clear() // volatile leader state; the next leader re-admits (readmitClaimants)
     if (term > this.termValue) {
       this.termValue = term
       this.votedFor = undefined
@@ -738,6 +863,21 @@ export class ShardGroup {
     }
     this.resetElectionTimer(nowMs)
     if (wasLeader || newLeader) this.hooks.onRoleChange(nowMs)
+  }
+
+  /** A learner whose log now lists it (or a voter whose log no longer does) says so in the trace. */
+  private traceVoterChange(nowMs: number): void {
+    const voter = this.isVoter()
+    if (voter === this.tracedVoter) return
+    this.tracedVoter = voter
+    this.sink.event({
+      kind: 'shard:role',
+      node: this.id,
+      atMs: nowMs,
+      shard: this.shard,
+      term: this.termValue,
+      role: voter ? this.roleValue : 'observer',
+    })
   }
 
   private setRole(role: ShardRole, nowMs: number): void {

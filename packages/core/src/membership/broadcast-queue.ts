@@ -5,14 +5,17 @@
  * Guarantees: at most one pending update per member (a newer one replaces it); frames are filled
  * with the least-transmitted updates first; an update is sent at most `limit` times (the caller
  * passes λ·ceil(log10(N + 1))); at most `itemsMax` updates are held, and on overflow the most
- * transmitted one is dropped (anti-entropy repairs what it would have told). Taking is
- * O(items visited), never a sort.
+ * transmitted one is dropped (anti-entropy repairs what it would have told). Each update also
+ * carries how many of its sends may go in dedicated gossip frames (`framesMax`: the rest ride on
+ * probes). Taking is O(items visited), never a sort.
  */
 import { assert } from '../util/assert.js'
 
 interface Item {
   readonly key: string
   readonly bytes: Uint8Array
+  /** Sends allowed in dedicated gossip frames (take with `frames`); piggyback is not limited by it. */
+  readonly framesMax: number
   sent: number
 }
 
@@ -29,12 +32,15 @@ export class BroadcastQueue {
     return this.byKey.size
   }
 
-  /** Queues `bytes` as the pending update about `key`, replacing any older one. */
-  enqueue(key: string, bytes: Uint8Array): void {
+  /**
+   * Queues `bytes` as the pending update about `key`, replacing any older one; at most
+   * `framesMax` of its sends go in dedicated gossip frames.
+   */
+  enqueue(key: string, bytes: Uint8Array, framesMax = Number.POSITIVE_INFINITY): void {
     const old = this.byKey.get(key)
     if (old) this.remove(old)
     if (this.byKey.size >= this.itemsMax) this.dropMostSent()
-    const item: Item = { key, bytes, sent: 0 }
+    const item: Item = { key, bytes, framesMax, sent: 0 }
     this.byKey.set(key, item)
     this.tier(0).add(item)
   }
@@ -45,19 +51,22 @@ export class BroadcastQueue {
 
   /**
    * Takes the least-sent updates that fit in roomBytes (at most countMax), counts one
-   * transmission for each, and forgets those that reached `limit`. Only updates sent fewer than
-   * `sentBelow` times are eligible (gossip frames stop early; piggyback takes the rest).
+   * transmission for each, and forgets those that reached `limit`. For a dedicated gossip frame
+   * (`frames`) only updates sent fewer than their `framesMax` times are eligible (gossip frames
+   * stop early; piggyback takes the rest).
    */
-  take(roomBytes: number, countMax: number, limit: number, sentBelow = limit): Uint8Array[] {
+  take(roomBytes: number, countMax: number, limit: number, frames = false): Uint8Array[] {
     const chosen: Item[] = []
     let used = 0
     let misses = 0 // a frame nearly full of similar-sized updates: stop looking after a few misses
-    const tiers = Math.min(this.tiers.length, sentBelow)
+    // Piggyback takes only updates sent fewer than `limit` times so far (the limit falls with N).
+    const tiers = frames ? this.tiers.length : Math.min(this.tiers.length, limit)
     outer: for (let t = 0; t < tiers; t++) {
       const tier = this.tiers[t]
       if (!tier) continue
       for (const item of tier) {
         if (chosen.length >= countMax || roomBytes - used < 16) break outer
+        if (frames && item.sent >= item.framesMax) continue
         if (item.bytes.length <= roomBytes - used) {
           chosen.push(item)
           used += item.bytes.length

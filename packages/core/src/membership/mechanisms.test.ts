@@ -56,6 +56,18 @@ describe('broadcast queue', () => {
     expect(q.take(1000, 10, 3)[0]?.length).toBe(30)
   })
 
+  it('a gossip frame takes an update only while it was sent fewer than its framesMax times', () => {
+    const q = new BroadcastQueue(10)
+    q.enqueue('death', new Uint8Array(20), 2)
+    q.enqueue('join', new Uint8Array(20), 1)
+    expect(q.take(1000, 10, 4, true)).toHaveLength(2) // both: 1 send each
+    expect(q.take(1000, 10, 4, true)).toHaveLength(1) // the join used its one frame
+    expect(q.take(1000, 10, 4, true)).toEqual([]) // both used their frames
+    expect(q.take(1000, 10, 4)).toHaveLength(2) // piggyback takes the rest, up to the limit
+    expect(q.take(1000, 10, 4)).toHaveLength(2)
+    expect(q.size).toBe(1) // the death reached 4 and is gone; the join has 1 send left
+  })
+
   it('property: bounded size; on overflow the most-sent item is dropped; never exceeds room', () => {
     fc.assert(
       fc.property(

@@ -238,6 +238,59 @@ describe('membership: leave, rejoin, metadata', () => {
   })
 })
 
+describe('membership: dissemination cost', () => {
+  /** Gossip frames (fast rounds only, not direct notices) sent per node since `from`. */
+  const gossipFramesBy = (net: TestNet, from: number): number[] => {
+    const by = new Map<NodeId, number>()
+    for (const s of net.sent)
+      if (s.atMs >= from && s.type === 'gossip') by.set(s.from, (by.get(s.from) ?? 0) + 1)
+    return [...by.values()]
+  }
+
+  it('a metadata claim, a join and a leave use claimGossipSendsMax gossip frames per node; a death gossipSendsMax', () => {
+    const cfg = lanConfig()
+    expect(cfg.claimGossipSendsMax).toBeLessThan(cfg.gossipSendsMax)
+    const ids = testIds(41)
+    const net = cluster(40, 6000) // λ·ceil(log10 41) = 6 sends per update
+    const [changer, leaver, victim] = ids.slice(10, 13) as [NodeId, NodeId, NodeId]
+    const steps: Array<[string, () => void]> = [
+      ['meta', () => net.node(changer).setMeta({ priority: 3 }, net.nowMs)],
+      [
+        'join',
+        () => {
+          net.add(ids[40] as NodeId)
+          net.node(ids[40] as NodeId).join([ids[0] as NodeId], net.nowMs)
+        },
+      ],
+      ['leave', () => net.node(leaver).leave(net.nowMs)],
+    ]
+    for (const [, act] of steps) {
+      const from = net.nowMs
+      act()
+      net.run(from + 2000)
+      const frames = gossipFramesBy(net, from)
+      // Each of the ~40 nodes passed the claim on; none in more than one round of 3 frames.
+      expect(frames.length).toBeGreaterThan(20)
+      expect(Math.max(...frames)).toBeLessThanOrEqual(cfg.claimGossipSendsMax)
+    }
+    for (const [id, m] of net.nodes) {
+      if (id === leaver) continue
+      expect(m.member(changer)?.meta.priority).toBe(3)
+      expect(m.member(ids[40] as NodeId)?.state).toBe('alive')
+      expect(m.member(leaver)?.state).toBe('left')
+    }
+    // A death keeps the second round: some nodes send it in more than 3 frames.
+    const from = net.nowMs
+    net.crash(victim)
+    net.run(from + 3000)
+    const frames = gossipFramesBy(net, from)
+    expect(Math.max(...frames)).toBeGreaterThan(cfg.claimGossipSendsMax)
+    expect(Math.max(...frames)).toBeLessThanOrEqual(cfg.gossipSendsMax)
+    for (const [id, m] of net.nodes)
+      if (id !== victim && id !== leaver) expect(m.member(victim)?.state).toBe('dead')
+  })
+})
+
 describe('membership: bad input', () => {
   it('a tampered claim is a counted bad-signature rejection and changes nothing', () => {
     const net = cluster(4, 2000)

@@ -229,7 +229,7 @@ export class Membership implements Machine<MembershipEvent> {
   join(seeds: NodeId[], nowMs: number): void {
     const others = seeds.filter((s) => s !== this.id)
     if (this.self.state === 'left') this.reclaimSelf(nowMs)
-    this.enqueueBytes(this.id, this.self.entry, nowMs)
+    this.enqueueBytes(this.id, this.self.entry, nowMs, this.cfg.claimGossipSendsMax)
     if (others.length === 0) return
     this.joining = { seeds: others, attempt: 0, nextAtMs: nowMs }
   }
@@ -237,7 +237,7 @@ export class Membership implements Machine<MembershipEvent> {
   /** Graceful leave: a signed `left` claim at a new incarnation, gossiped; then this node goes quiet. */
   leave(nowMs: number): void {
     if (this.self.state === 'left') return
-    this.bumpSelf(nowMs, true)
+    this.bumpSelf(nowMs, true, this.cfg.claimGossipSendsMax)
     this.setState(this.self, 'left', nowMs, this.id)
     this.probe = undefined
     this.joining = undefined
@@ -260,7 +260,7 @@ export class Membership implements Machine<MembershipEvent> {
       addrs: [...(patch.addrs ?? m.addrs)],
       version: m.version + 1,
     }
-    this.bumpSelf(nowMs, false)
+    this.bumpSelf(nowMs, false, this.cfg.claimGossipSendsMax)
   }
 
   /** Lifeguard: this process stalled for durationMs. Raises health and forgives what the stall hid. */
@@ -650,12 +650,18 @@ export class Membership implements Machine<MembershipEvent> {
     for (const e of entries) {
       let did = false
       let quiet = false
+      let frames = this.cfg.gossipSendsMax
       switch (e.kind) {
         case 'claim': {
           const before = this.table.get(e.claim.id)
           const wasUp = before !== undefined && (before.state === 'alive' || before.state === 'suspect')
           const metaVersion = before?.meta.version
           const bootEpoch = before?.bootEpoch
+          // A refutation of a death (same life, a member we held dead) undoes news that reached
+          // everyone, as fast: full gossip. Any other claim (a member joined, restarted, left or
+          // changed its metadata) gets claimGossipSendsMax dedicated frames, then rides on probes.
+          const refutesDeath = before?.state === 'dead' && !e.claim.left && e.claim.bootEpoch === bootEpoch
+          if (!refutesDeath) frames = this.cfg.claimGossipSendsMax
           did = this.applyClaim(e.claim, from, nowMs)
           // A refutation of a suspicion (same life, same metadata, a member we had up) is news
           // only to those who suspect it, and they hear it directly (onAccused): do not
@@ -684,8 +690,8 @@ export class Membership implements Machine<MembershipEvent> {
         if (source === 'gossip' && e.kind !== 'suspect' && !quiet) {
           // A claim is relayed as the row's own entry buffer (no second copy in the queue).
           const row = e.kind === 'claim' ? this.table.get(e.claim.id) : undefined
-          if (row) this.enqueueBytes(row.id, row.entry, nowMs)
-          else this.enqueue(e.kind === 'claim' ? e.claim.id : e.id, e, nowMs)
+          if (row) this.enqueueBytes(row.id, row.entry, nowMs, frames)
+          else this.enqueue(e.kind === 'claim' ? e.claim.id : e.id, e, nowMs, frames)
         }
       }
     }
@@ -819,7 +825,7 @@ export class Membership implements Machine<MembershipEvent> {
       return
     }
     this.self.incarnation = Math.max(this.self.incarnation, incarnation)
-    this.bumpSelf(nowMs, false, kind === 'dead')
+    this.bumpSelf(nowMs, false, kind === 'dead' ? this.cfg.gossipSendsMax : 0)
     this.emit({ kind: 'member:refute', node: this.id, atMs: nowMs, incarnation: this.self.incarnation })
     this.raiseHealth(1, nowMs)
     const bytes = this.self.entry
@@ -887,20 +893,23 @@ export class Membership implements Machine<MembershipEvent> {
     })
   }
 
-  /** New incarnation for ourselves, signed and (unless `gossip` is false) gossiped. */
-  private bumpSelf(nowMs: number, left: boolean, gossip = true): void {
+  /**
+   * New incarnation for ourselves, signed and gossiped with `frames` dedicated gossip sends
+   * (0: not gossiped).
+   */
+  private bumpSelf(nowMs: number, left: boolean, frames: number): void {
     const s = this.self
     const claim = this.signClaim(s.bootEpoch, s.incarnation + 1, left, s.meta)
     this.reindex(s, () => {
       s.incarnation = claim.incarnation
       s.entry = claimEntryBytes(claim)
     })
-    if (gossip) this.enqueueBytes(this.id, s.entry, nowMs)
+    if (frames > 0) this.enqueueBytes(this.id, s.entry, nowMs, frames)
   }
 
   /** join() after leave(): come back at a higher incarnation. */
   private reclaimSelf(nowMs: number): void {
-    this.bumpSelf(nowMs, false)
+    this.bumpSelf(nowMs, false, this.cfg.claimGossipSendsMax)
     this.setState(this.self, 'alive', nowMs, this.id)
     this.nextProbeAtMs = nowMs
   }
@@ -937,18 +946,19 @@ export class Membership implements Machine<MembershipEvent> {
 
   // ---------------------------------------------------------------- dissemination (SWIM §4.1)
 
-  private enqueue(key: NodeId, e: Entry, nowMs: number): void {
-    this.enqueueBytes(key, encodeEntry(e, this.cfg.frameBytesMax), nowMs)
+  /** Queues an update; `frames` of its sends may use dedicated gossip frames (default: a death's). */
+  private enqueue(key: NodeId, e: Entry, nowMs: number, frames = this.cfg.gossipSendsMax): void {
+    this.enqueueBytes(key, encodeEntry(e, this.cfg.frameBytesMax), nowMs, frames)
   }
 
-  private enqueueBytes(key: NodeId, bytes: Uint8Array, nowMs: number): void {
+  private enqueueBytes(key: NodeId, bytes: Uint8Array, nowMs: number, frames: number): void {
     if (bytes.length > this.entryBytesMax()) {
       this.rejections.add('entry-too-big')
       return
     }
     // News on a node with no gossip round pending goes out at once.
     if (this.nextGossipAtMs === Number.POSITIVE_INFINITY) this.nextGossipAtMs = nowMs
-    this.queue.enqueue(key, bytes)
+    this.queue.enqueue(key, bytes, frames)
   }
 
   /** Largest entry any frame can carry: a gossip or plain sync frame's room. */
@@ -984,7 +994,7 @@ export class Membership implements Machine<MembershipEvent> {
       const to = this.ring.random(this.rng, exclude)
       if (to === undefined) break
       exclude.add(to)
-      const entries = this.queue.take(room, 64, this.retransmitLimit(), this.cfg.gossipSendsMax)
+      const entries = this.queue.take(room, 64, this.retransmitLimit(), true)
       if (entries.length === 0) break
       for (const e of entries) this.gossipTokens -= e.length
       this.sendFrame(to, { type: 'gossip' }, 'gossip', entries, false)

@@ -107,6 +107,14 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   /** Observers: the shard leader that last announced to us. */
   private observedShardLeader: { shard: number; id: NodeId; term: number } | undefined
   private nextAnnounceMs = 0
+  /**
+   * The last announcement scan found nobody to tell: the scan then rides on ticks this node makes
+   * anyway (a shard leader heartbeats every shard heartbeat) instead of waking it every global
+   * heartbeat. Measured: a third of an idle 25-node cluster's timer wake-ups were empty scans.
+   */
+  private announceIdle = false
+  /** The shard group and commit index whose committed map syncMapFromLog last adopted. */
+  private mapSynced: { group: ShardGroup; commit: number } | undefined
   private orphan = false
   /** Our map is only the shard count a first announcement told us (no voter lists, not bootstrapped). */
   private mapFromAnnounce = false
@@ -180,6 +188,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
         if (this.shardGroup?.role !== 'leader') return
         this.shardGroup.heartbeatNow(t)
         this.nextAnnounceMs = t // observers too
+        this.announceIdle = false
       },
     })
     const stored = readShardMap(init.stored.get('global/map'))
@@ -240,7 +249,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   nextTickAtMs(): number {
     let t = Math.min(this.membership.nextTickAtMs(), this.global.nextTickAtMs())
     if (this.shardGroup) t = Math.min(t, this.shardGroup.nextTickAtMs())
-    if (this.shardGroup?.role === 'leader') t = Math.min(t, this.nextAnnounceMs)
+    if (this.shardGroup?.role === 'leader' && !this.announceIdle) t = Math.min(t, this.nextAnnounceMs)
     return t
   }
 
@@ -381,6 +390,10 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private syncMapFromLog(nowMs: number): void {
     const sg = this.shardGroup
     if (!sg || !this.map) return
+    // Committed entries never change (Log Matching), so the same commit index folds to the same
+    // map: refolding the log on every frame and tick was ≈ 1 % of an idle node's main thread.
+    if (this.mapSynced?.group === sg && this.mapSynced.commit === sg.commit) return
+    this.mapSynced = { group: sg, commit: sg.commit }
     const committed = sg.log.committedMap(sg.commit)
     if (committed) this.adoptMapState(committed, nowMs, false)
   }
@@ -601,7 +614,10 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     if (claimant !== undefined) sg.proposeConfig('add', claimant, nowMs)
   }
 
-  /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */
+  /**
+   * Shard leaders tell the observers attached to their shard who leads, every global heartbeat
+   * (with nobody to tell, at the next tick at or after it: ≤ one shard heartbeat later).
+   */
   private announceToObservers(nowMs: number): void {
     const sg = this.shardGroup
     const map = this.map
@@ -609,6 +625,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.nextAnnounceMs = nowMs + this.init.config.global.heartbeatIntervalMs
     if (!map) return
     let bytes: Uint8Array | undefined
+    this.announceIdle = true
     for (const m of this.membership.members()) {
       if (m.id === this.id || m.state !== 'alive') continue
       const orphan = m.meta.roles.includes('orphan')
@@ -621,6 +638,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
         announce: this.global.announce(nowMs),
       })
       this.sink.send({ to: m.id, layer: 'shard', type: 'announce', bytes })
+      this.announceIdle = false
     }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { NodeId } from '../sans-io.js'
-import { lanConclaveConfig } from './conclave-config.js'
+import { lanConclaveConfig, localConclaveConfig } from './conclave-config.js'
 import { TestNet, testIds } from './test-net.js'
 
 describe('shard assignment and removal', () => {
@@ -140,5 +140,29 @@ describe('shard assignment and removal', () => {
         .filter((e) => e.node === silent)
         .map((e) => e.role),
     ).toContain('follower')
+  })
+
+  it('a shard leader with nobody to announce to wakes for its shard heartbeats, not every global heartbeat', () => {
+    const net = new TestNet({ ids: testIds(25), config: localConclaveConfig(), seed: 23 })
+    net.runFor(4000)
+    const global = net.globalLeaders()[0] as NodeId
+    expect(global).toBeDefined()
+    const leader = net
+      .live()
+      .find((id) => id !== global && net.machine(id).status(net.nowMs).role === 'shard-leader') as NodeId
+    expect(leader).toBeDefined()
+    const m = net.machine(leader)
+    const tick = m.tick.bind(m)
+    let ticks = 0
+    m.tick = (nowMs: number) => {
+      ticks++
+      tick(nowMs)
+    }
+    net.runFor(1200)
+    // 10 shard heartbeats (120 ms); an announcement scan every global heartbeat on top made it
+    // about twice as many (24 with the 75 ms heartbeat of session 3).
+    expect(ticks).toBeGreaterThanOrEqual(9)
+    expect(ticks).toBeLessThanOrEqual(13)
+    expect(net.machine(leader).leader()?.id).toBe(global)
   })
 })

@@ -60,16 +60,22 @@ export function wanConclaveConfig(): ConclaveConfig {
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
  * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
- * - global: heartbeat 75 ms, election 350–550 ms, rank step 40 ms, rank slack 10 ms. Failover ≈
- *   T_g − (phase of the last heartbeat, 0–75 ms) + the slack + jitter (0–13 ms) + one election
- *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 320–380 ms
- *   when the host is not overloaded (test net, 1 ms one-way: p50 338, max 375 ms). The slack was
- *   a whole rank step (40 ms); on loopback the heartbeat that opens every stickiness window
- *   reaches the shard leaders within a few ms of each other.
+ * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 10 ms. Failover ≈
+ *   T_g − (phase of the last heartbeat, 0–100 ms) + the slack + jitter (0–13 ms) + one election
+ *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 300–380 ms
+ *   when the host is not overloaded. The slack was a whole rank step (40 ms); on loopback the
+ *   heartbeat that opens every stickiness window reaches the shard leaders within a few ms of
+ *   each other. The heartbeat was 75 ms until session 4: 100 ms moves the kill's mean phase from
+ *   37.5 to 50 ms after the last heartbeat (test net, 25 nodes, 72 crashes each: p50 / mean
+ *   340 / 339 → 325 / 326 ms at 1 ms one-way, 414 / 418 → 398 / 402 ms at 1–21 ms) and sends a
+ *   quarter fewer global frames (a real node's idle cost is per frame).
  *   The global lease (350·0.99/1.01 − 25 ≈ 318 ms) stays continuous while a shard leader's own
  *   lease basis (≤ one shard heartbeat + one delay) plus a global heartbeat fit in it:
- *   318 − 120 − 75 leaves ≈ 60 ms per one-way delay (LAN leaves 54 ms; docs/protocol.md, "Global
- *   lease"). A host slower than that only makes isLeader() lapse between rounds, never unsafe.
+ *   318 − 120 − 100 leaves ≈ 49 ms per one-way delay (75 ms left ≈ 60; LAN leaves 54 ms;
+ *   docs/protocol.md, "Global lease"). Test net, 25 nodes, 60 s: lease held 100 % of the time at
+ *   1–21 and 1–51 ms one-way with 75 ms; with 100 ms 100 % and 99.98 % (3 lapses), at 1–81 ms
+ *   97.8 % (99.4 % with 75 ms). A host slower than that only makes isLeader() lapse between
+ *   rounds, never unsafe: the lease and the stickiness window both come from T_g alone.
  * - shard: heartbeat 120 ms, election 480–800 ms (4 heartbeats may be late before anyone
  *   campaigns). The global failover does not wait for the dead leader's shard: the other shards
  *   elect, and the new global leader heartbeats the voters of a shard whose leader it does not
@@ -102,12 +108,12 @@ export function localConclaveConfig(): ConclaveConfig {
   }
   c.global = {
     ...c.global,
-    heartbeatIntervalMs: 75,
+    heartbeatIntervalMs: 100,
     electionTimeoutMinMs: 350,
     electionTimeoutMaxMs: 550,
     leaseMarginMs: 25,
     rankStepMs: 40,
-    // Direct heartbeats up to 64 other shards (≈ 320 nodes: ≤ 2·64/75 ms ≈ 1700 msgs/s at the
+    // Direct heartbeats up to 64 other shards (≈ 320 nodes: ≤ 2·64/100 ms ≈ 1300 msgs/s at the
     // leader): real-process runs (≤ 100 nodes) keep the one-hop lease renewal of a busy host.
     relayMinShards: 64,
     rankSlackMs: 10,

@@ -33,4 +33,18 @@ describe('shard map', () => {
     const b = bootstrapShardMap(shuffle(createRng(5), [...ids]), defaultShardMapConfig())
     expect([...a.shards]).toEqual([...b.shards])
   })
+
+  it('hands an identical call the same read-only map, and recomputes for other members or sizes', () => {
+    const ids = testIds(37)
+    const cfg = defaultShardMapConfig()
+    const a = bootstrapShardMap(ids, cfg)
+    expect(bootstrapShardMap([...ids], { ...cfg })).toBe(a)
+    const fewer = bootstrapShardMap(ids.slice(1), cfg)
+    expect(fewer).not.toBe(a)
+    expect([...fewer.shards.values()].flat().sort()).toEqual(ids.slice(1).sort())
+    const bigger = bootstrapShardMap(ids, { ...cfg, shardSizeTarget: 9 })
+    expect(bigger.shards.size).toBeLessThan(a.shards.size)
+    // back to the first input: the same content as the first map
+    expect([...bootstrapShardMap(ids, cfg).shards]).toEqual([...a.shards])
+  })
 })

@@ -36,6 +36,8 @@ export function shardCountFor(n: number, cfg: ShardMapConfig): number {
 
 /** Deterministic bootstrap map: sort ids, deal them round-robin into shardCountFor(n) shards. */
 export function bootstrapShardMap(members: readonly NodeId[], cfg: ShardMapConfig): ShardMap {
+  const k0 = lastBootstrap
+  if (k0 !== undefined && sameCfg(k0.cfg, cfg) && sameIds(k0.members, members)) return k0.map
   const ids = [...new Set(members)].sort()
   const k = shardCountFor(ids.length, cfg)
   const shards = new Map<number, NodeId[]>()
@@ -43,8 +45,32 @@ export function bootstrapShardMap(members: readonly NodeId[], cfg: ShardMapConfi
   ids.forEach((id, i) => {
     shards.get(i % k)?.push(id)
   })
-  for (const v of shards.values()) v.sort()
-  return { version: 1, shards, term: 0, removed: [], shardsTotal: k }
+  for (const [s, v] of shards) shards.set(s, v.sort().slice()) // exact-size arrays (no push slack)
+  const map: ShardMap = { version: 1, shards, term: 0, removed: [], shardsTotal: k }
+  lastBootstrap = { members: members.slice(), cfg: { ...cfg }, map }
+  return map
+}
+
+/**
+ * The last bootstrap map built and its input. A map is read-only once built, and a pure function
+ * of (members, cfg): in the simulator every founder builds the same one from the same member
+ * list — N maps of N ids plus a shardOf index each (at 5000 nodes ≈ 1 GB) — so an identical
+ * call hands back the same map. Process-wide, one entry: a real process builds its map once.
+ */
+let lastBootstrap: { members: readonly NodeId[]; cfg: ShardMapConfig; map: ShardMap } | undefined
+
+function sameCfg(a: ShardMapConfig, b: ShardMapConfig): boolean {
+  return (
+    a.shardSizeMin === b.shardSizeMin &&
+    a.shardSizeTarget === b.shardSizeTarget &&
+    a.shardSizeMax === b.shardSizeMax
+  )
+}
+
+function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 const shardIndexCache = new WeakMap<ShardMap, Map<NodeId, number>>()

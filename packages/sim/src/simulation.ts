@@ -159,6 +159,7 @@ export class Simulation {
   stepsDone = 0
 
   private readonly queue = new EventQueue<Entry>()
+  private readonly sharedValues = new SharedValues()
   private readonly nodes = new Map<NodeId, SimNode>()
   private readonly nodeRngs: Rng
   private readonly netRng: Rng
@@ -489,7 +490,7 @@ export class Simulation {
   private flush(node: SimNode): void {
     const machine = node.machine as Machine
     const ready = machine.drain()
-    for (const op of ready.persist) node.stored.set(op.key, op.value)
+    for (const op of ready.persist) node.stored.set(op.key, this.sharedValues.share(op.value))
     for (const out of ready.send) this.send(node, out.to, out.layer, out.type, out.bytes)
     for (const event of ready.events) {
       const record: TraceRecord = { trueMs: this.nowMs, event }
@@ -549,6 +550,51 @@ export class Simulation {
     links.set(target.index, atMs)
     this.push(new Entry(DELIVER, target, target.generation, node.id, layer, key, bytes, null), atMs)
   }
+}
+
+/** Persisted values from this size up are shared between nodes when byte-identical. */
+const SHARE_FROM_BYTES = 4096
+/** Bound on the shared buffers remembered (emptied when full; stored values keep theirs). */
+const SHARED_VALUES_MAX = 1024
+
+/**
+ * Byte-identical large persisted values of different nodes share one buffer: every founder
+ * persists the same bootstrap shard map, and every node each later version of it (at 5000 nodes
+ * ≈ 265 KB each: 1.3 GB per version without sharing). A stored value is only ever read (a
+ * restarted machine decodes it from NodeContext.stored), so sharing changes nothing a node can
+ * see. Small values are kept as they are: they are cheap and change all the time.
+ */
+class SharedValues {
+  private readonly byHash = new Map<number, Uint8Array[]>()
+  private count = 0
+
+  share(value: Uint8Array): Uint8Array {
+    if (value.length < SHARE_FROM_BYTES) return value
+    const h = hashBytes(value)
+    const list = this.byHash.get(h)
+    if (list !== undefined) for (const v of list) if (sameBytes(v, value)) return v
+    if (this.count >= SHARED_VALUES_MAX) {
+      this.byHash.clear()
+      this.count = 0
+    }
+    this.count++
+    const now = this.byHash.get(h)
+    if (now === undefined) this.byHash.set(h, [value])
+    else now.push(value)
+    return value
+  }
+}
+
+function hashBytes(b: Uint8Array): number {
+  let h = Math.imul(0x811c9dc5 ^ b.length, 0x01000193)
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193)
+  return h >>> 0
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** A fixed uniform draw in [0, 1) per directed link (murmur3's 32-bit finaliser over the indices). */

@@ -13,7 +13,6 @@
  * connections per IP (handshake-guard.ts).
  */
 import './polyfill.js'
-import { noise } from '@chainsafe/libp2p-noise'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -25,6 +24,7 @@ import type { Admission } from './admission.js'
 import { coalescingTcp } from './coalescing-tcp.js'
 import { HandshakeGuard } from './handshake-guard.js'
 import { lazyWindowYamux } from './lazy-window-yamux.js'
+import { quietNoise } from './quiet-noise.js'
 
 export interface Libp2pBaseInit {
   privateKey: PrivateKey
@@ -77,7 +77,8 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
     // least every keepAliveInterval, which refreshes the timer at both ends, so it never closed a
     // live connection nor a dead one; refreshing it cost a timer update per socket read and write.
     transports: [coalescingTcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 })],
-    connectionEncrypters: [noise()],
+    // Noise with a decoder that does not throw (and capture a stack) at the end of every read.
+    connectionEncrypters: [quietNoise()],
     // Keep-alive every 90 s instead of 30 s: a ping and a pong per connection and side per
     // interval, and every node of a local cluster ends up connected to every other (SWIM probes
     // everyone), so at 100 nodes the 30 s default cost ≈ 6.6 frames/s per node, a third of the

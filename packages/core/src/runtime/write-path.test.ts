@@ -3,7 +3,8 @@
  * one socket write per message at the sender and none at the receiver (coalescing-tcp.ts: Noise's
  * length and ciphertext in one write; lazy-window-yamux.ts: no window update per data frame),
  * while a transfer far larger than the yamux window still completes (flow control intact).
- * With stock @libp2p/tcp + @libp2p/yamux the same messages took four writes each.
+ * With stock @libp2p/tcp + @libp2p/yamux the same messages took four writes each. And no error
+ * is made per read (quiet-noise.ts: the stock Noise decoder threw a RangeError on every read).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Socket } from 'node:net'
@@ -89,6 +90,33 @@ describe('the write path of a small frame', () => {
     // Stock tcp + yamux: 2 writes per message (Noise length, ciphertext) + 2 per window update.
     expect(writes).toBeGreaterThanOrEqual(messages)
     expect(writes).toBeLessThanOrEqual(messages * 1.05 + 4)
+  })
+
+  it('makes no RangeError per read (the stock Noise decoder threw one at the end of every read)', async () => {
+    const Stock = globalThis.RangeError
+    let made = 0
+    const counting = new Proxy(Stock, {
+      apply: (target, self, args) => {
+        made++
+        return Reflect.apply(target, self, args)
+      },
+      construct: (target, args, newTarget) => {
+        made++
+        return Reflect.construct(target, args, newTarget)
+      },
+    })
+    globalThis.RangeError = counting
+    try {
+      for (let i = 0; i < 100; i++) {
+        const want = received + 120
+        stream.send(new Uint8Array(120))
+        await until(() => received === want)
+      }
+    } finally {
+      globalThis.RangeError = Stock
+    }
+    // Stock decoder: at least one per message read (≥ 100).
+    expect(made).toBeLessThan(10)
   })
 
   it('still moves data far beyond the 256 KiB yamux window (window updates when half is used)', async () => {

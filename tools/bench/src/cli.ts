@@ -2,7 +2,7 @@
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--idle-settle-s S] [--idle-window-s S] [--trace-out FILE] [--json]
+const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]
 pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
 
 function parse(argv: string[]): Map<string, string> {
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     convergeWaitMs: int(flags, 'converge-wait-s', 60, 1, 3600) * 1000,
     idleSettleS: int(flags, 'idle-settle-s', 20, 0, 3600),
     idleWindowS: int(flags, 'idle-window-s', 10, 1, 3600),
+    roundSettleS: int(flags, 'round-settle-s', 3, 0, 600),
     traceOut: flags.get('trace-out'),
     say: (line) => process.stderr.write(`[bench] ${line}\n`),
   })

@@ -35,6 +35,15 @@ export interface FailoverOptions {
   idleSettleS?: number
   /** Length of the idle CPU window in seconds. Default 10. */
   idleWindowS?: number
+  /**
+   * Seconds to wait, once the killed node is back and knows the leader, before the next kill.
+   * Default 3. With 0 (the bench until session 4) the next kill came 0.2–2.3 s after the
+   * restarted process started (measured from its `started` line), while it was still joining:
+   * V8 compiling, Noise handshakes with the other nodes, its member list filling; each node it
+   * meets does a handshake too. So the next failover ran on a host busy with the bench's own
+   * restart. The restarted node's CPU during the settle is reported with each round.
+   */
+  roundSettleS?: number
   /** Progress lines (stderr). */
   say(line: string): void
 }
@@ -51,6 +60,8 @@ export interface FailoverResult {
   idleCpuPctPerNode: number
   rssMbPerNode: number
   failedRounds: number
+  /** The settle between rounds (roundSettleS) this run used. */
+  roundSettleS: number
   dataRoot: string
 }
 
@@ -118,6 +129,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
 
     const failoversMs: number[] = []
     let failedRounds = 0
+    const settleS = o.roundSettleS ?? 3
     for (let r = 0; r < o.rounds; r++) {
       const old = await cluster.waitFor(() => cluster.agreedLeader(), 30_000, 'a leader known by all')
       const i = cluster.indexOf(old.id)
@@ -156,6 +168,15 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         60_000,
         'the killed node back and agreeing',
       )
+      if (settleS > 0 && r + 1 < o.rounds) {
+        const back = Date.now() - (cluster.nodes[i]?.startedWallMs ?? Date.now())
+        const cpu0 = cluster.usage(i)?.cpuS ?? 0
+        await new Promise((res) => setTimeout(res, settleS * 1000))
+        const cpuPct = (100 * ((cluster.usage(i)?.cpuS ?? 0) - cpu0)) / settleS
+        o.say(
+          `  node ${i} back and agreeing ${back} ms after its restart; its CPU over the next ${settleS} s: ${cpuPct.toFixed(1)}% of a core`,
+        )
+      }
     }
     const sorted = [...failoversMs].sort((a, b) => a - b)
     return {
@@ -170,6 +191,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       idleCpuPctPerNode: round2(idleCpuPctPerNode),
       rssMbPerNode: round2(rssMbPerNode),
       failedRounds,
+      roundSettleS: settleS,
       dataRoot: o.dataRoot,
     }
   } finally {

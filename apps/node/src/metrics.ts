@@ -163,6 +163,23 @@ export class NodeMetrics {
         "ticks run by the driver's timer (process wake-ups)",
       )
       lines.push(`conclave_driver_timer_ticks_total ${d.counts.timerTicks}`)
+      metric(
+        'conclave_process_stalls_total',
+        'counter',
+        "stalls of this process (timers late by ≥ a probe timeout: the driver's own, or the 500 ms loop monitor's), seen and reported to Lifeguard (overlaps reported once)",
+      )
+      lines.push(`conclave_process_stalls_total{what="seen"} ${s.stalls.count}`)
+      lines.push(`conclave_process_stalls_total{what="reported"} ${s.stalls.reported}`)
+      lines.push(`conclave_process_stalls_total{what="driver-timer"} ${d.counts.lateTimers}`)
+    }
+    const health = m?.membership?.health?.()
+    if (health !== undefined) {
+      metric(
+        'conclave_local_health',
+        'gauge',
+        'Lifeguard local health: 0 = healthy; SWIM probes and their timeouts are stretched by (1 + health)',
+      )
+      lines.push(`conclave_local_health ${health}`)
     }
     metric(
       'conclave_test_hooks_active',

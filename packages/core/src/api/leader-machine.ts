@@ -22,6 +22,8 @@ export interface LeaderMachine extends Machine<TraceEvent> {
     member(id: NodeId): { meta: { addrs: string[] } } | undefined
     setMeta?(patch: { addrs?: string[] }, nowMs: number): void
     members(): Iterable<{ id: NodeId; state: string; meta: { addrs: string[]; shard: number | null } }>
+    /** Lifeguard local health (0 = healthy): probes run every (1 + health) probe intervals. */
+    health?(): number
   }
 }
 

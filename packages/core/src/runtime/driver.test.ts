@@ -11,7 +11,7 @@ class ScriptMachine implements Machine<TraceEvent> {
     send: [],
     events: [],
   }
-  tick(): void {}
+  tick(_nowMs: number): void {}
   nextTickAtMs(): number {
     return Number.POSITIVE_INFINITY
   }
@@ -100,5 +100,53 @@ describe('Driver with asynchronous persistence', () => {
     writes[0]?.resolve()
     await settle()
     expect(sent).toEqual([])
+  })
+})
+
+describe('Driver timer lateness', () => {
+  /** A machine that wants a tick `inMs` after each tick, and counts them. */
+  class Ticker extends ScriptMachine {
+    ticks = 0
+    constructor(
+      private readonly clock: { nowMs(): number },
+      private readonly inMs: number,
+    ) {
+      super()
+    }
+    private next = 0
+    override tick(nowMs: number): void {
+      this.ticks++
+      this.next = nowMs + this.inMs
+    }
+    override nextTickAtMs(): number {
+      return this.next
+    }
+  }
+
+  it('reports a stall that held its timer past the deadline, before the tick, and not jitter', async () => {
+    const clock = { nowMs: () => performance.now() }
+    const machine = new Ticker(clock, 20)
+    const late: Array<{ lateMs: number; ticksBefore: number }> = []
+    const driver = new Driver({
+      machine,
+      clock,
+      persist: () => {},
+      send: () => {},
+      onEvent: () => {},
+      timerLateMsMin: 100,
+      onTimerLate: (lateMs) => late.push({ lateMs, ticksBefore: machine.ticks }),
+    })
+    driver.start()
+    await new Promise((r) => setTimeout(r, 100)) // ≈ 5 ticks, punctual unless this host starves us
+    const before = late.length
+    const ticks = machine.ticks
+    const until = performance.now() + 300
+    while (performance.now() < until) {} // the event loop is blocked: a stall
+    await new Promise((r) => setTimeout(r, 50))
+    driver.stop()
+    expect(late).toHaveLength(before + 1)
+    expect(late[before]?.lateMs).toBeGreaterThanOrEqual(250)
+    expect(late[before]?.ticksBefore).toBe(ticks) // reported before the late tick ran
+    expect(driver.counts.lateTimers).toBe(before + 1)
   })
 })

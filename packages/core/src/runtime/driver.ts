@@ -34,6 +34,16 @@ export interface DriverInit<E extends TraceEvent> {
   onEvent(event: E): void
   /** Called after each drained Ready (for polling queries such as leader()). */
   afterDrain?(nowMs: number): void
+  /**
+   * The driver's timer ran `lateMs` after the later of its deadline and the moment it was armed
+   * (so a deadline already past when armed never counts): this process did not run for that
+   * long (a stall: event-loop blocking, GC, SIGSTOP, CPU starvation). Called before the tick that
+   * timer runs, so the machine can forgive what the stall hid before it acts on its deadlines
+   * (a probe whose ack waited unread in our own socket). Only when lateMs ≥ timerLateMsMin.
+   */
+  onTimerLate?(lateMs: number, nowMs: number): void
+  /** Lateness below this is timer jitter, not reported. Default: never reported. */
+  timerLateMsMin?: number
 }
 
 /** setTimeout's limit; longer waits are re-armed. */
@@ -60,6 +70,8 @@ export class Driver<E extends TraceEvent = TraceEvent> {
     events: 0,
     heldReadies: 0,
     timerTicks: 0,
+    /** Timer runs at least timerLateMsMin late (stalls seen by the driver). */
+    lateTimers: 0,
   }
 
   constructor(private readonly init: DriverInit<E>) {}
@@ -207,12 +219,21 @@ export class Driver<E extends TraceEvent = TraceEvent> {
     this.timer = undefined
     this.timerAtMs = atMs
     if (!Number.isFinite(atMs)) return
-    const delayMs = Math.min(Math.max(0, atMs - this.init.clock.nowMs()), TIMER_MS_MAX)
+    const armedMs = this.init.clock.nowMs()
+    const delayMs = Math.min(Math.max(0, atMs - armedMs), TIMER_MS_MAX)
+    const dueMs = Math.max(atMs, armedMs)
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.timerAtMs = Number.POSITIVE_INFINITY
       this.counts.timerTicks++
-      this.run((nowMs) => this.init.machine.tick(nowMs))
+      this.run((nowMs) => {
+        const lateMs = nowMs - dueMs
+        if (lateMs >= (this.init.timerLateMsMin ?? Number.POSITIVE_INFINITY)) {
+          this.counts.lateTimers++
+          this.init.onTimerLate?.(lateMs, nowMs)
+        }
+        this.init.machine.tick(nowMs)
+      })
     }, delayMs)
   }
 }

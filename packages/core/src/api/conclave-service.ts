@@ -58,8 +58,9 @@ export interface ConclaveServiceInit {
    * every leader change it sees). Default 1000 ms. Each publish is one small gossipsub message
    * (≤ STATUS_MAX_BYTES) fanned out to the subscribers (inspectors), so n nodes cost about
    * n / (statusIntervalMs / 1000) messages per second: shorter = fresher inspector, more traffic.
-   * 0 disables the periodic publish (leader changes are still published). The periodic publish
-   * is skipped while gossipsub knows no subscriber of the topic (no inspector connected).
+   * 0 disables the periodic publish (leader changes are still published). Nothing is published
+   * (periodic or on a change) while gossipsub knows no subscriber of the topic (no inspector
+   * connected).
    */
   statusIntervalMs?: number
   /**
@@ -242,9 +243,9 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
       this.statusTimer = setInterval(() => {
         // Nobody listening (no inspector connected): the periodic status would be built, signed
         // and dropped by gossipsub every second, ~2% of an idle node's CPU (measured, perf).
-        // Changes are still published at once, and the next period after an inspector subscribes
-        // brings it every node it is connected to.
-        if (this.pubsub?.getSubscribers?.(TOPIC_STATUS).length === 0) return
+        // Changes go out at once to subscribers (not to nobody, see afterDrain), and the next
+        // period after an inspector subscribes brings it every node it is connected to.
+        if (!this.hasSubscribers(TOPIC_STATUS)) return
         this.publishStatus()
       }, statusEveryMs)
       this.statusTimer.unref?.()
@@ -434,12 +435,15 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
       }
       this.safeDispatch('leader:change', detail)
       // Every node announces what it learned (not only the new leader): an inspector can then
-      // tell when all followers know the new leader, which is when a failover is complete.
+      // tell when all followers know the new leader, which is when a failover is complete. Only
+      // to subscribers (an inspector connected to us): with none, gossipsub would build and sign
+      // each message and drop it, on all nodes at once, during the failover being announced.
       if (this.pubsub) {
-        void this.pubsub
-          .publish(TOPIC_LEADER, new TextEncoder().encode(JSON.stringify({ ...detail, atMs: nowMs })))
-          .catch(() => {})
-        this.publishStatus()
+        if (this.hasSubscribers(TOPIC_LEADER))
+          void this.pubsub
+            .publish(TOPIC_LEADER, new TextEncoder().encode(JSON.stringify({ ...detail, atMs: nowMs })))
+            .catch(() => {})
+        if (this.hasSubscribers(TOPIC_STATUS)) this.publishStatus()
       }
     }
     if (this.waiters.size > 0 && m.isLeader(nowMs)) for (const wake of [...this.waiters]) wake()
@@ -481,6 +485,11 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     }
     // No subscriber yet (no inspector) is a normal case: gossipsub rejects the publish.
     void this.pubsub.publish(TOPIC_STATUS, bytes).catch(() => {})
+  }
+
+  /** Someone subscribes to `topic` (true when the pubsub cannot tell). */
+  private hasSubscribers(topic: string): boolean {
+    return (this.pubsub?.getSubscribers?.(topic).length ?? 1) > 0
   }
 
   /** A throwing listener must not break the driver loop. */

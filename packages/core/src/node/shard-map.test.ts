@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRng, shuffle } from '../util/rng.js'
 import { defaultShardMapConfig } from './conclave-config.js'
-import { bootstrapShardMap, shardCountFor } from './shard-map.js'
+import { bootstrapShardMap, readShardMap, type ShardMap, shardCountFor, shardMapOp } from './shard-map.js'
 import { testIds } from './test-net.js'
 
 describe('shard map', () => {
@@ -46,5 +46,31 @@ describe('shard map', () => {
     expect(bigger.shards.size).toBeLessThan(a.shards.size)
     // back to the first input: the same content as the first map
     expect([...bootstrapShardMap(ids, cfg).shards]).toEqual([...a.shards])
+  })
+
+  it('shardMapOp: an equal map gets the same bytes, any difference its own exact encoding', () => {
+    const base = bootstrapShardMap(testIds(23), defaultShardMapConfig())
+    const copy: ShardMap = { ...base, shards: new Map([...base.shards].map(([k, v]) => [k, [...v]])) }
+    const a = shardMapOp(base)
+    expect(shardMapOp(copy).value).toBe(a.value)
+    const variants: ShardMap[] = [
+      { ...base, term: 4 },
+      { ...base, version: 2 },
+      { ...base, removed: [1] },
+      { ...base, forming: { shard: 9, seeds: ['x', 'y'] } },
+      { ...base, shards: new Map([...base.shards].map(([k, v]) => [k, k === 0 ? v.slice(1) : v])) },
+      { ...base, shards: new Map([...base.shards].reverse()) },
+    ]
+    for (const v of variants) {
+      const op = shardMapOp(v)
+      expect(op.value).not.toBe(a.value)
+      const back = readShardMap(op.value) as ShardMap
+      expect(back.version).toBe(v.version)
+      expect(back.term).toBe(v.term ?? 0)
+      expect([...back.shards]).toEqual([...v.shards])
+      expect(back.removed).toEqual(v.removed ?? [])
+      expect(back.forming).toEqual(v.forming)
+    }
+    expect([...(readShardMap(shardMapOp(copy).value) as ShardMap).shards]).toEqual([...base.shards])
   })
 })

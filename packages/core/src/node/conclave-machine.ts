@@ -193,6 +193,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     })
     const stored = readShardMap(init.stored.get('global/map'))
     if (stored) this.adoptMap(stored, nowMs, false)
+    // A seed of a shard still forming (not in map.shards yet) that restarts resumes it: its stored
+    // map says it seeded the shard, and the shard's persisted state is its own (swarm seed 1513: a
+    // seed that crashed and restarted refused its shard's appends as not-in-shard for good, and
+    // with no shard and a map that places it in one, no one announced the leader to it).
+    if (stored && !init.observer) this.maybeSeed(nowMs)
     else if (init.bootstrap.init && !init.observer)
       this.adoptMap(bootstrapShardMap([init.id], init.config.shardMap), nowMs, true)
     if (init.bootstrap.seeds.length > 0) this.membership.join(init.bootstrap.seeds, nowMs)

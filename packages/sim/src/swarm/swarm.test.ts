@@ -27,6 +27,14 @@ describe('swarm (fixed sample)', () => {
     expect(report.relaySeeds).toBeGreaterThan(1)
   })
 
+  it('seed 1513 (20 nodes, growth): a split seed that crashes and restarts resumes its forming shard', () => {
+    // Failed (no leader known to all) on 1f2fe96: the restarted seed refused its shard's appends
+    // as not-in-shard for good, and no one announced the leader to it.
+    const report = runSwarm({ seeds: 1, firstSeed: 1513, nodesMax: 200 })
+    expect(report.failingSeeds.map((f) => `${f.replay}  # ${f.first}`)).toEqual([])
+    expect(report.growthSeeds).toBe(1)
+  })
+
   it('catches a leader acting without a valid lease (--break lease) as an invariant 2 violation', () => {
     const report = runSwarm({ seeds: 30, firstSeed: 1, nodesMax: 9, safetyMs: 5000, unsafeBreak: 'lease' })
     const leaseRules = Object.keys(report.seedsByRule).filter((r) => r.startsWith('2:'))

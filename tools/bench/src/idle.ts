@@ -46,6 +46,12 @@ export interface IdleResult {
   syscallsPerSecPerNode: { read: number; write: number }
   /** Frames sent per second per node, by layer/type, averaged over the nodes (and the driver's timer wake-ups per second). */
   framesPerSecByType: Record<string, number>
+  /**
+   * Lifeguard local health of the nodes (conclave_local_health) at the start and the end of the
+   * window: SWIM probes run every (1 + health) probe intervals, so this is why an idle node probes
+   * less often than the preset's interval.
+   */
+  localHealth: { meanAtStart: number; meanAtEnd: number; maxAtEnd: number }
   /** leader:change log lines of all nodes during the window (0 = the cluster was really idle). */
   leaderChangesInWindow: number
   loadAvg: number[]
@@ -85,6 +91,9 @@ function syscalls(pid: number): { read: number; write: number } | undefined {
   }
 }
 
+/** Not a rate: the Lifeguard local health gauge, read at the start and at the end of the window. */
+const HEALTH = '(local health)'
+
 async function sentFrames(port: number): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   try {
@@ -93,6 +102,10 @@ async function sentFrames(port: number): Promise<Map<string, number>> {
       out.set(m[1] as string, Number(m[2]))
     const ticks = /^conclave_driver_timer_ticks_total (\d+)/m.exec(text)
     if (ticks) out.set('(driver timer ticks)', Number(ticks[1]))
+    const stalls = /^conclave_process_stalls_total\{what="reported"\} (\d+)/m.exec(text)
+    if (stalls) out.set('(stalls reported to Lifeguard)', Number(stalls[1]))
+    const health = /^conclave_local_health (\d+)/m.exec(text)
+    if (health) out.set(HEALTH, Number(health[1]))
   } catch {
     // a node that does not answer contributes nothing
   }
@@ -158,8 +171,10 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       other.push((t - m) / windowS)
     })
     const types = new Map<string, number>()
+    const healthAt = (ms: Map<string, number>[]) => ms.map((m) => m.get(HEALTH) ?? 0)
     framesAfter.forEach((m, i) => {
-      for (const [k, v] of m) types.set(k, (types.get(k) ?? 0) + v - (framesBefore[i]?.get(k) ?? 0))
+      for (const [k, v] of m)
+        if (k !== HEALTH) types.set(k, (types.get(k) ?? 0) + v - (framesBefore[i]?.get(k) ?? 0))
     })
     const framesPerSecByType: Record<string, number> = {}
     for (const [k, v] of [...types].sort((a, b) => b[1] - a[1]))
@@ -200,6 +215,11 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
         write: round2(writes / windowS / o.nodes),
       },
       framesPerSecByType,
+      localHealth: {
+        meanAtStart: round2(mean(healthAt(framesBefore))),
+        meanAtEnd: round2(mean(healthAt(framesAfter))),
+        maxAtEnd: Math.max(0, ...healthAt(framesAfter)),
+      },
       leaderChangesInWindow: changesInWindow,
       loadAvg: (await import('node:os')).loadavg().map(round2),
     }

@@ -31,6 +31,11 @@ const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--js
                       exit 0 only if the checker found at least one violation of every listed
                       kind (${VIOLATION_KINDS.join(', ')}), to check that --break is caught
   --out DIR           report directory (default artifacts/chaos/seed-S)
+  --node-log-level L  the nodes' log level (default info); debug also logs every protocol trace
+                      event and failed dial, and every line a node logs (samples aside) goes to
+                      DIR/node-log.jsonl stamped with host time, for diagnosing a failing schedule
+  --tcp-rto-max-ms MS set net.ipv4.tcp_rto_max_ms in every node's namespace (Linux >= 6.15;
+                      kernel default 120000): an operator's cap on TCP's retransmission backoff
   --json              print the summary as one JSON object on the last line
 pnpm chaos --cleanup  remove what a killed harness left (namespaces, the fenced resource, data dirs)`
 
@@ -61,6 +66,8 @@ async function main(): Promise<number> {
     'break',
     'expect-violations',
     'out',
+    'node-log-level',
+    'tcp-rto-max-ms',
     'json',
     'cleanup',
   ])
@@ -110,6 +117,9 @@ async function main(): Promise<number> {
   const livenessMs = int(flags, 'liveness-ms', 10_000, 1000, 600_000)
   const warmupMs = int(flags, 'warmup-ms', 300_000, 1000, 3_600_000)
   const json = flags.has('json')
+  const nodeLogLevel = flags.get('node-log-level') ?? 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(nodeLogLevel))
+    throw new Error('--node-log-level: one of debug, info, warn, error')
   const outDir = flags.get('out') ?? join(ROOT, 'artifacts', 'chaos', `seed-${seed}`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -133,6 +143,8 @@ async function main(): Promise<number> {
       outDir: sizes.length > 1 ? join(outDir, `nodes-${n}`) : outDir,
       dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
       kinds,
+      nodeLogLevel,
+      tcpRtoMaxMs: flags.has('tcp-rto-max-ms') ? int(flags, 'tcp-rto-max-ms', 0, 200, 120_000) : undefined,
       log,
     })
     runs.push({ nodes: n, run })

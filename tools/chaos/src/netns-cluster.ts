@@ -36,6 +36,8 @@ export interface NetnsClusterInit {
   preset: string
   /** TEST ONLY safety rule to break in every node (CONCLAVE_TEST_BREAK). */
   breakRule: string | undefined
+  /** The nodes' --log-level (info unless diagnosing: debug logs every trace event). */
+  logLevel?: string
   probeIntervalMs: number
   onSample(s: Sample): void
   /** The node's own global lease events (`chaos:lease`), in the order it logged them. */
@@ -112,7 +114,7 @@ export class NetnsCluster {
       `--data-dir=${this.dataDir(i)}`,
       `--listen=/ip4/${nodeIp(i)}/tcp/${NODE_PORT}`,
       `--preset=${this.init.preset}`,
-      '--log-level=info',
+      `--log-level=${this.init.logLevel ?? 'info'}`,
       `--bootstrap-expect=${this.init.nodes}`,
       '--enable-test-hooks', // the second opt-in the CONCLAVE_TEST_* variables below need
     ]

@@ -92,7 +92,12 @@ export async function teardown(): Promise<void> {
   throw new Error('could not remove the cvchaos links (see ip link)')
 }
 
-export async function setup(slots: number): Promise<void> {
+/**
+ * `rtoMaxMs`: set the namespaces' `net.ipv4.tcp_rto_max_ms` (Linux >= 6.15; default 120000),
+ * TCP's cap on its retransmission backoff — an operator's setting, for A/Bs of how long TCP's
+ * backoff holds the first packets after a heal (docs/testing.md).
+ */
+export async function setup(slots: number, rtoMaxMs?: number): Promise<void> {
   const batch: string[] = [
     `link add ${BRIDGE} type bridge`,
     `addr add ${BRIDGE_IP}/24 dev ${BRIDGE}`,
@@ -112,6 +117,17 @@ export async function setup(slots: number): Promise<void> {
       ['-n', nsName(i), '-batch', '-'],
       `addr add ${nodeIp(i)}/24 dev eth0\nlink set eth0 up\nlink set lo up\n`,
     )
+  if (rtoMaxMs !== undefined)
+    for (let i = 0; i < slots; i++)
+      await sh('ip', [
+        'netns',
+        'exec',
+        nsName(i),
+        'sysctl',
+        '-q',
+        '-w',
+        `net.ipv4.tcp_rto_max_ms=${rtoMaxMs}`,
+      ])
 }
 
 /** Replace the filter table of slot i's namespace (iptables-restore: atomic per namespace). */

@@ -45,6 +45,10 @@ export interface ChaosOptions {
   outDir: string
   dataDir: string
   kinds?: FaultKind[]
+  /** The nodes' log level; other than `info`, every line they log goes to node-log.jsonl. */
+  nodeLogLevel?: string
+  /** The namespaces' net.ipv4.tcp_rto_max_ms (an operator's kernel setting); undefined: the kernel's default. */
+  tcpRtoMaxMs?: number
   log(line: string): void
 }
 
@@ -118,6 +122,9 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
   writeFileSync(historyFile, '')
   const nodeLogFile = join(o.outDir, 'node-warnings.jsonl')
   writeFileSync(nodeLogFile, '')
+  const nodeLogLevel = o.nodeLogLevel ?? 'info'
+  const fullLogFile = nodeLogLevel === 'info' ? undefined : join(o.outDir, 'node-log.jsonl')
+  if (fullLogFile) writeFileSync(fullLogFile, '')
 
   await net.sh('bash', [ENSURE_TOOLS])
   net.lock()
@@ -152,7 +159,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
 
   try {
     await net.teardown() // leftovers of a crashed earlier run
-    await net.setup(n)
+    await net.setup(n, o.tcpRtoMaxMs)
     rmSync(o.dataDir, { recursive: true, force: true })
 
     // History, appended by the nodes' probes and the resource as they report.
@@ -202,6 +209,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       seeds: SEEDS,
       preset: 'local',
       breakRule: protocolBreak,
+      logLevel: nodeLogLevel,
       probeIntervalMs: PROBE_INTERVAL_MS,
       onSample(s) {
         samples.push(s)
@@ -212,6 +220,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
         leaseEvents.push(e)
       },
       onLog(node, line) {
+        if (fullLogFile && line.msg !== 'chaos:sample')
+          appendFileSync(fullLogFile, `${JSON.stringify({ ...line, slot: node, hostMs: hostMs() })}\n`)
         // Keep what the nodes warn about (cut-off peers, failed leaves, crashes) for diagnosis.
         if (
           (line.level === 'warn' || line.level === 'error' || line.level === 'raw') &&

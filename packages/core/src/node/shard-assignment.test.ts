@@ -142,8 +142,11 @@ describe('shard assignment and removal', () => {
     ).toContain('follower')
   })
 
-  it('a shard leader with nobody to announce to wakes for its shard heartbeats, not every global heartbeat', () => {
-    const net = new TestNet({ ids: testIds(25), config: localConclaveConfig(), seed: 23 })
+  it('a shard leader with nobody to announce to still scans for observers every global heartbeat', () => {
+    // Skipping the scans while the last one found nobody (c6df9aa) left joiners waiting for their
+    // first announcement: swarm seeds 835 and 1998 knew the leader only 11.8 s and 13 s after the faults.
+    const config = localConclaveConfig()
+    const net = new TestNet({ ids: testIds(25), config, seed: 23 })
     net.runFor(4000)
     const global = net.globalLeaders()[0] as NodeId
     expect(global).toBeDefined()
@@ -152,17 +155,13 @@ describe('shard assignment and removal', () => {
       .find((id) => id !== global && net.machine(id).status(net.nowMs).role === 'shard-leader') as NodeId
     expect(leader).toBeDefined()
     const m = net.machine(leader)
-    const tick = m.tick.bind(m)
-    let ticks = 0
-    m.tick = (nowMs: number) => {
-      ticks++
-      tick(nowMs)
+    let longestWaitMs = 0
+    for (let i = 0; i < 60; i++) {
+      net.runFor(17)
+      longestWaitMs = Math.max(longestWaitMs, m.nextTickAtMs() - net.nowMs)
     }
-    net.runFor(1200)
-    // 10 shard heartbeats (120 ms); an announcement scan every global heartbeat on top made it
-    // about twice as many (24 with the 75 ms heartbeat of session 3).
-    expect(ticks).toBeGreaterThanOrEqual(9)
-    expect(ticks).toBeLessThanOrEqual(13)
+    expect(config.shard.heartbeatIntervalMs).toBeGreaterThan(config.global.heartbeatIntervalMs)
+    expect(longestWaitMs).toBeLessThanOrEqual(config.global.heartbeatIntervalMs)
     expect(net.machine(leader).leader()?.id).toBe(global)
   })
 })

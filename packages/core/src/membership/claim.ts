@@ -8,7 +8,7 @@
  * precedence (SWIM §4.2) is what limits their power.
  */
 import type { NodeId } from '../sans-io.js'
-import { Reader, type Writer } from '../wire/codec.js'
+import { Reader, varintSize, type Writer } from '../wire/codec.js'
 import { WireError } from '../wire/errors.js'
 import { internIdBytes } from './intern.js'
 import {
@@ -142,20 +142,11 @@ export function readClaim(r: Reader, frameBytesMax: number): Claim {
 }
 
 export function claimSize(c: Claim): number {
-  return varintLen(c.body.length) + c.body.length + varintLen(c.sig.length) + c.sig.length
+  return varintSize(c.body.length) + c.body.length + varintSize(c.sig.length) + c.sig.length
 }
 
 export function verifyClaim(signer: ClaimSigner, c: Claim): boolean {
   return signer.verify(c.id, c.body, c.sig)
-}
-
-function varintLen(v: number): number {
-  let n = 1
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80)
-    n++
-  }
-  return n
 }
 
 /**

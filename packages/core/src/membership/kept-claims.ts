@@ -15,6 +15,7 @@
  * process runs one node, whose table is the bound that matters.
  */
 
+import { varintSize } from '../wire/codec.js'
 import type { Claim } from './claim.js'
 import { claimEntryBytes } from './messages.js'
 import type { MemberMeta } from './types.js'
@@ -72,7 +73,7 @@ export function keptClaim(c: Claim): { readonly entry: Uint8Array; readonly meta
   }
   const entry = claimEntryBytes(c)
   const sigAt = entry.length - c.sig.length
-  const bodyAt = sigAt - varintLen(c.sig.length) - c.body.length
+  const bodyAt = sigAt - varintSize(c.sig.length) - c.body.length
   const kept: Kept = {
     entry,
     meta: c.meta,
@@ -91,13 +92,4 @@ export function keptClaim(c: Claim): { readonly entry: Uint8Array; readonly meta
   else if (Array.isArray(now)) now.push(kept)
   else byHash.set(h, [now, kept])
   return kept
-}
-
-function varintLen(v: number): number {
-  let n = 1
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80)
-    n++
-  }
-  return n
 }

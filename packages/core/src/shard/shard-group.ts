@@ -171,14 +171,7 @@ export class ShardGroup {
     // learner (not in its log's voters yet) is traced as an observer until the entry adding it
     // arrives: it counts for no quorum, so the checkers must not count it either.
     this.tracedVoter = this.isVoter()
-    this.sink.event({
-      kind: 'shard:role',
-      node: this.id,
-      atMs: nowMs,
-      shard: this.shard,
-      term: this.termValue,
-      role: this.tracedVoter ? 'follower' : 'observer',
-    })
+    this.traceVoterRole(nowMs)
   }
 
   // --- queries ---------------------------------------------------------------------------
@@ -870,13 +863,18 @@ export class ShardGroup {
     const voter = this.isVoter()
     if (voter === this.tracedVoter) return
     this.tracedVoter = voter
+    this.traceVoterRole(nowMs)
+  }
+
+  /** Its role as a voter, or `observer` while it is a learner (it counts for no quorum). */
+  private traceVoterRole(nowMs: number): void {
     this.sink.event({
       kind: 'shard:role',
       node: this.id,
       atMs: nowMs,
       shard: this.shard,
       term: this.termValue,
-      role: voter ? this.roleValue : 'observer',
+      role: this.tracedVoter ? this.roleValue : 'observer',
     })
   }
 

@@ -10,7 +10,11 @@ import { runElectionCommand } from './election.js'
 const usage = `pnpm sim baseline --algo raft|bully --nodes N [--seed S] [--scenario NAME|all] [--repeats R] [--json]
 
   --algo X        raft: flat Raft election over all N nodes (50 ms heartbeats, 150-300 ms timeout)
-                  bully: Garcia-Molina's Bully algorithm (rank = priority, then id)
+                  bully: Garcia-Molina's Bully algorithm (rank = priority, then id;
+                  50 ms heartbeats, 150-300 ms leader timeout, answer 50, coordinator 200 ms)
+  --timing X      own (default): the timing above; conclave: Conclave's global-group detection
+                  timing (LAN preset: 120 ms heartbeats, 300-600 ms timeout) and, for Bully, its
+                  rank step (15 ms) as answer bound, coordinator 4 x 15 = 60 ms
   other options as for \`pnpm sim election\` (default scenario crash-global-leader)`
 
 export const baselineCommand: Command = {

@@ -5,15 +5,20 @@
 import { parseArgs } from 'node:util'
 import {
   type Algo,
+  conclaveDetectionTiming,
+  type ElectionRun,
+  raftPaperGlobalTiming,
   runElection,
   type Scenario,
   type Simulation,
+  type SubjectOptions,
   scenarioNamed,
   scenarios,
   subjectFor,
 } from '@conclave/sim'
 import { type Command, type Io, UsageError } from './command.js'
 import { printElectionReport } from './election-report.js'
+import { PhaseRecorder } from './failover-phases.js'
 import { TraceFileWriter } from './trace-file.js'
 
 const names = scenarios.map((s) => s.name)
@@ -28,6 +33,15 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
   --start X       join (default): every node joins through 3 seeds, the cluster bootstraps once
                   each view is full; converged: the founders start from the converged membership
                   view (restarts and later joiners still join through the seeds)
+  --timing X      lan (default): the LAN preset's global group (120 ms heartbeats, 300-600 ms
+                  election timeout); raft-paper: the global group at the baselines' own timing
+                  (50 ms heartbeats, 150-300 ms; lease 127 ms), for the equal-timing comparison
+  --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at
+                  a random phase of the heartbeat period (600 is a multiple of 50 and 120)
+  --phases        (conclave) before each report, one JSON line {"phases": [...]}: per crash of the
+                  global leader, ms after the crash of its last heartbeat, the first PreVote and
+                  vote request, a majority of shard votes, the new leader, its first heartbeat,
+                  all shard leaders know, all nodes know (tools/sim/src/commands/failover-phases.ts)
   --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
   --json          one JSON report per scenario, each on its own line
   --trace FILE    (one scenario only) write every event, fault and a per-node traffic sample each
@@ -49,6 +63,21 @@ export function intArg(name: string, v: string, min: number, maxV: number): numb
   if (!Number.isInteger(n) || n < min || n > maxV)
     throw new UsageError(`--${name} must be an integer in ${min}..${maxV}`)
   return n
+}
+
+/**
+ * `--timing`: Conclave takes lan | raft-paper (its global group's timing), a baseline own |
+ * conclave (its detection timing: its Raft-paper defaults, or Conclave's global group's).
+ */
+export function timingArg(algo: Algo, v: string | undefined): Pick<SubjectOptions, 'global' | 'detection'> {
+  if (algo === 'conclave') {
+    if (v === undefined || v === 'lan') return {}
+    if (v === 'raft-paper') return { global: raftPaperGlobalTiming() }
+    throw new UsageError('--timing for conclave must be lan or raft-paper')
+  }
+  if (v === undefined || v === 'own') return {}
+  if (v === 'conclave') return { detection: conclaveDetectionTiming() }
+  throw new UsageError('--timing for a baseline must be own or conclave')
 }
 
 export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'persist' | undefined {
@@ -100,6 +129,9 @@ export async function runElectionCommand(
       algo: { type: 'string' },
       json: { type: 'boolean', default: false },
       trace: { type: 'string' },
+      timing: { type: 'string' },
+      'crash-jitter': { type: 'string', default: '0' },
+      phases: { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -110,6 +142,9 @@ export async function runElectionCommand(
   const seed = intArg('seed', values.seed, 0, 0xffffffff)
   const repeats = intArg('repeats', values.repeats, 1, 1000)
   const unsafeBreak = breakArg(values.break)
+  const timing = timingArg(chosen, values.timing)
+  const crashJitterMs = intArg('crash-jitter', values['crash-jitter'], 0, 60_000)
+  const makeSubject = subjectFor(chosen)
   const start = values.start
   if (start !== 'join' && start !== 'converged') throw new UsageError('--start must be join or converged')
   let violated = false
@@ -120,6 +155,7 @@ export async function runElectionCommand(
   }
   for (const scenario of chosenScenarios) {
     let traceFile: TraceFileWriter | undefined
+    let phases: PhaseRecorder | undefined
     if (!values.json) io.err(`running ${chosen} ${scenario.name} on ${nodes} nodes, seed ${seed}…\n`)
     const report = runElection({
       algo: chosen,
@@ -128,15 +164,18 @@ export async function runElectionCommand(
       scenario,
       repeats,
       start,
-      makeSubject: subjectFor(chosen),
+      makeSubject: (o: SubjectOptions) => makeSubject({ ...o, ...timing }),
+      crashJitterMs,
       ...(unsafeBreak ? { unsafeBreak } : {}),
-      onSimulation: (sim: Simulation) => {
+      onSimulation: (sim: Simulation, run: ElectionRun) => {
+        if (values.phases) phases = new PhaseRecorder(sim, run)
         if (tracePath !== undefined) traceFile = new TraceFileWriter(sim, tracePath)
         if (nodes >= ALIVE_LINES_FROM_NODES) aliveLines(sim, io, `${chosen} ${scenario.name} ${nodes}`)
       },
     })
     traceFile?.close()
     if (traceFile) io.err(`trace: ${traceFile.lines} lines written to ${traceFile.path}\n`)
+    if (phases !== undefined) io.out(JSON.stringify({ phases: phases.phases }))
     printElectionReport(io, report, values.json)
     if (report.violations > 0) violated = true
   }

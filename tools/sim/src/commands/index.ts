@@ -7,6 +7,7 @@ import type { Command } from './command.js'
 import { demoCommand } from './demo.js'
 import { electionCommand } from './election.js'
 import { membershipCommand } from './membership.js'
+import { poolCommand } from './pool.js'
 import { swarmCommand } from './swarm.js'
 import { tableCommand } from './table.js'
 
@@ -17,4 +18,5 @@ export const commands: readonly Command[] = [
   baselineCommand,
   demoCommand,
   tableCommand,
+  poolCommand,
 ]

@@ -3,9 +3,13 @@ export { type ElectionReport, type ElectionRunOptions, runElection } from './run
 export { type Scenario, type ScenarioOptions, scenarioNamed, scenarios } from './scenarios.js'
 export {
   type Algo,
+  BULLY_COORDINATOR_ROUND_TRIPS,
   bullySubject,
+  conclaveDetectionTiming,
   conclaveSubject,
+  type DetectionTiming,
   type ElectionSubject,
+  raftPaperGlobalTiming,
   raftSubject,
   type SubjectKind,
   type SubjectOptions,

@@ -43,8 +43,10 @@ export interface ElectionRunOptions {
    * membership and ignore it). A restarted node joins for real either way.
    */
   readonly start?: 'join' | 'converged'
-  /** Called once with the simulation before it runs (e.g. to record the trace to a file). */
-  readonly onSimulation?: (sim: Simulation) => void
+  /** ScenarioOptions.crashJitterMs: a random wait before each crash, ms. Default 0. */
+  readonly crashJitterMs?: number
+  /** Called once with the simulation (and its harness) before it runs (e.g. to record the trace). */
+  readonly onSimulation?: (sim: Simulation, run: ElectionRun) => void
 }
 
 export interface ElectionReport {
@@ -56,6 +58,10 @@ export interface ElectionReport {
   /** How the founders started (ElectionRunOptions.start). */
   start: 'join' | 'converged'
   unsafeBreak: string | null
+  /** The leader-death detection timing the run used (SubjectTiming.detection). */
+  detection: { heartbeatIntervalMs: number; timeoutMinMs: number; timeoutMaxMs: number }
+  /** ElectionRunOptions.crashJitterMs. */
+  crashJitterMs: number
   traceHash: string
   firstLeaderMs: number | null
   globalFailovers: number
@@ -63,6 +69,8 @@ export interface ElectionReport {
   globalFailoverP99Ms: number | null
   globalFailoverMaxMs: number | null
   globalFailoversUnrecovered: number
+  /** Every global failover sample, ms, in the order they happened (for pooling over seeds). */
+  globalFailoverSamplesMs: number[]
   shardFailovers: number
   shardFailoverP50Ms: number | null
   shardFailoverP99Ms: number | null
@@ -119,8 +127,12 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     ...(initialNodes !== undefined && !subject.fixedMembership ? { initialNodes } : {}),
     ...init,
   })
-  opts.onSimulation?.(run.sim)
-  const sopts: ScenarioOptions = { repeats: opts.repeats ?? 5, waitMaxMs: 10_000 }
+  opts.onSimulation?.(run.sim, run)
+  const sopts: ScenarioOptions = {
+    repeats: opts.repeats ?? 5,
+    waitMaxMs: 10_000,
+    crashJitterMs: opts.crashJitterMs ?? 0,
+  }
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
 
   const firstLeaderMs = run.runUntilAgreed(opts.warmupMaxMs ?? 30_000)
@@ -178,6 +190,8 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     scenario: opts.scenario.name,
     start: opts.start ?? 'join',
     unsafeBreak: opts.unsafeBreak ?? null,
+    detection: { ...subject.timing.detection },
+    crashJitterMs: opts.crashJitterMs ?? 0,
     traceHash: run.sim.traceHash(),
     firstLeaderMs: round(firstLeaderMs),
     globalFailovers: g.samplesMs.length,
@@ -185,6 +199,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     globalFailoverP99Ms: round(percentile(g.samplesMs, 99)),
     globalFailoverMaxMs: round(max(g.samplesMs)),
     globalFailoversUnrecovered: g.unrecovered,
+    globalFailoverSamplesMs: g.samplesMs.map((x) => round(x) ?? 0),
     shardFailovers: s.samplesMs.length,
     shardFailoverP50Ms: round(percentile(s.samplesMs, 50)),
     shardFailoverP99Ms: round(percentile(s.samplesMs, 99)),

@@ -51,6 +51,60 @@ export interface SubjectOptions {
    * The election layers start as they would once a real join converged (bootstrapExpect).
    */
   readonly convergedStart?: boolean
+  /**
+   * Baselines: run at this failure-detection timing instead of their own (Raft paper: 50 ms
+   * heartbeats, 150–300 ms timeouts). `pnpm sim baseline --timing conclave` passes Conclave's
+   * global-group timing (conclaveDetectionTiming), so both sides detect a dead leader alike.
+   */
+  readonly detection?: DetectionTiming
+}
+
+/**
+ * How a leader's death is detected: heartbeat period, the randomized silence after which a
+ * follower acts, and the bound the algorithm assumes for one election round trip.
+ */
+export interface DetectionTiming {
+  readonly heartbeatIntervalMs: number
+  readonly timeoutMinMs: number
+  readonly timeoutMaxMs: number
+  /**
+   * Bully only: its ANSWER timeout (a round-trip bound, not a detection timeout); the
+   * COORDINATOR timeout is BULLY_COORDINATOR_ROUND_TRIPS times it.
+   */
+  readonly roundTripBoundMs: number
+}
+
+/** Bully's own defaults wait 200 ms for COORDINATOR after a 50 ms ANSWER bound: 4 bounds. */
+export const BULLY_COORDINATOR_ROUND_TRIPS = 4
+
+/**
+ * Conclave's global-group detection timing (LAN preset unless given): the global heartbeat, the
+ * global election timeout range, and as round-trip bound rankStepMs — the time Conclave itself
+ * allows one LAN election round (PreVote + vote + shard-log commit) before the next-ranked
+ * candidate starts (global-config.ts).
+ */
+export function conclaveDetectionTiming(global: GlobalConfig = lanConclaveConfig().global): DetectionTiming {
+  return {
+    heartbeatIntervalMs: global.heartbeatIntervalMs,
+    timeoutMinMs: global.electionTimeoutMinMs,
+    timeoutMaxMs: global.electionTimeoutMaxMs,
+    roundTripBoundMs: global.rankStepMs,
+  }
+}
+
+/**
+ * Conclave's global group at the baselines' Raft-paper timing (flat Raft's defaults: 50 ms
+ * heartbeats, 150–300 ms election timeouts). The lease stays valid: it derives from the timeout,
+ * 150·(1−ρ)/(1+ρ) − 20 ≈ 127 ms with ρ = 0.01, still renewed every 50 ms heartbeat (2.5 per
+ * lease). Everything else (rank step and slack, relay) stays as in the LAN preset.
+ */
+export function raftPaperGlobalTiming(): Partial<GlobalConfig> {
+  const raft = flatRaftConfig()
+  return {
+    heartbeatIntervalMs: raft.heartbeatIntervalMs,
+    electionTimeoutMinMs: raft.electionTimeoutMinMs,
+    electionTimeoutMaxMs: raft.electionTimeoutMaxMs,
+  }
 }
 
 /** The figures a subject's timing implies, for the checkers' bounds. */
@@ -58,6 +112,8 @@ export interface SubjectTiming {
   /** One lease period (invariant 5 window), ms. */
   readonly leasePeriodMs: number
   readonly driftBound: number
+  /** The leader-death detection timing in use (the global group's, for Conclave). */
+  readonly detection: Omit<DetectionTiming, 'roundTripBoundMs'>
 }
 
 export interface SubjectKind {
@@ -74,23 +130,59 @@ export interface SubjectKind {
 }
 
 export function raftSubject(opts: SubjectOptions): SubjectKind {
-  const config = flatRaftConfig()
+  const d = opts.detection
+  const config = flatRaftConfig(
+    d === undefined
+      ? {}
+      : {
+          heartbeatIntervalMs: d.heartbeatIntervalMs,
+          electionTimeoutMinMs: d.timeoutMinMs,
+          electionTimeoutMaxMs: d.timeoutMaxMs,
+        },
+  )
   return {
     algo: 'raft',
     fixedMembership: true,
-    timing: { leasePeriodMs: config.electionTimeoutMinMs, driftBound: 0.01 },
+    timing: {
+      leasePeriodMs: config.electionTimeoutMinMs,
+      driftBound: 0.01,
+      detection: {
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        timeoutMinMs: config.electionTimeoutMinMs,
+        timeoutMaxMs: config.electionTimeoutMaxMs,
+      },
+    },
     factory: (id) => (ctx) =>
       new FlatRaft({ id, voters: opts.ids, rng: ctx.rng, config, stored: ctx.stored }, ctx.nowMs),
   }
 }
 
 export function bullySubject(opts: SubjectOptions): SubjectKind {
-  const config = bullyConfig()
+  const d = opts.detection
+  const config = bullyConfig(
+    d === undefined
+      ? {}
+      : {
+          heartbeatIntervalMs: d.heartbeatIntervalMs,
+          leaderTimeoutMinMs: d.timeoutMinMs,
+          leaderTimeoutMaxMs: d.timeoutMaxMs,
+          answerTimeoutMs: d.roundTripBoundMs,
+          coordinatorTimeoutMs: BULLY_COORDINATOR_ROUND_TRIPS * d.roundTripBoundMs,
+        },
+  )
   const peers = opts.ids.map((id) => ({ id, priority: 0 }))
   return {
     algo: 'bully',
     fixedMembership: true,
-    timing: { leasePeriodMs: config.leaderTimeoutMinMs, driftBound: 0.01 },
+    timing: {
+      leasePeriodMs: config.leaderTimeoutMinMs,
+      driftBound: 0.01,
+      detection: {
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        timeoutMinMs: config.leaderTimeoutMinMs,
+        timeoutMaxMs: config.leaderTimeoutMaxMs,
+      },
+    },
     factory: (id) => (ctx) => new Bully({ id, peers, rng: ctx.rng, config, stored: ctx.stored }, ctx.nowMs),
   }
 }
@@ -112,7 +204,15 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   return {
     algo: 'conclave',
     fixedMembership: false,
-    timing: { leasePeriodMs: config.global.electionTimeoutMinMs, driftBound: config.global.driftBound },
+    timing: {
+      leasePeriodMs: config.global.electionTimeoutMinMs,
+      driftBound: config.global.driftBound,
+      detection: {
+        heartbeatIntervalMs: config.global.heartbeatIntervalMs,
+        timeoutMinMs: config.global.electionTimeoutMinMs,
+        timeoutMaxMs: config.global.electionTimeoutMaxMs,
+      },
+    },
     factory: (id) => (ctx) =>
       new ConclaveMachine(
         {

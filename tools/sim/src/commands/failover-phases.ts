@@ -1,0 +1,171 @@
+/**
+ * `--phases`: where a global failover's time goes. For every crash of the acting global leader,
+ * the times (ms after the crash) of: the leader's last heartbeat round before the crash (as a
+ * negative offset), the first global PreVote sent, the first global vote request, the shard vote
+ * that made a majority of shards (`global:vote` events of the new term), the new leader
+ * (`global:leader`), its first heartbeat round, every live shard leader knowing it, and every
+ * live node knowing it (`global:known`).
+ *
+ * Message times come from the simulator's accounting (sent counters per `layer/type`), sampled
+ * every POLL_MS of simulated time — a CALL entry with no events, so the trace (hash) of the run
+ * is unchanged; event times come from the trace itself.
+ */
+import type { NodeId } from '@conclave/core'
+import type { ElectionRun, Simulation } from '@conclave/sim'
+
+/** Sampling period of the sent counters, ms (the message times' resolution). */
+const POLL_MS = 0.5
+/** How long after a crash the recorder watches for the phases, ms. */
+const WATCH_MS = 3000
+
+const HEARTBEAT_TYPES = ['global/gheartbeat', 'global/grelay']
+
+export interface FailoverPhases {
+  crashMs: number
+  shards: number
+  /** Last heartbeat round of the crashed leader, ms before the crash (≤ 0). */
+  lastHeartbeatMs: number | null
+  firstPreVoteMs: number | null
+  firstVoteRequestMs: number | null
+  majorityOfShardVotesMs: number | null
+  newLeaderMs: number | null
+  newLeaderFirstHeartbeatMs: number | null
+  allShardLeadersKnowMs: number | null
+  allNodesKnowMs: number | null
+}
+
+const r1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10)
+
+export class PhaseRecorder {
+  readonly phases: FailoverPhases[] = []
+  private leader: { id: NodeId; term: number } | undefined
+  private lastHeartbeatSentMs: number | undefined
+  private lastHeartbeatCount = 0
+  private faultsSeen = 0
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly run: ElectionRun,
+  ) {
+    sim.onEvent(({ event }) => {
+      if (event.kind === 'global:leader' && (this.leader === undefined || event.term > this.leader.term)) {
+        this.leader = { id: event.leader, term: event.term }
+        this.lastHeartbeatCount = this.sentBy(event.leader, HEARTBEAT_TYPES)
+        this.lastHeartbeatSentMs = undefined
+      }
+    })
+    const poll = (): void => {
+      this.pollHeartbeat()
+      this.pollFaults()
+      sim.schedule(sim.nowMs + POLL_MS, poll)
+    }
+    sim.schedule(sim.nowMs + POLL_MS, poll)
+  }
+
+  private sentBy(id: NodeId, keys: readonly string[]): number {
+    const t = this.sim.accounting.perNode.get(id)
+    if (t === undefined) return 0
+    let n = 0
+    for (const k of keys) n += t.byType.get(k)?.sentMsgs ?? 0
+    return n
+  }
+
+  private sentByAll(key: string): number {
+    let n = 0
+    for (const t of this.sim.accounting.perNode.values()) n += t.byType.get(key)?.sentMsgs ?? 0
+    return n
+  }
+
+  private pollHeartbeat(): void {
+    if (this.leader === undefined || !this.sim.isUp(this.leader.id)) return
+    const n = this.sentBy(this.leader.id, HEARTBEAT_TYPES)
+    if (n > this.lastHeartbeatCount) {
+      this.lastHeartbeatCount = n
+      this.lastHeartbeatSentMs = this.sim.nowMs
+    }
+  }
+
+  private pollFaults(): void {
+    const faults = this.sim.faults
+    for (; this.faultsSeen < faults.length; this.faultsSeen++) {
+      const f = faults[this.faultsSeen]
+      if (f?.kind === 'crash' && f.node !== undefined && f.node === this.leader?.id) this.watch(f.trueMs)
+    }
+  }
+
+  /** The acting leader just crashed: follow this failover for WATCH_MS. */
+  private watch(crashMs: number): void {
+    const old = this.leader as { id: NodeId; term: number }
+    const shardLeaders = new Set<NodeId>()
+    const live = new Set<NodeId>()
+    for (const id of this.run.ids) {
+      if (!this.sim.isUp(id)) continue
+      live.add(id)
+      const sl = this.run.subject(id)?.shardLeader?.()
+      if (sl !== undefined && sl.id === id) shardLeaders.add(id)
+    }
+    const shards = this.run.shardMapNow().size
+    const p: FailoverPhases = {
+      crashMs: r1(crashMs) ?? 0,
+      shards,
+      lastHeartbeatMs: this.lastHeartbeatSentMs === undefined ? null : r1(this.lastHeartbeatSentMs - crashMs),
+      firstPreVoteMs: null,
+      firstVoteRequestMs: null,
+      majorityOfShardVotesMs: null,
+      newLeaderMs: null,
+      newLeaderFirstHeartbeatMs: null,
+      allShardLeadersKnowMs: null,
+      allNodesKnowMs: null,
+    }
+    this.phases.push(p)
+    const since = (t: number): number | null => r1(t - crashMs)
+    const preVotes0 = this.sentByAll('global/gprevote')
+    const votes0 = this.sentByAll('global/gvote')
+    const votedShards = new Set<number>()
+    let newLeader: NodeId | undefined
+    // Heartbeat rounds sent by each node so far: the new leader's first round is counted in the
+    // same step as its global:leader event, so its count is taken from before the election.
+    const beats0 = new Map<NodeId, number>()
+    for (const id of live) beats0.set(id, this.sentBy(id, HEARTBEAT_TYPES))
+    const waitingLeaders = new Set(shardLeaders)
+    const waitingNodes = new Set(live)
+    const stop = this.sim.onEvent(({ trueMs, event }) => {
+      if (trueMs > crashMs + WATCH_MS) return
+      if (event.kind === 'global:vote' && event.term > old.term) {
+        votedShards.add(event.shard)
+        if (p.majorityOfShardVotesMs === null && votedShards.size > shards / 2)
+          p.majorityOfShardVotesMs = since(trueMs)
+      } else if (event.kind === 'global:leader' && event.term > old.term && newLeader === undefined) {
+        newLeader = event.leader
+        p.newLeaderMs = since(trueMs)
+      } else if (event.kind === 'global:known' && event.term > old.term) {
+        waitingLeaders.delete(event.node)
+        waitingNodes.delete(event.node)
+        if (waitingLeaders.size === 0 && p.allShardLeadersKnowMs === null)
+          p.allShardLeadersKnowMs = since(trueMs)
+        if (waitingNodes.size === 0 && p.allNodesKnowMs === null) p.allNodesKnowMs = since(trueMs)
+      }
+    })
+    const endMs = crashMs + WATCH_MS
+    const poll = (): void => {
+      const now = this.sim.nowMs
+      if (p.firstPreVoteMs === null && this.sentByAll('global/gprevote') > preVotes0)
+        p.firstPreVoteMs = since(now)
+      if (p.firstVoteRequestMs === null && this.sentByAll('global/gvote') > votes0)
+        p.firstVoteRequestMs = since(now)
+      if (
+        newLeader !== undefined &&
+        p.newLeaderFirstHeartbeatMs === null &&
+        this.sentBy(newLeader, HEARTBEAT_TYPES) > (beats0.get(newLeader) ?? 0)
+      )
+        p.newLeaderFirstHeartbeatMs = since(now)
+      // A node that crashed meanwhile (or the restarted victim) is not waited for.
+      for (const id of waitingNodes) if (!this.sim.isUp(id)) waitingNodes.delete(id)
+      for (const id of waitingLeaders) if (!this.sim.isUp(id)) waitingLeaders.delete(id)
+      if (now < endMs && (p.allNodesKnowMs === null || p.newLeaderFirstHeartbeatMs === null))
+        this.sim.schedule(now + POLL_MS, poll)
+      else stop()
+    }
+    this.sim.schedule(crashMs + POLL_MS, poll)
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `pnpm sim pool FILE…`: pool saved `pnpm sim election|baseline --json` reports (every line of
+ * each FILE that holds one) over seeds. One row per (algo, detection timing, crash jitter,
+ * nodes, scenario, start): p50 / p99 / max over ALL the runs' global failover samples together
+ * (a per-run "p99" of 3 samples is only its max), the per-seed spread, election messages per
+ * failover (mean over failovers), steady load (mean msgs/s: median over seeds; busiest: the
+ * largest over seeds). Nothing is computed that the reports did not measure.
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { type ElectionReport, max, percentile } from '@conclave/sim'
+import { type Command, UsageError } from './command.js'
+
+export interface PooledRow {
+  algo: string
+  heartbeatIntervalMs: number
+  timeoutMinMs: number
+  timeoutMaxMs: number
+  crashJitterMs: number
+  nodes: number
+  scenario: string
+  start: string
+  seeds: number[]
+  failovers: number
+  unrecovered: number
+  p50Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+  /** Smallest and largest per-seed p50 and max. */
+  seedP50RangeMs: [number, number] | null
+  seedMaxRangeMs: [number, number] | null
+  electionMsgsPerFailover: number | null
+  electionMsgsPerFailoverAboveSteady: number | null
+  msgsPerNodePerSecMeanMedian: number | null
+  msgsPerNodePerSecMaxMax: number | null
+  violations: number
+  livenessFailures: number
+}
+
+const round = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 10) / 10)
+const range = (xs: number[]): [number, number] | null =>
+  xs.length === 0 ? null : [Math.min(...xs), Math.max(...xs)]
+
+/** Reports from JSON lines (other lines — progress, human output — are skipped). */
+export function readReports(text: string): ElectionReport[] {
+  const out: ElectionReport[] = []
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue
+    const r = JSON.parse(line) as Partial<ElectionReport>
+    if (r.algo === undefined || r.globalFailoverSamplesMs === undefined || r.detection === undefined) continue
+    out.push(r as ElectionReport)
+  }
+  return out
+}
+
+export function poolReports(reports: readonly ElectionReport[]): PooledRow[] {
+  const groups = new Map<string, ElectionReport[]>()
+  for (const r of reports) {
+    const d = r.detection
+    const key = [
+      r.algo,
+      d.heartbeatIntervalMs,
+      d.timeoutMinMs,
+      d.timeoutMaxMs,
+      r.crashJitterMs,
+      r.nodes,
+      r.scenario,
+      r.start,
+    ].join('|')
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  const rows: PooledRow[] = []
+  for (const rs of groups.values()) {
+    const r0 = rs[0] as ElectionReport
+    const samples = rs.flatMap((r) => r.globalFailoverSamplesMs)
+    const failovers = rs.reduce((n, r) => n + r.globalFailovers, 0)
+    const weighted = (pick: (r: ElectionReport) => number | null): number | null => {
+      let sum = 0
+      let n = 0
+      for (const r of rs) {
+        const v = pick(r)
+        if (v === null || r.globalFailovers === 0) continue
+        sum += v * r.globalFailovers
+        n += r.globalFailovers
+      }
+      return n === 0 ? null : round(sum / n)
+    }
+    const means = rs.map((r) => r.msgsPerNodePerSecMean).filter((v): v is number => v !== null)
+    const busiest = rs.map((r) => r.msgsPerNodePerSecMax).filter((v): v is number => v !== null)
+    rows.push({
+      algo: r0.algo,
+      heartbeatIntervalMs: r0.detection.heartbeatIntervalMs,
+      timeoutMinMs: r0.detection.timeoutMinMs,
+      timeoutMaxMs: r0.detection.timeoutMaxMs,
+      crashJitterMs: r0.crashJitterMs,
+      nodes: r0.nodes,
+      scenario: r0.scenario,
+      start: r0.start,
+      seeds: rs.map((r) => r.seed),
+      failovers,
+      unrecovered: rs.reduce((n, r) => n + r.globalFailoversUnrecovered, 0),
+      p50Ms: round(percentile(samples, 50)),
+      p99Ms: round(percentile(samples, 99)),
+      maxMs: round(max(samples)),
+      seedP50RangeMs: range(
+        rs.map((r) => percentile(r.globalFailoverSamplesMs, 50)).filter((v) => v !== undefined),
+      ),
+      seedMaxRangeMs: range(rs.map((r) => max(r.globalFailoverSamplesMs)).filter((v) => v !== undefined)),
+      electionMsgsPerFailover: weighted((r) => r.electionMsgsPerFailover),
+      electionMsgsPerFailoverAboveSteady: weighted((r) => r.electionMsgsPerFailoverAboveSteady),
+      msgsPerNodePerSecMeanMedian: round(percentile(means, 50)),
+      msgsPerNodePerSecMaxMax: round(max(busiest)),
+      violations: rs.reduce((n, r) => n + r.violations, 0),
+      livenessFailures: rs.filter((r) => !r.livenessOk).length,
+    })
+  }
+  return rows
+}
+
+const fmt = (v: number | null): string => (v === null ? '—' : String(v))
+const fmtRange = (v: [number, number] | null): string => (v === null ? '—' : `${v[0]}–${v[1]}`)
+
+export const poolCommand: Command = {
+  name: 'pool',
+  summary: 'pooled failover percentiles over seeds from saved `election|baseline --json` reports',
+  usage: `pnpm sim pool FILE... [--json]
+
+  FILE     holds the output of pnpm sim election|baseline ... --json (one report per line)
+  --json   one JSON object per pooled row instead of a Markdown table`,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean', default: false } },
+      strict: true,
+      allowPositionals: true,
+    })
+    if (positionals.length === 0) throw new UsageError('no files given')
+    const rows = poolReports(positionals.flatMap((f) => readReports(readFileSync(f, 'utf8'))))
+    if (values.json) {
+      for (const r of rows) io.out(JSON.stringify(r))
+      return 0
+    }
+    io.out(
+      '| algo | heartbeat / timeout ms | crash jitter ms | N | seeds | failovers | pooled p50 / p99 / max ms | per-seed p50 | per-seed max | election msgs per failover (above steady) | msgs/node/s mean (median over seeds) / busiest (worst seed) | violations | liveness failures |',
+    )
+    io.out('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for (const r of rows) {
+      io.out(
+        `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${r.crashJitterMs} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
+      )
+    }
+    return 0
+  },
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ElectionReport } from '@conclave/sim'
+import { describe, expect, it } from 'vitest'
+import { main } from '../cli.js'
+import type { FailoverPhases } from './failover-phases.js'
+import { poolReports, readReports } from './pool.js'
+
+async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = []
+  const code = await main(args, { out: (l) => lines.push(l), err: () => {}, errIsTTY: false })
+  return { code, lines }
+}
+
+async function report(args: string[]): Promise<ElectionReport> {
+  const { lines } = await run([...args, '--json'])
+  return JSON.parse(lines.at(-1) as string) as ElectionReport
+}
+
+const crash = ['--seed', '2', '--scenario', 'crash-global-leader', '--repeats', '2']
+
+describe('equal failure-detection timing', () => {
+  it('runs the baselines at their own timing or at Conclave global group timing', async () => {
+    for (const algo of ['raft', 'bully']) {
+      const own = await report(['baseline', '--algo', algo, '--nodes', '12', ...crash])
+      expect(own.detection).toEqual({ heartbeatIntervalMs: 50, timeoutMinMs: 150, timeoutMaxMs: 300 })
+      const eq = await report(['baseline', '--algo', algo, '--nodes', '12', ...crash, '--timing', 'conclave'])
+      expect(eq.detection).toEqual({ heartbeatIntervalMs: 120, timeoutMinMs: 300, timeoutMaxMs: 600 })
+      expect(eq.globalFailovers).toBe(2)
+      // Detection starts ≥ 300 ms after the last heartbeat, which came ≤ 120 ms before the crash.
+      for (const s of eq.globalFailoverSamplesMs) expect(s).toBeGreaterThan(300 - 120)
+      expect(eq.traceHash).not.toBe(own.traceHash)
+    }
+    const bad = await run(['baseline', '--algo', 'raft', '--nodes', '12', '--timing', 'raft-paper'])
+    expect(bad.code).toBe(2)
+  })
+
+  it('runs Conclave global group at the Raft-paper timing, safely', async () => {
+    const args = ['election', '--nodes', '10', ...crash, '--start', 'converged']
+    const lan = await report(args)
+    expect(lan.detection).toEqual({ heartbeatIntervalMs: 120, timeoutMinMs: 300, timeoutMaxMs: 600 })
+    const fast = await report([...args, '--timing', 'raft-paper'])
+    expect(fast.detection).toEqual({ heartbeatIntervalMs: 50, timeoutMinMs: 150, timeoutMaxMs: 300 })
+    expect(fast.violations).toBe(0)
+    expect(fast.livenessOk).toBe(true)
+    expect(fast.globalFailovers).toBe(2)
+    // The global election timeout starts at 150 ms instead of 300: failover is shorter.
+    expect(Math.max(...fast.globalFailoverSamplesMs)).toBeLessThan(Math.min(...lan.globalFailoverSamplesMs))
+  })
+})
+
+describe('--crash-jitter and --phases', () => {
+  it('leaves the trace alone at 0, moves the crashes otherwise; phases come in order', async () => {
+    const args = ['election', '--nodes', '10', ...crash, '--start', 'converged']
+    const plain = await report(args)
+    const zero = await report([...args, '--crash-jitter', '0'])
+    expect(zero.traceHash).toBe(plain.traceHash)
+    const { lines } = await run([...args, '--crash-jitter', '600', '--phases', '--json'])
+    const jittered = JSON.parse(lines.at(-1) as string) as ElectionReport
+    expect(jittered.traceHash).not.toBe(plain.traceHash)
+    const { phases } = JSON.parse(lines.at(-2) as string) as { phases: FailoverPhases[] }
+    expect(phases.length).toBe(2)
+    for (const p of phases) {
+      const order = [
+        p.lastHeartbeatMs,
+        0,
+        p.firstPreVoteMs,
+        p.firstVoteRequestMs,
+        p.majorityOfShardVotesMs,
+        p.newLeaderMs,
+        p.allShardLeadersKnowMs,
+        p.allNodesKnowMs,
+      ]
+      for (const v of order) expect(v).not.toBeNull()
+      for (let i = 1; i < order.length; i++)
+        expect(order[i] as number).toBeGreaterThanOrEqual(order[i - 1] as number)
+      expect(p.newLeaderFirstHeartbeatMs as number).toBeGreaterThanOrEqual(p.newLeaderMs as number)
+    }
+    // The recorder only reads counters and the trace: the run is the same without it.
+    const again = await report([...args, '--crash-jitter', '600'])
+    expect(again.traceHash).toBe(jittered.traceHash)
+    expect(jittered.globalFailoverSamplesMs).toEqual(again.globalFailoverSamplesMs)
+    // allNodesKnow is the failover figure itself.
+    expect(phases.map((p) => p.allNodesKnowMs)).toEqual(jittered.globalFailoverSamplesMs)
+  })
+})
+
+describe('pnpm sim pool', () => {
+  const base = (seed: number, samples: number[]): ElectionReport =>
+    ({
+      algo: 'bully',
+      nodes: 1000,
+      seed,
+      scenario: 'crash-global-leader',
+      start: 'join',
+      detection: { heartbeatIntervalMs: 50, timeoutMinMs: 150, timeoutMaxMs: 300 },
+      crashJitterMs: 600,
+      globalFailovers: samples.length,
+      globalFailoversUnrecovered: 0,
+      globalFailoverSamplesMs: samples,
+      electionMsgsPerFailover: 10 * seed,
+      electionMsgsPerFailoverAboveSteady: seed,
+      msgsPerNodePerSecMean: 40 + seed,
+      msgsPerNodePerSecMax: 1000 * seed,
+      violations: seed === 2 ? 1 : 0,
+      livenessOk: true,
+    }) as unknown as ElectionReport
+
+  it('takes percentiles over every failover of every seed, not over per-seed figures', () => {
+    // 3 seeds x 3 failovers; per-seed "p99" would be each seed's max.
+    const rows = poolReports([base(1, [100, 110, 120]), base(2, [200, 210, 900]), base(3, [130, 140, 150])])
+    expect(rows).toHaveLength(1)
+    const r = rows[0]!
+    expect(r.failovers).toBe(9)
+    expect(r.p50Ms).toBe(140)
+    expect(r.p99Ms).toBe(900)
+    expect(r.maxMs).toBe(900)
+    expect(r.seedP50RangeMs).toEqual([110, 210])
+    expect(r.seedMaxRangeMs).toEqual([120, 900])
+    expect(r.electionMsgsPerFailover).toBe(20)
+    expect(r.msgsPerNodePerSecMeanMedian).toBe(42)
+    expect(r.msgsPerNodePerSecMaxMax).toBe(3000)
+    expect(r.violations).toBe(1)
+    // Another timing is another row.
+    const other = {
+      ...base(4, [1]),
+      detection: { heartbeatIntervalMs: 120, timeoutMinMs: 300, timeoutMaxMs: 600 },
+    }
+    expect(poolReports([base(1, [1]), other])).toHaveLength(2)
+  })
+
+  it('reads reports from saved --json output and prints a table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-pool-'))
+    try {
+      const file = join(dir, 'r.jsonl')
+      const text = [
+        '> pnpm header',
+        JSON.stringify({ phases: [] }),
+        JSON.stringify(base(1, [100, 120])),
+      ].join('\n')
+      writeFileSync(file, text)
+      expect(readReports(text)).toHaveLength(1)
+      const { code, lines } = await run(['pool', file])
+      expect(code).toBe(0)
+      expect(lines).toHaveLength(3)
+      expect(lines[2]).toContain('| bully | 50 / 150–300 | 600 | 1000 | 1 | 2 | 100 / 120 / 120 |')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -82,6 +82,21 @@ export interface MembershipConfig {
   /** Members per gossip round. Default 3. Spread ≈ log_(fanout+1)(N) rounds. */
   gossipFanout: number
   /**
+   * Whom gossip rounds, anti-entropy rounds and ping-req helpers pick from. 0 (default, LAN and
+   * WAN): any live member, uniformly. P > 0: only this node's gossip peers, a bounded set that
+   * changes little as the cluster grows: its `monitorSubjects` ring successors and predecessors
+   * plus the P members with the lowest symmetric pair score (ring.ts `lowestPairScores`); the
+   * set is connected through the ring, and the scored members give it short paths (a random
+   * graph of degree ≥ P). Gossip-to-the-dead (aeDeadPeerChance) still picks any recently dead
+   * member. Why: on real transports every member picked is a connection (a Noise handshake at
+   * both ends, identify, a muxer, keep-alives): uniform picks connect every node to every other
+   * within minutes, ~N connections per node. With P, a node talks to ≈ P + 2·monitorSubjects
+   * members for membership (plus its shard and, for shard leaders, the other shard leaders).
+   * Trade-off: news crosses ≈ log_P(N) hops instead of log_N; smaller P = fewer connections,
+   * more hops. The `local` preset (many processes on one host) sets 8.
+   */
+  gossipPeers: number
+  /**
    * How many of an update's λ·ceil(log10(N + 1)) sends may use dedicated gossip frames; the rest
    * ride for free on pings and acks (to ring neighbours, so a node the fast rounds missed hears
    * within about one probe interval). Default 6 (two rounds at fanout 3). Trade-off: higher
@@ -169,6 +184,7 @@ export function lanConfig(): MembershipConfig {
     retransmitMult: 3,
     gossipIntervalMs: 50,
     gossipFanout: 3,
+    gossipPeers: 0,
     gossipSendsMax: 6,
     claimGossipSendsMax: 3,
     gossipBytesPerSecMax: 16000,
@@ -241,6 +257,10 @@ export function validateConfig(c: MembershipConfig): void {
   assert(c.indirectProbes >= 0 && c.indirectProbes <= 16, 'indirectProbes in 0..16')
   assert(c.suspicionMaxMult >= 1, 'suspicionMaxMult >= 1')
   assert(c.gossipFanout >= 1 && c.retransmitMult >= 1, 'gossipFanout, retransmitMult >= 1')
+  assert(
+    Number.isInteger(c.gossipPeers) && c.gossipPeers >= 0 && c.gossipPeers <= 1024,
+    'gossipPeers in 0..1024',
+  )
   assert(c.gossipSendsMax >= 1, 'gossipSendsMax >= 1')
   assert(
     c.claimGossipSendsMax >= 0 && c.claimGossipSendsMax <= c.gossipSendsMax,

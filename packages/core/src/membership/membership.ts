@@ -180,6 +180,7 @@ export class Membership implements Machine<MembershipEvent> {
   /** Dead and left members by the time they became so, oldest first (for reclaiming). */
   private readonly tombstones = new Map<NodeId, number>()
   private subjectsCache: { version: number; ids: NodeId[] } = { version: -1, ids: [] }
+  private peersCache: { version: number; ids: NodeId[] } = { version: -1, ids: [] }
   /** Gossip byte budget (token bucket, bytes) and when it was last refilled. */
   private gossipTokens: number
   private gossipRefillMs: number
@@ -483,7 +484,7 @@ export class Membership implements Machine<MembershipEvent> {
     // re-ping directly, in case only the first ping or its ack was lost.
     const exclude = new Set<NodeId>([this.id, p.target])
     for (let i = 0; i < this.cfg.indirectProbes; i++) {
-      const h = this.ring.random(this.rng, exclude)
+      const h = this.randomPeer(exclude)
       if (h === undefined) break
       exclude.add(h)
       p.helpers.push(h)
@@ -556,6 +557,39 @@ export class Membership implements Machine<MembershipEvent> {
       }
     }
     return this.subjectsCache.ids
+  }
+
+  /**
+   * A random member for gossip, anti-entropy or a ping-req, other than `exclude`: any live member
+   * (gossipPeers 0, or no more members than the bound), else one of this node's gossip peers
+   * (config.ts gossipPeers), with the same tries-then-scan as Ring.random.
+   */
+  private randomPeer(exclude: ReadonlySet<NodeId> | NodeId): NodeId | undefined {
+    const p = this.cfg.gossipPeers
+    if (p === 0 || this.ring.size <= p + 2 * this.cfg.monitorSubjects + 1)
+      return this.ring.random(this.rng, exclude)
+    const peers = this.gossipPeerIds()
+    const excluded = (id: NodeId) => (typeof exclude === 'string' ? id === exclude : exclude.has(id))
+    for (let tries = 0; tries < 8; tries++) {
+      const s = peers[this.rng.int(peers.length)] as NodeId
+      if (!excluded(s)) return s
+    }
+    for (const s of peers) if (!excluded(s)) return s
+    return undefined
+  }
+
+  /** This node's gossip peers (gossipPeers > 0): ring neighbours and lowest pair scores, cached per ring version. */
+  gossipPeerIds(): readonly NodeId[] {
+    if (this.peersCache.version !== this.ring.version) {
+      const k = this.cfg.monitorSubjects
+      const ids = new Set<NodeId>([
+        ...this.ring.successors(this.id, this.self.hash, k),
+        ...this.ring.predecessors(this.id, this.self.hash, k),
+        ...this.ring.lowestPairScores(this.id, this.self.hash, this.cfg.gossipPeers),
+      ])
+      this.peersCache = { version: this.ring.version, ids: [...ids] }
+    }
+    return this.peersCache.ids
   }
 
   /** The K ring predecessors that monitor m (never this node... unless it is one). */
@@ -991,7 +1025,7 @@ export class Membership implements Machine<MembershipEvent> {
         starved = true
         break
       }
-      const to = this.ring.random(this.rng, exclude)
+      const to = this.randomPeer(exclude)
       if (to === undefined) break
       exclude.add(to)
       const entries = this.queue.take(room, 64, this.retransmitLimit(), true)
@@ -1082,7 +1116,7 @@ export class Membership implements Machine<MembershipEvent> {
     this.aeRepairedRows = 0
     const base = this.aeFast ? this.cfg.aeFastIntervalMs : this.cfg.aeIntervalMs
     this.nextAeAtMs = nowMs + base / 2 + this.rng.int(base)
-    const peer = this.deadPeerForAntiEntropy(nowMs) ?? this.ring.random(this.rng, this.id)
+    const peer = this.deadPeerForAntiEntropy(nowMs) ?? this.randomPeer(this.id)
     if (peer === undefined) return
     this.sendFrame(peer, { type: 'digest', hashes: Array.from(this.digest.hashes) }, 'digest', [], false)
   }

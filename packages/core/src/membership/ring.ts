@@ -14,6 +14,12 @@ import type { Rng } from '../util/rng.js'
 export function idHash(id: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return fmix32(h)
+}
+
+/** murmur3's 32-bit finaliser: every input bit flips about half of the output bits. */
+function fmix32(x: number): number {
+  let h = x
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
@@ -143,6 +149,34 @@ export class Ring {
     }
     for (const s of this.ids) if (!excluded(s)) return s
     return undefined
+  }
+
+  /**
+   * Up to k members other than `id` whose pair score with `hash` is lowest, lowest first. The
+   * score fmix32(hash XOR h) is symmetric (a's score for b is b's for a), so the relation is
+   * mostly mutual: when b is among a's lowest, a tends to be among b's. A member joining or
+   * leaving changes a node's set only if it ranks among the k: the set is stable as the ring
+   * grows (about k·ln(N/k) changes while it fills from k to N members). O(N·k).
+   */
+  lowestPairScores(id: NodeId, hash: number, k: number): NodeId[] {
+    const best: NodeId[] = []
+    const scores: number[] = []
+    if (k <= 0) return best
+    for (let i = 0; i < this.ids.length; i++) {
+      const m = this.ids[i] as NodeId
+      if (m === id) continue
+      const s = fmix32((hash ^ (this.hashes[i] as number)) >>> 0) >>> 0
+      if (best.length === k && s >= (scores[k - 1] as number)) continue
+      let j = best.length < k ? best.length : k - 1
+      while (j > 0 && (scores[j - 1] as number) > s) {
+        scores[j] = scores[j - 1] as number
+        best[j] = best[j - 1] as NodeId
+        j--
+      }
+      scores[j] = s
+      best[j] = m
+    }
+    return best
   }
 
   /** The member at position i mod size (for paging from a random start). */

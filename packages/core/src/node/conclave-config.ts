@@ -80,7 +80,8 @@ export function wanConclaveConfig(): ConclaveConfig {
  *   campaigns). The global failover does not wait for the dead leader's shard: the other shards
  *   elect, and the new global leader heartbeats the voters of a shard whose leader it does not
  *   know. Shard traffic is most of an idle node's frames (8 per round per 5-voter shard).
- * - membership: probe every 1000 ms with 200 + 250 ms timeouts, gossip every 100 ms, suspicion
+ * - membership: probe every 1000 ms with 200 + 250 ms timeouts, gossip every 100 ms among 8 + 6
+ *   gossip peers (not every member: fewer connections per node), suspicion
  *   ×3: SWIM is not on the failover path (leaders are found dead by missed heartbeats); fewer
  *   frames and fewer false suspicions of a starved process.
  * The global timeout is now BELOW the shard one: a global voter (shard leader) times out on the
@@ -95,6 +96,10 @@ export function localConclaveConfig(): ConclaveConfig {
     probeTimeoutMs: 200,
     indirectTimeoutMs: 250,
     gossipIntervalMs: 100,
+    // Gossip, anti-entropy and ping-req helpers among ≈ 8 + 2·3 gossip peers, not every member:
+    // on one host every member picked is a connection (Noise, identify, yamux), and uniform picks
+    // connected each of 100 nodes to ≈ 99 others while they started (operations.md, session 5).
+    gossipPeers: 8,
     suspicionMinMult: 3,
     suspectNotifyIntervalMs: 300,
     stallDetectMs: 2000,

@@ -56,11 +56,15 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
   // Relay seeds (odd seeds): global heartbeats go through relays from 4 shards on (≈ 16
   // nodes; the preset relays only from 17 shards, ≈ 85 nodes), so small clusters test them too.
   const relay = opts.seed % 2 === 1
+  // Gossip-peer seeds (every third): gossip, anti-entropy and ping-req helpers pick among 4
+  // gossip peers plus the ring neighbours instead of any member (the `local` preset uses 8).
+  const gossipPeers = opts.seed % 3 === 0
   const subject = subjectFor(opts.algo ?? 'conclave')({
     ids,
     ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}),
     ...(growth ? { initialNodes } : {}),
     ...(relay ? { global: { relayMinShards: 1, rankedCandidatesMax: 2 } } : {}),
+    ...(gossipPeers ? { membership: { gossipPeers: 4 } } : {}),
   })
   const rho = subject.timing.driftBound
   const run = new ElectionRun({

@@ -14,6 +14,7 @@ import {
   lanConclaveConfig,
   type Machine,
   type Membership,
+  type MembershipConfig,
   type NodeId,
   simSigner,
 } from '@conclave/core'
@@ -44,6 +45,8 @@ export interface SubjectOptions {
   readonly initialNodes?: number
   /** Conclave: global-group settings that differ from the LAN preset (the swarm's relay seeds). */
   readonly global?: Partial<GlobalConfig>
+  /** Conclave: membership settings that differ from the LAN preset (the swarm's gossip-peer seeds). */
+  readonly membership?: Partial<MembershipConfig>
   /**
    * Conclave: the founders' first boot starts from a converged membership view (every founder's
    * signed claim adopted by every founder, `Membership.adoptView`) instead of joining through
@@ -194,6 +197,7 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   const config = lanConclaveConfig()
   if (opts.unsafeBreak !== undefined) config.unsafe = { break: opts.unsafeBreak }
   if (opts.global) config.global = { ...config.global, ...opts.global }
+  if (opts.membership) config.membership = { ...config.membership, ...opts.membership }
   const signer = simSigner()
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
   const initial = opts.initialNodes ?? opts.ids.length

@@ -219,10 +219,14 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     try {
       if (layer === 'shard') {
         const m = decodeShardMessage(bytes)
-        if (!this.isStranger(from)) this.onShardFrame(from, m, nowMs)
+        if (this.isStranger(from)) return
+        this.onShardFrame(from, m, nowMs)
+        if (m.type === 'prevote') this.tellLeader(from, nowMs)
       } else {
         const m = decodeGlobalMessage(bytes)
-        if (!this.isStranger(from)) this.global.receive(from, m, nowMs)
+        if (this.isStranger(from)) return
+        this.global.receive(from, m, nowMs)
+        if (m.type === 'gprevote') this.tellLeader(from, nowMs)
       }
     } catch (err) {
       if (!(err instanceof WireError)) throw err
@@ -613,6 +617,25 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     if (voters.length + sg.learners().length >= this.init.config.shardMap.shardSizeMax) return
     const claimant = this.membersOfShard(sg.shard).find((id) => !voters.includes(id) && !sg.isLearner(id))
     if (claimant !== undefined) sg.proposeConfig('add', claimant, nowMs)
+  }
+
+  /**
+   * A member that asks us for a PreVote (shard or global) has not heard its leader within an
+   * election timeout; if we know a global leader whose lease has not run out as far as we know, we
+   * tell it at once with an announcement (as a shard leader tells its observers and orphans), so a
+   * node cut off from its own leader learns who leads from any peer it can still reach. After a
+   * partition heals, TCP's retransmission backoff can hold the links from a leader for seconds
+   * while other links already carry (docs/testing.md, Session 5). One frame per PreVote request
+   * (each asker sends one per election timeout); informational only: `learn` never lowers a term,
+   * and what a follower knows of the leader grants no lease and no vote.
+   */
+  private tellLeader(to: NodeId, nowMs: number): void {
+    const sg = this.shardGroup
+    if (!sg || to === this.id) return
+    const announce = this.global.announce(nowMs)
+    if (!announce || announce.leaseLeftMs <= 0 || announce.globalLeader === to) return
+    const bytes = encodeShardMessage({ type: 'announce', shard: sg.shard, term: sg.term, announce })
+    this.sink.send({ to, layer: 'shard', type: 'announce', bytes })
   }
 
   /** Shard leaders tell the observers attached to their shard who leads, every global heartbeat. */

@@ -221,6 +221,50 @@ describe('global group', () => {
     expect(lateCases).toBeGreaterThan(0)
   })
 
+  it('a voter cut off from every leader learns the new global leader from a shard peer that refuses its PreVote', () => {
+    // After a partition heals, TCP's backoff can hold a voter's links to its shard leader (and to
+    // the other shard leaders) for seconds while its links to shard peers already carry. Modelled
+    // here as cuts: the voter reaches only the followers of its own shard. A peer that refuses its
+    // PreVote tells it the leader; without that it never learns (every announcer is cut off).
+    for (const cfg of [config(), localConclaveConfig()]) {
+      for (let seed = 1; seed <= 5; seed++) {
+        const net = new TestNet({ ids: testIds(15), config: cfg, seed })
+        net.runFor(3000)
+        const old = net.globalLeaders()[0] as NodeId
+        expect(old).toBeDefined()
+        const oldShard = net.machine(old).status(net.nowMs).shard
+        const st = (id: NodeId) => net.machine(id).status(net.nowMs)
+        const lone = net
+          .live()
+          .find((id) => st(id).role === 'follower' && st(id).shard !== oldShard) as NodeId
+        expect(lone).toBeDefined()
+        const peers = net
+          .live()
+          .filter((id) => id !== lone && st(id).shard === st(lone).shard && st(id).role === 'follower')
+        expect(peers.length).toBeGreaterThan(0)
+        for (const id of net.live())
+          if (id !== lone && !peers.includes(id)) net.cut.add(`${id}|${lone}`).add(`${lone}|${id}`)
+        const crashMs = net.nowMs
+        net.crash(old)
+        net.runFor(3000)
+        const elected = net.events('global:leader').find((e) => e.trueMs >= crashMs)
+        expect(elected, `seed ${seed}`).toBeDefined()
+        const now = net.globalLeaders()
+        expect(now).toHaveLength(1)
+        // Learned within two of its election timeouts of the election (one PreVote round each).
+        const known = net
+          .events('global:known')
+          .find((e) => e.node === lone && e.trueMs >= crashMs && e.leader === now[0])
+        expect(known, `seed ${seed}: ${lone} never learned ${now[0]}`).toBeDefined()
+        expect((known?.trueMs ?? 0) - (elected?.trueMs ?? 0)).toBeLessThanOrEqual(
+          2 * cfg.shard.electionTimeoutMaxMs,
+        )
+        expect(net.machine(lone).leader()?.id).toBe(now[0])
+        expect(leaseOverlaps(net.trace)).toEqual([])
+      }
+    }
+  })
+
   it('one election per crash: the next-ranked shard leader does not start its own while voting', () => {
     // An election slower than one rank step (8 ms one-way here, 40 ms steps): the next-ranked
     // shard leader's timer fired while the candidate it had just voted for was still collecting

@@ -7,6 +7,7 @@ import {
   hasQuorum,
   type LeaseEvent,
   leaderlessGaps,
+  leaseHolderAgain,
   leaseSpansFromEvents,
   newWriteCheckState,
   quantile,
@@ -203,5 +204,35 @@ describe('delayed writes', () => {
       w('a', 1, true, true),
     ])
     expect(r).toMatchObject({ delayedAccepted: 1, delayedRefused: 1, stale: 1 })
+  })
+})
+
+describe('leaseHolderAgain', () => {
+  const w = (hostMs: number, node: string, token: number, accepted = true, delayed = false): Write => ({
+    hostMs,
+    node,
+    token,
+    seq: 0,
+    accepted,
+    delayed,
+  })
+  it('is the first accepted write at or after the heal by a node holding the lease of that term then', () => {
+    const spans = leaseSpansFromEvents([hold(1, 2, 0, 500), hold(2, 3, 1800, 2400)])
+    const writes = [
+      w(400, 'id1', 2), // before the heal
+      w(1200, 'id1', 2), // after its lease ended: not a holder
+      w(1700, 'id2', 3), // before its lease started
+      w(1850, 'id2', 3, false), // refused
+      w(1900, 'id2', 3, true, true), // held back on purpose
+      w(1950, 'id2', 2), // wrong term for the span
+      w(2000, 'id2', 3),
+    ]
+    expect(leaseHolderAgain(spans, writes, 1000, 5000)).toEqual({ heldAtHeal: false, afterHealMs: 1000 })
+    expect(leaseHolderAgain(spans, writes, 1000, 1999)).toEqual({ heldAtHeal: false, afterHealMs: undefined })
+    // A lease held through the heal: its holder's next write.
+    expect(leaseHolderAgain(spans, [w(2100, 'id2', 3)], 2000, 5000)).toEqual({
+      heldAtHeal: true,
+      afterHealMs: 100,
+    })
   })
 })

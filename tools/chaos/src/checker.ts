@@ -318,6 +318,41 @@ export function leaderlessGaps(spans: readonly LeaseSpan[], fromMs: number, toMs
   return gaps
 }
 
+export interface LeaseAgain {
+  /** Some node held the global lease at the heal instant (exact lease spans). */
+  heldAtHeal: boolean
+  /**
+   * Heal → the first fenced write accepted by the resource at or after the heal whose writer held
+   * the global lease (a span of its own, of the write's token as term) at the write's instant;
+   * undefined: none before `untilMs`. Writes held back on purpose (`delayed`) do not count.
+   */
+  afterHealMs: number | undefined
+}
+
+/**
+ * "A leader again" in the issue's sense: a lease holder exists whose fenced writes are accepted.
+ * Complements re-agreement (every running node knows that leader), which waits for the last node
+ * to hear of it as well.
+ */
+export function leaseHolderAgain(
+  spans: readonly LeaseSpan[],
+  writes: readonly Write[],
+  healMs: number,
+  untilMs: number,
+): LeaseAgain {
+  const heldAtHeal = spans.some((s) => s.fromMs <= healMs && healMs < s.toMs)
+  let first: number | undefined
+  for (const w of writes) {
+    if (!w.accepted || w.delayed || w.hostMs < healMs || w.hostMs > untilMs) continue
+    if (first !== undefined && w.hostMs >= first) continue
+    const holds = spans.some(
+      (s) => s.id === w.node && s.term === w.token && s.fromMs <= w.hostMs && w.hostMs <= s.toMs,
+    )
+    if (holds) first = w.hostMs
+  }
+  return { heldAtHeal, afterHealMs: first === undefined ? undefined : first - healMs }
+}
+
 /** p-quantile (nearest rank) of a list; undefined when empty. */
 export function quantile(values: readonly number[], p: number): number | undefined {
   if (values.length === 0) return undefined

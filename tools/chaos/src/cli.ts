@@ -166,6 +166,9 @@ async function main(): Promise<number> {
   const byKind: Record<string, number> = {}
   for (const v of violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1
   const reelect = r.map((x) => x.reelectMs).filter((x): x is number => x !== undefined)
+  const leaseLost = r.filter((x) => !x.leaseHeldAtHeal)
+  const leaseAgain = leaseLost.flatMap((x) => x.leaseAgainMs ?? [])
+  const leaseAgainAll = r.flatMap((x) => x.leaseAgainMs ?? [])
   const allKnow = r.map((x) => x.allKnowMs).filter((x): x is number => x !== undefined)
   const gaps = r.flatMap((x) => x.leaderlessGapsMs)
   const never = r.filter((x) => x.neverAgreed).length
@@ -193,6 +196,11 @@ async function main(): Promise<number> {
     p50ReelectAfterHealMs: round(quantile(reelect, 0.5)),
     p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
     p99AllKnowAfterHealMs: round(quantile(allKnow, 0.99)),
+    leaseLostAtHeal: leaseLost.length,
+    leaseNeverAgain: r.filter((x) => x.leaseAgainMs === undefined).length,
+    p50LeaseAgainAfterHealMs: round(quantile(leaseAgain, 0.5)),
+    p99LeaseAgainAfterHealMs: round(quantile(leaseAgain, 0.99)),
+    p99LeaseAgainAllHealsMs: round(quantile(leaseAgainAll, 0.99)),
     failingSchedules: failing,
     unhealthyStarts: r.filter((x) => !x.startHealthy).map((x) => x.index),
     bySize: runs.map(({ nodes: n, run: x }) => ({
@@ -231,6 +239,9 @@ async function main(): Promise<number> {
   )
   log(
     `agreement lost at the heal in ${summary.agreementLostAtHeal} of ${r.length} schedules: leader known to all again p50 ${summary.p50ReelectAfterHealMs} ms, p99 ${summary.p99ReelectAfterHealMs} ms, never within the bound ${never}; known to every node incl. restarted ones p99 ${summary.p99AllKnowAfterHealMs} ms`,
+  )
+  log(
+    `lease lost at the heal in ${summary.leaseLostAtHeal} of ${r.length} schedules: a lease holder's fenced write accepted again p50 ${summary.p50LeaseAgainAfterHealMs} ms, p99 ${summary.p99LeaseAgainAfterHealMs} ms (over every heal p99 ${summary.p99LeaseAgainAllHealsMs} ms; none by the schedule's end ${summary.leaseNeverAgain})`,
   )
   if (failing.length > 0)
     log(

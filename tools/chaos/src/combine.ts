@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { quantile } from './checker.js'
+import { type LeaseEvent, leaseHolderAgain, leaseSpansFromEvents, quantile, type Write } from './checker.js'
 
 interface ScheduleRecord {
   kind: 'schedule'
@@ -19,6 +19,11 @@ interface ScheduleRecord {
   violations: { kind: string }[]
   reelectMs?: number
   agreementLostAtHeal: boolean
+  /** Recomputed here from the part's lease events and writes (also for parts run before it existed). */
+  leaseAgainMs?: number
+  leaseHeldAtHeal: boolean
+  healHostMs: number
+  endHostMs: number
   neverAgreed: boolean
   maxLeaderlessAfterHealMs: number
   leaderlessGapsMs: number[]
@@ -55,9 +60,18 @@ function readParts(dir: string): Part[] {
     const history = join(dir, file.part, 'history.jsonl')
     if (!existsSync(history)) continue
     const schedules: ScheduleRecord[] = []
+    const leases: LeaseEvent[] = []
+    const writes: Write[] = []
     for (const line of readFileSync(history, 'utf8').split('\n')) {
-      if (!line.startsWith('{"kind":"schedule"')) continue
-      schedules.push(JSON.parse(line) as ScheduleRecord)
+      if (line.startsWith('{"kind":"schedule"')) schedules.push(JSON.parse(line) as ScheduleRecord)
+      else if (line.startsWith('{"kind":"lease"')) leases.push(JSON.parse(line) as LeaseEvent)
+      else if (line.startsWith('{"kind":"write"')) writes.push(JSON.parse(line) as Write)
+    }
+    const spans = leaseSpansFromEvents(leases)
+    for (const s of schedules) {
+      const again = leaseHolderAgain(spans, writes, s.healHostMs, s.endHostMs)
+      s.leaseAgainMs = again.afterHealMs
+      s.leaseHeldAtHeal = again.heldAtHeal
     }
     const m = /-n(\d+)$/.exec(file.part)
     out.push({ file, nodes: m ? Number(m[1]) : 0, schedules })
@@ -70,6 +84,9 @@ export function combine(parts: readonly Part[]) {
   const reelect = all.flatMap((s) =>
     s.agreementLostAtHeal && s.reelectMs !== undefined ? [s.reelectMs] : [],
   )
+  const leaseAgain = (ss: readonly ScheduleRecord[]) =>
+    ss.flatMap((s) => (!s.leaseHeldAtHeal && s.leaseAgainMs !== undefined ? [s.leaseAgainMs] : []))
+  const lease = leaseAgain(all)
   const gaps = all.flatMap((s) => s.leaderlessGapsMs)
   const byKind: Record<string, number> = {}
   for (const s of all) for (const v of s.violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1
@@ -92,6 +109,17 @@ export function combine(parts: readonly Part[]) {
     p50ReelectAfterHealMs: round(quantile(reelect, 0.5)),
     p99ReelectAfterHealMs: round(quantile(reelect, 0.99)),
     reelectOver2sMs: reelect.filter((x) => x > 2000).map((x) => Math.round(x)),
+    leaseLostAtHeal: all.filter((s) => !s.leaseHeldAtHeal).length,
+    leaseNeverAgain: all.filter((s) => s.leaseAgainMs === undefined).length,
+    p50LeaseAgainAfterHealMs: round(quantile(lease, 0.5)),
+    p99LeaseAgainAfterHealMs: round(quantile(lease, 0.99)),
+    leaseAgainOver2sMs: lease.filter((x) => x > 2000).map((x) => Math.round(x)),
+    p99LeaseAgainAllHealsMs: round(
+      quantile(
+        all.flatMap((s) => s.leaseAgainMs ?? []),
+        0.99,
+      ),
+    ),
     failingSchedules: parts.flatMap((p) =>
       p.schedules.filter((s) => s.violations.length > 0).map((s) => `${p.nodes}:${s.index}`),
     ),
@@ -107,6 +135,9 @@ export function combine(parts: readonly Part[]) {
         neverReelected: ss.filter((s) => s.neverAgreed).length,
         p50ReelectAfterHealMs: round(quantile(r, 0.5)),
         p99ReelectAfterHealMs: round(quantile(r, 0.99)),
+        leaseLostAtHeal: ss.filter((s) => !s.leaseHeldAtHeal).length,
+        p50LeaseAgainAfterHealMs: round(quantile(leaseAgain(ss), 0.5)),
+        p99LeaseAgainAfterHealMs: round(quantile(leaseAgain(ss), 0.99)),
         meanScheduleS: ss.length
           ? Math.round(ss.reduce((a, s) => a + s.durationMs, 0) / ss.length / 100) / 10
           : null,
@@ -134,7 +165,7 @@ function main(argv: readonly string[]): void {
   }
   const c = combine(parts)
   console.log(
-    `combined: ${c.schedules} schedules in ${c.parts} parts, ${c.violations} violations ${JSON.stringify(c.violationsByKind)}, stale writes accepted ${c.staleWritesAccepted}, re-agreement after heal p50 ${c.p50ReelectAfterHealMs} / p99 ${c.p99ReelectAfterHealMs} ms (${c.agreementLostAtHeal} schedules lost agreement, ${c.neverReelected} never re-agreed), longest leaderless at/after a heal ${c.maxLeaderlessAfterHealMs} ms`,
+    `combined: ${c.schedules} schedules in ${c.parts} parts, ${c.violations} violations ${JSON.stringify(c.violationsByKind)}, stale writes accepted ${c.staleWritesAccepted}, re-agreement after heal p50 ${c.p50ReelectAfterHealMs} / p99 ${c.p99ReelectAfterHealMs} ms (${c.agreementLostAtHeal} schedules lost agreement, ${c.neverReelected} never re-agreed), longest leaderless at/after a heal ${c.maxLeaderlessAfterHealMs} ms; lease holder writing again after the heal p50 ${c.p50LeaseAgainAfterHealMs} / p99 ${c.p99LeaseAgainAfterHealMs} ms (${c.leaseLostAtHeal} schedules had no lease holder at the heal, ${c.leaseNeverAgain} none by the schedule's end)`,
   )
   if (json) console.log(JSON.stringify(c))
 }

@@ -20,6 +20,7 @@ import {
   hasQuorum,
   type LeaseEvent,
   leaderlessGaps,
+  leaseHolderAgain,
   leaseSpansFromEvents,
   newWriteCheckState,
   type PartitionRecord,
@@ -64,6 +65,14 @@ export interface ScheduleResult {
   reelectMs: number | undefined
   /** No leased leader known to every running node at the heal instant. */
   agreementLostAtHeal: boolean
+  /**
+   * Heal → the first accepted fenced write by a node holding the global lease at that instant
+   * (checker.ts leaseHolderAgain), whether or not the lease was held at the heal; undefined: none
+   * by the schedule's end.
+   */
+  leaseAgainMs: number | undefined
+  /** Some node held the global lease at the heal instant. */
+  leaseHeldAtHeal: boolean
   /** The liveness bound passed without agreement (a no-leader violation). */
   neverAgreed: boolean
   allKnowMs: number | undefined
@@ -468,6 +477,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       violations.push(...w.violations)
 
       const gaps = leaderlessGaps(spans, windowStart, end)
+      const again = leaseHolderAgain(spans, writes, healHostMs, end)
       const svgPath = join(o.outDir, `schedule-${index}.svg`)
       writeFileSync(
         svgPath,
@@ -494,6 +504,8 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
             ? Math.max(0, agreedHostMs - healHostMs)
             : undefined,
         agreementLostAtHeal,
+        leaseAgainMs: again.afterHealMs,
+        leaseHeldAtHeal: again.heldAtHeal,
         neverAgreed: agreedHostMs === undefined,
         leaderlessGapsMs: gaps.map((g) => g.durationMs),
         maxLeaderlessAfterHealMs: Math.max(
@@ -512,7 +524,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       }
       results.push(result)
       o.log(
-        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s)${startHealthy ? '' : ' [started with a node not knowing the leader]'}: ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leaderless max ${Math.round(Math.max(0, ...result.leaderlessGapsMs))} ms, ${agreementLostAtHeal ? `leader known to all again ${fmtMs(agreedHostMs === undefined ? undefined : agreedHostMs - healHostMs)} after heal` : 'agreement kept through the heal'}, known to all incl. restarted ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
+        `schedule ${index} (${(result.durationMs / 1000).toFixed(1)} s)${startHealthy ? '' : ' [started with a node not knowing the leader]'}: ${result.faults.join(' + ') || '(no fault)'} → ${violations.length === 0 ? 'ok' : `${violations.length} VIOLATION(S)`}, leaderless max ${Math.round(Math.max(0, ...result.leaderlessGapsMs))} ms, ${agreementLostAtHeal ? `leader known to all again ${fmtMs(agreedHostMs === undefined ? undefined : agreedHostMs - healHostMs)} after heal` : 'agreement kept through the heal'}, lease holder writing ${fmtMs(again.afterHealMs)} after heal${again.heldAtHeal ? ' (lease held at the heal)' : ''}, known to all incl. restarted ${fmtMs(result.allKnowMs)}, writes ${w.accepted} accepted / ${w.refused} refused`,
       )
       for (const v of violations.slice(0, 10)) o.log(`    ${v.kind}: ${v.detail}`)
       if (violations.length > 0) o.log(`    timeline: ${svgPath}`)

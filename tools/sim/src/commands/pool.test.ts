@@ -5,7 +5,7 @@ import type { ElectionReport } from '@conclave/sim'
 import { describe, expect, it } from 'vitest'
 import { main } from '../cli.js'
 import type { FailoverPhases } from './failover-phases.js'
-import { poolReports, readReports } from './pool.js'
+import { phaseSteps, poolReports, readReports } from './pool.js'
 
 async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = []
@@ -143,10 +143,40 @@ describe('pnpm sim pool', () => {
       expect(readReports(text)).toHaveLength(1)
       const { code, lines } = await run(['pool', file])
       expect(code).toBe(0)
-      expect(lines).toHaveLength(3)
+      // The report's row, then the (here empty) phases of its failovers.
+      expect(lines).toContain('| step | failovers | p50 / p99 / max ms |')
       expect(lines[2]).toContain('| bully | 50 / 150–300 | 600 | 1000 | 1 | 2 | 100 / 120 / 120 |')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('pools the phases line before each report into steps of the failover', async () => {
+    const p: FailoverPhases = {
+      crashMs: 1000,
+      shards: 21,
+      lastHeartbeatMs: -40,
+      firstPreVoteMs: 277,
+      firstVoteRequestMs: 279,
+      majorityOfShardVotesMs: 281.5,
+      newLeaderMs: 282.5,
+      newLeaderFirstHeartbeatMs: 283,
+      allShardLeadersKnowMs: 284.2,
+      allNodesKnowMs: 284.4,
+    }
+    const steps = new Map(phaseSteps([p]).map((s) => [s.step, s.p50Ms]))
+    expect(steps.get('last heartbeat round → crash')).toBe(40)
+    expect(steps.get('last heartbeat round → first PreVote (the detection timeout)')).toBe(317)
+    expect(steps.get('majority → new leader')).toBe(1)
+    expect(steps.get('crash → every node knows (the failover)')).toBe(284.4)
+    const text = [
+      JSON.stringify({ phases: [p] }),
+      JSON.stringify(base(1, [284.4])),
+      JSON.stringify(base(2, [300])),
+    ]
+    const reports = readReports(text.join('\n'))
+    expect(reports[0]?.phases).toEqual([p])
+    expect(reports[1]?.phases).toBeUndefined()
+    expect(poolReports(reports)[0]?.phases?.[0]?.failovers).toBe(1)
   })
 })

@@ -5,11 +5,62 @@
  * (a per-run "p99" of 3 samples is only its max), the per-seed spread, election messages per
  * failover (mean over failovers), steady load (mean msgs/s: median over seeds; busiest: the
  * largest over seeds). Nothing is computed that the reports did not measure.
+ *
+ * A `{"phases": [...]}` line (`pnpm sim election --phases`) belongs to the report after it; the
+ * phases of a row's failovers are pooled into one more table: each step of a global failover
+ * (failover-phases.ts), p50 / p99 / max over the failovers.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { type ElectionReport, max, percentile } from '@conclave/sim'
 import { type Command, UsageError } from './command.js'
+import type { FailoverPhases } from './failover-phases.js'
+
+/** A saved report, with the phases line that came before it (if any). */
+export type SavedReport = ElectionReport & { phases?: FailoverPhases[] }
+
+/** One step of a global failover, from one phase to the next. */
+export interface PhaseStep {
+  step: string
+  failovers: number
+  p50Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+}
+
+type PhaseKey = keyof FailoverPhases
+/** [label, from, to]; 'crash' is time 0. */
+const STEPS: Array<[string, PhaseKey | 'crash', PhaseKey | 'crash']> = [
+  ['last heartbeat round → crash', 'lastHeartbeatMs', 'crash'],
+  ['crash → first PreVote', 'crash', 'firstPreVoteMs'],
+  ['last heartbeat round → first PreVote (the detection timeout)', 'lastHeartbeatMs', 'firstPreVoteMs'],
+  ['first PreVote → first vote request', 'firstPreVoteMs', 'firstVoteRequestMs'],
+  ['vote request → majority of shards voted (committed)', 'firstVoteRequestMs', 'majorityOfShardVotesMs'],
+  ['majority → new leader', 'majorityOfShardVotesMs', 'newLeaderMs'],
+  ['new leader → its first heartbeat round', 'newLeaderMs', 'newLeaderFirstHeartbeatMs'],
+  ['new leader → every shard leader knows', 'newLeaderMs', 'allShardLeadersKnowMs'],
+  ['every shard leader → every node knows', 'allShardLeadersKnowMs', 'allNodesKnowMs'],
+  ['crash → every node knows (the failover)', 'crash', 'allNodesKnowMs'],
+]
+
+export function phaseSteps(phases: readonly FailoverPhases[]): PhaseStep[] {
+  const at = (p: FailoverPhases, k: PhaseKey | 'crash'): number | null => (k === 'crash' ? 0 : p[k])
+  return STEPS.map(([step, from, to]) => {
+    const xs: number[] = []
+    for (const p of phases) {
+      const a = at(p, from)
+      const b = at(p, to)
+      if (a !== null && b !== null) xs.push(b - a)
+    }
+    return {
+      step,
+      failovers: xs.length,
+      p50Ms: round(percentile(xs, 50)),
+      p99Ms: round(percentile(xs, 99)),
+      maxMs: round(max(xs)),
+    }
+  })
+}
 
 export interface PooledRow {
   algo: string
@@ -35,6 +86,8 @@ export interface PooledRow {
   msgsPerNodePerSecMaxMax: number | null
   violations: number
   livenessFailures: number
+  /** The steps of the failovers that have phases (none without `--phases`). */
+  phases: PhaseStep[] | null
 }
 
 const round = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 10) / 10)
@@ -42,19 +95,25 @@ const range = (xs: number[]): [number, number] | null =>
   xs.length === 0 ? null : [Math.min(...xs), Math.max(...xs)]
 
 /** Reports from JSON lines (other lines — progress, human output — are skipped). */
-export function readReports(text: string): ElectionReport[] {
-  const out: ElectionReport[] = []
+export function readReports(text: string): SavedReport[] {
+  const out: SavedReport[] = []
+  let phases: FailoverPhases[] | undefined
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue
-    const r = JSON.parse(line) as Partial<ElectionReport>
+    const r = JSON.parse(line) as Partial<ElectionReport> & { phases?: FailoverPhases[] }
+    if (r.phases !== undefined && r.algo === undefined) {
+      phases = r.phases
+      continue
+    }
     if (r.algo === undefined || r.globalFailoverSamplesMs === undefined || r.detection === undefined) continue
-    out.push(r as ElectionReport)
+    out.push({ ...(r as ElectionReport), ...(phases !== undefined ? { phases } : {}) })
+    phases = undefined
   }
   return out
 }
 
-export function poolReports(reports: readonly ElectionReport[]): PooledRow[] {
-  const groups = new Map<string, ElectionReport[]>()
+export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
+  const groups = new Map<string, SavedReport[]>()
   for (const r of reports) {
     const d = r.detection
     const key = [
@@ -112,6 +171,7 @@ export function poolReports(reports: readonly ElectionReport[]): PooledRow[] {
       msgsPerNodePerSecMaxMax: round(max(busiest)),
       violations: rs.reduce((n, r) => n + r.violations, 0),
       livenessFailures: rs.filter((r) => !r.livenessOk).length,
+      phases: rs.some((r) => r.phases !== undefined) ? phaseSteps(rs.flatMap((r) => r.phases ?? [])) : null,
     })
   }
   return rows
@@ -148,6 +208,18 @@ export const poolCommand: Command = {
       io.out(
         `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${r.crashJitterMs} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
       )
+    }
+    for (const r of rows) {
+      if (r.phases === null) continue
+      io.out('')
+      io.out(
+        `${r.algo}, ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} ms, crash jitter ${r.crashJitterMs} ms, N = ${r.nodes}, seeds ${r.seeds.join(',')}:`,
+      )
+      io.out('')
+      io.out('| step | failovers | p50 / p99 / max ms |')
+      io.out('|---|---|---|')
+      for (const p of r.phases)
+        io.out(`| ${p.step} | ${p.failovers} | ${fmt(p.p50Ms)} / ${fmt(p.p99Ms)} / ${fmt(p.maxMs)} |`)
     }
     return 0
   },

@@ -77,7 +77,9 @@ export class PhaseRecorder {
   }
 
   private pollHeartbeat(): void {
-    if (this.leader === undefined || !this.sim.isUp(this.leader.id)) return
+    // A crashed leader's counters stay readable: a round sent in the same poll period as the
+    // crash, just before it, still counts as its last.
+    if (this.leader === undefined) return
     const n = this.sentBy(this.leader.id, HEARTBEAT_TYPES)
     if (n > this.lastHeartbeatCount) {
       this.lastHeartbeatCount = n
@@ -108,7 +110,9 @@ export class PhaseRecorder {
     const p: FailoverPhases = {
       crashMs: r1(crashMs) ?? 0,
       shards,
-      lastHeartbeatMs: this.lastHeartbeatSentMs === undefined ? null : r1(this.lastHeartbeatSentMs - crashMs),
+      // Sampled: a round seen at the first poll after the crash was sent before it (≤ 0).
+      lastHeartbeatMs:
+        this.lastHeartbeatSentMs === undefined ? null : r1(Math.min(0, this.lastHeartbeatSentMs - crashMs)),
       firstPreVoteMs: null,
       firstVoteRequestMs: null,
       majorityOfShardVotesMs: null,

@@ -30,8 +30,10 @@ export interface GlobalConfig {
    * How long past electionTimeoutMinMs the first-ranked shard leader waits (rank r waits
    * rankSlackMs + r·rankStepMs): the other shard leaders' stickiness windows, opened by the same
    * last heartbeat but received up to one delay spread later, must have closed when its PreVote
-   * arrives. Too short costs one rank step (the PreVote is refused; the next-ranked one runs), never
-   * a second term. Default = rankStepMs (15 ms); the local preset, on loopback, 10 ms.
+   * arrives. Too short costs at most one rank step, never a second term: a shard leader whose window
+   * closes within a rank step of the PreVote's arrival answers it then (one held PreVote), later
+   * ones refuse it and the next-ranked one runs. Default = rankStepMs (15 ms); the local preset, on
+   * loopback, 0.
    */
   rankSlackMs: number
   /** How many shard leaders get a ranked slot. Default 8 (covers a few dead shards in a row). */

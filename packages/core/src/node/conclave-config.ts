@@ -60,12 +60,20 @@ export function wanConclaveConfig(): ConclaveConfig {
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
  * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
- * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 10 ms. Failover ≈
- *   T_g − (phase of the last heartbeat, 0–100 ms) + the slack + jitter (0–13 ms) + one election
- *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 300–380 ms
- *   when the host is not overloaded. The slack was a whole rank step (40 ms); on loopback the
- *   heartbeat that opens every stickiness window reaches the shard leaders within a few ms of
- *   each other. The heartbeat was 75 ms until session 4: 100 ms moves the kill's mean phase from
+ * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 0. Failover ≈
+ *   T_g − (phase of the last heartbeat, 0–100 ms) + jitter (0–13 ms) + one election (PreVote,
+ *   vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 290–370 ms when the host
+ *   is not overloaded. The slack was a whole rank step (40 ms), then 10 ms (sessions 3–4); on
+ *   loopback the heartbeat that opens every stickiness window reaches the shard leaders within a
+ *   few ms of each other (25 real processes, 7 traced rounds: every other shard leader's window had
+ *   closed when the first-ranked PreVote arrived, 13–30 ms before with the 10 ms slack), and since
+ *   session 5 a shard leader whose window closes less than a rank step after a PreVote arrives
+ *   answers it then instead of refusing (global-group.ts onPreVoteRequest), so a heartbeat that
+ *   reached some of them late costs the candidate that lateness, not a rank step. Test net, 25
+ *   nodes, 72 crashes, slack 10 → 0 with held PreVotes: failover p50 / mean 325 / 325 → 314 / 314
+ *   ms at 1 ms one-way, 399 / 401 → 385 / 387 at 1–21 ms, 521 / 536 → 512 / 515 at 1–51 ms
+ *   (node/failover-net.bench.ts); the lease does not depend on the slack.
+ *   The heartbeat was 75 ms until session 4: 100 ms moves the kill's mean phase from
  *   37.5 to 50 ms after the last heartbeat (test net, 25 nodes, 72 crashes each: p50 / mean
  *   340 / 339 → 325 / 326 ms at 1 ms one-way, 414 / 418 → 398 / 402 ms at 1–21 ms) and sends a
  *   quarter fewer global frames (a real node's idle cost is per frame).
@@ -121,7 +129,7 @@ export function localConclaveConfig(): ConclaveConfig {
     // Direct heartbeats up to 64 other shards (≈ 320 nodes: ≤ 2·64/100 ms ≈ 1300 msgs/s at the
     // leader): real-process runs (≤ 100 nodes) keep the one-hop lease renewal of a busy host.
     relayMinShards: 64,
-    rankSlackMs: 10,
+    rankSlackMs: 0,
   }
   c.shardMap.deadGraceMs = 3000
   return c

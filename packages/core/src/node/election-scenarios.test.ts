@@ -332,6 +332,39 @@ describe('global group', () => {
     expect(split).toEqual([])
   }, 30_000)
 
+  it('a shard leader whose stickiness window closes just after a PreVote arrives answers it then, not with a refusal', () => {
+    // The first-ranked candidate's timer and the other shard leaders' windows count from the same
+    // last heartbeat; on a busy host two of them heard it 30 ms after the candidate did (here: paused
+    // for 30 ms as it left). Their windows were still open for 16–29 ms when its PreVote came, and
+    // refusing left it without a quorum: the next-ranked shard leader won a rank step later (25
+    // real processes at load 29: 1192 ms). Held until the window closes, the PreVote wins.
+    const c = localConclaveConfig()
+    c.global.rankSlackMs = 0
+    const net = new TestNet({ ids: testIds(25), config: c, seed: 4, latencyMs: 1 })
+    net.runFor(5000)
+    const leader = net.globalLeaders()[0] as NodeId
+    const shards = [...(net.machine(leader).shardMap()?.shards.keys() ?? [])].sort((a, b) => a - b)
+    expect(shards).toHaveLength(5)
+    const leaderShard = net.machine(leader).status(net.nowMs).shard as number
+    const first = shards[(shards.indexOf(leaderShard) + 1) % shards.length] as number
+    const late = shards
+      .filter((s) => s !== leaderShard && s !== first)
+      .slice(0, 2)
+      .map((s) => shardLeaderOf(net, s) as NodeId)
+    const mark = net.log.length
+    const sent = () => net.log.slice(mark).some((e) => e.node === leader && e.type === 'gheartbeat')
+    while (!sent()) net.runFor(1)
+    for (const v of late) net.pause(v, 30)
+    net.runFor(35) // the paused two get it now; the leader dies before its next round
+    const crashMs = net.nowMs
+    net.crash(leader)
+    net.runFor(2000)
+    const elected = net.events('global:leader').filter((e) => e.trueMs >= crashMs)
+    expect(elected.map((e) => net.machine(e.node).status(net.nowMs).shard)).toEqual([first])
+    for (const id of net.live()) expect(net.machine(id).leader()?.id).toBe(elected[0]?.node)
+    expect(leaseOverlaps(net.trace)).toEqual([])
+  })
+
   it('each global vote is committed in a majority of its shard before it leaves', () => {
     const r = globalVoteCommitCheck(config())
     expect(r.checked).toBeGreaterThan(0)

@@ -958,7 +958,7 @@ export class GlobalGroup {
 
   /**
    * Ranked timeout: candidates in cyclic shard order after the silent leader's shard go first,
-   * one rankStepMs apart (plus jitter below a third of a step); unranked or unknown: random above;
+   * one rankStepMs apart (plus jitter below rankJitterMs); unranked or unknown: random above;
    * a (pre)candidate whose election did not finish: random over the whole range.
    */
   private resetElectionTimer(nowMs: number): void {
@@ -973,7 +973,7 @@ export class GlobalGroup {
         cfg.electionTimeoutMinMs +
         cfg.rankSlackMs +
         rank * cfg.rankStepMs +
-        this.init.rng.float() * (cfg.rankStepMs / 3)
+        this.init.rng.float() * cfg.rankJitterMs
       return
     }
     if (this.roleValue !== 'none') {

@@ -60,10 +60,10 @@ export function wanConclaveConfig(): ConclaveConfig {
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
  * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
- * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 0. Failover ≈
- *   T_g − (phase of the last heartbeat, 0–100 ms) + jitter (0–13 ms) + one election (PreVote,
- *   vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 290–370 ms when the host
- *   is not overloaded. The slack was a whole rank step (40 ms), then 10 ms (sessions 3–4); on
+ * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 0, rank jitter
+ *   0–13 ms. Failover ≈ T_g − (phase of the last heartbeat, 0–100 ms) + jitter + one election
+ *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 290–370 ms
+ *   when the host is not overloaded. The slack was a whole rank step (40 ms), then 10 ms (sessions 3–4); on
  *   loopback the heartbeat that opens every stickiness window reaches the shard leaders within a
  *   few ms of each other (25 real processes, 7 traced rounds: every other shard leader's window had
  *   closed when the first-ranked PreVote arrived, 13–30 ms before with the 10 ms slack), and since
@@ -130,6 +130,10 @@ export function localConclaveConfig(): ConclaveConfig {
     // leader): real-process runs (≤ 100 nodes) keep the one-hop lease renewal of a busy host.
     relayMinShards: 64,
     rankSlackMs: 0,
+    // A third of the step, as before session 5. 0 was tried: −8 ms p50 on the 1 ms test net, but
+    // at 1–51 ms one-way two ranked candidates split a term (election-scenarios.test.ts, "one term
+    // per crash under scheduling jitter", seeds 1, 4 and 8).
+    rankJitterMs: 40 / 3,
   }
   c.shardMap.deadGraceMs = 3000
   return c
@@ -154,5 +158,6 @@ function scaleGlobal(g: GlobalConfig, k: number): GlobalConfig {
     leaseMarginMs: g.leaseMarginMs * k,
     rankStepMs: g.rankStepMs * k,
     rankSlackMs: g.rankSlackMs * k,
+    rankJitterMs: g.rankJitterMs * k,
   }
 }

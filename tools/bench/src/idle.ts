@@ -37,6 +37,18 @@ export interface IdleResult {
   otherThreadsPctPerNode: { p50: number; mean: number }
   /** The node with the most CPU (often the global or a shard leader), % of a core. */
   busiestPct: number
+  /**
+   * CPU per node (% of a core, all threads) by the role the node reported (GET /status) at the
+   * end of the window: the global leader, the other shard leaders, everyone else. A leader sends
+   * and receives several times a follower's frames, so the mean over nodes moves with them.
+   */
+  cpuPctByRole: Record<string, { nodes: number; mean: number; max: number }>
+  /**
+   * Voluntary context switches of the main thread per second per node (/proc/<pid>/status): each
+   * is the event loop going to sleep in epoll, i.e. one wake-up (a timer or a socket read) per
+   * switch. Independent of host load, like the system calls.
+   */
+  wakeupsPerSecPerNode: { mean: number; p50: number }
   rssMbPerNode: number
   /**
    * read/write system calls per second per node (from /proc/<pid>/io syscr, syscw): socket reads
@@ -88,6 +100,25 @@ function syscalls(pid: number): { read: number; write: number } | undefined {
     return { read: Number(/^syscr: (\d+)/m.exec(io)?.[1]), write: Number(/^syscw: (\d+)/m.exec(io)?.[1]) }
   } catch {
     return undefined
+  }
+}
+
+/** Voluntary context switches of the main thread of `pid` so far (undefined once it is gone). */
+function voluntarySwitches(pid: number): number | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8')
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1])
+  } catch {
+    return undefined
+  }
+}
+
+async function role(port: number): Promise<string> {
+  try {
+    const st = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { role?: string }
+    return st.role === 'global-leader' || st.role === 'shard-leader' ? st.role : 'other'
+  } catch {
+    return 'unknown'
   }
 }
 
@@ -144,14 +175,19 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const framesBefore = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
     const before = pids.map(threadTicks)
     const ioBefore = pids.map(syscalls)
+    const switchesBefore = pids.map(voluntarySwitches)
     const changes0 = leaderChanges
     const w0 = Date.now()
     await new Promise((r) => setTimeout(r, o.windowS * 1000))
     const after = pids.map(threadTicks)
     const ioAfter = pids.map(syscalls)
+    const switchesAfter = pids.map(voluntarySwitches)
     const changesInWindow = leaderChanges - changes0
     const windowS = (Date.now() - w0) / 1000
     const framesAfter = await Promise.all(cluster.nodes.map((_, i) => sentFrames(cluster.adminPort(i))))
+    const roles = await Promise.all(cluster.nodes.map((_, i) => role(cluster.adminPort(i))))
+    const s = (xs: number[]) => [...xs].sort((a, b) => a - b)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     const total: number[] = []
     const main: number[] = []
     const other: number[] = []
@@ -188,6 +224,20 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       reads += b.read - a.read
       writes += b.write - a.write
     })
+    const byRole = new Map<string, number[]>()
+    total.forEach((pct, i) => {
+      const r = roles[i] as string
+      byRole.set(r, [...(byRole.get(r) ?? []), pct])
+    })
+    const cpuPctByRole: IdleResult['cpuPctByRole'] = {}
+    for (const [r, xs] of [...byRole].sort())
+      cpuPctByRole[r] = { nodes: xs.length, mean: round2(mean(xs)), max: round2(Math.max(...xs)) }
+    const wakeups: number[] = []
+    pids.forEach((_, i) => {
+      const a = switchesBefore[i]
+      const b = switchesAfter[i]
+      if (a !== undefined && b !== undefined) wakeups.push((b - a) / windowS)
+    })
     const rss = cluster.nodes.map((_, i) => cluster.usage(i)?.rssMb ?? 0)
     o.say(
       `CPU by thread name (sum over nodes, % of a core): ${[...byThread]
@@ -195,8 +245,6 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
         .map(([k, v]) => `${k} ${(v / windowS).toFixed(1)}`)
         .join(', ')}`,
     )
-    const s = (xs: number[]) => [...xs].sort((a, b) => a - b)
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     return {
       nodes: o.nodes,
       windowS: round2(windowS),
@@ -209,6 +257,8 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       mainThreadPctPerNode: { p50: round2(quantile(s(main), 0.5)), mean: round2(mean(main)) },
       otherThreadsPctPerNode: { p50: round2(quantile(s(other), 0.5)), mean: round2(mean(other)) },
       busiestPct: round2(Math.max(...total)),
+      cpuPctByRole,
+      wakeupsPerSecPerNode: { mean: round2(mean(wakeups)), p50: round2(quantile(s(wakeups), 0.5)) },
       rssMbPerNode: round2(mean(rss)),
       syscallsPerSecPerNode: {
         read: round2(reads / windowS / o.nodes),

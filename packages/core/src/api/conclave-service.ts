@@ -120,7 +120,6 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
   private lastLeader: { id: NodeId; term: number } | undefined
   private waiters = new Set<() => void>()
   private pubsub: PubSubLike | undefined
-  private statusTimer: ReturnType<typeof setInterval> | undefined
   /** NodeStatus snapshots not published because they exceeded STATUS_MAX_BYTES. */
   statusOversize = 0
 
@@ -222,34 +221,38 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     this.driverRef = driver
     await streams.start()
     driver.start()
-    this.monitor = new LoopMonitor({
-      clock: this.clock,
-      // Stalls while no deadline of the driver was due: every 500 ms, not 100 (each wake-up of an
-      // idle process cost ≈ 0.09 ms of CPU on this host, so 10 per second were ≈ 0.09 % of a core
-      // per node). Such a stall is seen with lateness > its length − 500 ms; the driver sees any
-      // stall that overlapped one of its deadlines exactly (onTimerLate above).
-      intervalMs: 500,
-      pauseMsMin,
-      onPause: (durationMs, now) => driver.run(() => this.notePause(durationMs, now)),
-    })
-    this.monitor.start()
     // Nodes publish on TOPIC_LEADER and TOPIC_STATUS but subscribe to neither: nothing in a node
     // reads them (the machines announce leaders on shard heartbeats), and a subscribed node relays
     // every announcement of every other node, N² deliveries per leader change, all of them during
     // the failover they report on. Subscribers (the inspector) receive them straight from the
     // publishers they are connected to, as they already do for TOPIC_STATUS.
-    const statusEveryMs = this.init.statusIntervalMs ?? 1000
-    if (this.pubsub && statusEveryMs > 0) {
-      this.statusTimer = setInterval(() => {
+    // The periodic status rides on the stall monitor's timer (one wake-up instead of two: the
+    // status timer alone was 1 of an idle follower's ≈ 20 wake-ups per second).
+    const statusEveryMs = this.pubsub ? (this.init.statusIntervalMs ?? 1000) : 0
+    const monitorEveryMs = statusEveryMs > 0 ? Math.min(500, statusEveryMs) : 500
+    const checksPerStatus = Math.max(1, Math.round(statusEveryMs / monitorEveryMs))
+    let checks = 0
+    this.monitor = new LoopMonitor({
+      clock: this.clock,
+      // Stalls while no deadline of the driver was due: every 500 ms, not 100 (each wake-up of an
+      // idle process cost ≈ 0.09 ms of CPU on this host, so 10 per second were ≈ 0.09 % of a core
+      // per node). Such a stall is seen with lateness > its length − 500 ms; the driver sees any
+      // stall that overlapped one of its deadlines exactly (onTimerLate above). A status period
+      // below 500 ms (tests) runs the monitor that often.
+      intervalMs: monitorEveryMs,
+      pauseMsMin,
+      onPause: (durationMs, now) => driver.run(() => this.notePause(durationMs, now)),
+      onCheck: () => {
+        if (statusEveryMs <= 0 || ++checks < checksPerStatus) return
+        checks = 0
         // Nobody listening (no inspector connected): the periodic status would be built, signed
         // and dropped by gossipsub every second, ~2% of an idle node's CPU (measured, perf).
         // Changes go out at once to subscribers (not to nobody, see afterDrain), and the next
         // period after an inspector subscribes brings it every node it is connected to.
-        if (!this.hasSubscribers(TOPIC_STATUS)) return
-        this.publishStatus()
-      }, statusEveryMs)
-      this.statusTimer.unref?.()
-    }
+        if (this.hasSubscribers(TOPIC_STATUS)) this.publishStatus()
+      },
+    })
+    this.monitor.start()
     // Our listen addresses may not be known yet when services start; members learn how to dial
     // us from our gossiped metadata, so publish them as soon as (and whenever) they change.
     this.publishedAddrs = ctx.addrs.join(',')
@@ -322,8 +325,6 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
 
   async beforeStop(): Promise<void> {
     this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
-    if (this.statusTimer) clearInterval(this.statusTimer)
-    this.statusTimer = undefined
     this.monitor?.stop()
     this.driverRef?.stop()
     await this.driverRef?.settled()

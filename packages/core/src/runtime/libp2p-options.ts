@@ -126,11 +126,18 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
     services: {
       identify: identify(),
       ping: ping(),
+      // Gossipsub carries only what the inspector reads (nodes publish, never subscribe); its
+      // publishes flood to every subscriber at once (floodPublish), so the mesh that heartbeats
+      // maintain is not on a message's path. Its heartbeat and the peer-score decay each woke
+      // every node once per second (2 of an idle follower's ≈ 20 wake-ups per second, plus a
+      // pass over all peers each); every 5 s now. The score's per-interval decays are its own
+      // defaults (penalties of a misbehaving peer fade 5× slower; nothing here sets topic scores).
       pubsub: gossipsub({
+        heartbeatInterval: 5000,
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         fastMsgIdFn: (msg) => `${hex(msg.from)}:${hex(msg.seqno)}`,
-        scoreParams: { IPColocationFactorWhitelist: colocated },
+        scoreParams: { IPColocationFactorWhitelist: colocated, decayInterval: 5000 },
       }),
     },
   }

@@ -131,6 +131,7 @@ export function combine(parts: readonly Part[]) {
         nodes: n,
         schedules: ss.length,
         violations: ss.reduce((a, s) => a + s.violations.length, 0),
+        staleWritesAccepted: ss.reduce((a, s) => a + s.staleWrites, 0),
         agreementLostAtHeal: ss.filter((s) => s.agreementLostAtHeal).length,
         neverReelected: ss.filter((s) => s.neverAgreed).length,
         p50ReelectAfterHealMs: round(quantile(r, 0.5)),

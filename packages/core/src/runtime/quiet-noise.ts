@@ -16,6 +16,7 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter } from '@libp2p/interface'
+import { fastNoiseCrypto } from './fast-noise-crypto.js'
 
 /** The stock decoder's limit on buffered bytes (utils.js: maxBufferSize 16 MiB). */
 export const NOISE_BUFFER_BYTES_MAX = 16 * 1024 * 1024
@@ -103,9 +104,12 @@ export function quietDecoder<T>(connection: T): T {
 
 type NoiseFactory = ReturnType<typeof noise>
 
-/** Drop-in for `noise(init)`: the same encrypter, with the quiet decoder on every connection. */
+/**
+ * Drop-in for `noise(init)`: the same encrypter, with the quiet decoder on every connection and
+ * the handshake crypto of fast-noise-crypto.ts (unless `init.crypto` is given).
+ */
 export function quietNoise(init?: Parameters<typeof noise>[0]): NoiseFactory {
-  const make = noise(init)
+  const make = noise({ crypto: fastNoiseCrypto(), ...init })
   return ((components: Parameters<NoiseFactory>[0]) => {
     const encrypter: ConnectionEncrypter = make(components)
     const secureInbound = encrypter.secureInbound.bind(encrypter)

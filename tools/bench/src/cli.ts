@@ -2,7 +2,7 @@
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]
+const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]
 pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
 
 function parse(argv: string[]): Map<string, string> {
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     basePort: int(flags, 'base-port', 30000, 1024, 60000),
     dataRoot: flags.get('data-root') ?? defaultDataRoot(),
     convergeWaitMs: int(flags, 'converge-wait-s', 60, 1, 3600) * 1000,
+    startBatch: int(flags, 'start-batch', 5, 1, 500),
     idleSettleS: int(flags, 'idle-settle-s', 20, 0, 3600),
     idleWindowS: int(flags, 'idle-window-s', 10, 1, 3600),
     roundSettleS: int(flags, 'round-settle-s', 3, 0, 600),
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   else {
     process.stdout.write(
       `failover (${result.engine}, ${result.nodes} nodes, ${result.rounds} kills, ${result.failedRounds} failed): p50 ${result.failoverP50Ms} ms, p99 ${result.failoverP99Ms} ms, max ${result.failoverMaxMs} ms\n` +
-        `launch → leader known by all: ${result.convergeMs} ms; idle CPU ${result.idleCpuPctPerNode}% of a core per node; RSS ${result.rssMbPerNode} MB per node\n`,
+        `launch → leader known by all: ${result.convergeMs} ms (all processes started: ${result.startedMs} ms, ${result.launchCpuSPerNode} CPU-s per node); idle CPU ${result.idleCpuPctPerNode}% of a core per node; RSS ${result.rssMbPerNode} MB per node\n`,
     )
   }
   process.exit(result.failedRounds > 0 ? 1 : 0)

@@ -28,6 +28,11 @@ export interface FailoverOptions {
   /** How long to wait for the first leader known by all once every node is up. Default 60 s. */
   convergeWaitMs?: number
   /**
+   * Node processes starting at once while the cluster launches (LocalCluster startBatch: a
+   * sliding window; the next is spawned as one logs `started`). Default 5.
+   */
+  startBatch?: number
+  /**
    * Seconds between the first leader known by all and the idle window. Default 20: right after
    * convergence the nodes are still connecting to each other (SWIM reaches every member one probe
    * at a time: Noise handshakes, identify) and V8 is still compiling; that is start-up, not idle.
@@ -57,6 +62,13 @@ export interface FailoverResult {
   failoverMaxMs: number
   failoversMs: number[]
   convergeMs: number
+  /** Launch → the last of the N processes logged `started` (listening). */
+  startedMs: number
+  /**
+   * CPU seconds (user + system, from /proc) the N node processes had used, together, when a
+   * leader was first known by all, divided by N: what launching a cluster costs per node.
+   */
+  launchCpuSPerNode: number
   idleCpuPctPerNode: number
   rssMbPerNode: number
   failedRounds: number
@@ -85,6 +97,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         })
     },
     nodes: o.nodes,
+    startBatch: o.startBatch,
     dir,
     basePort: o.basePort,
     adminBasePort: o.basePort + 2000,
@@ -99,10 +112,20 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       30_000 + o.nodes * 1500,
       'all nodes started',
     )
-    o.say(`${o.nodes} processes started in ${Date.now() - t0} ms`)
-    await cluster.waitFor(() => cluster.agreedLeader(), o.convergeWaitMs ?? 60_000, 'a leader known by all')
+    const startedMs = Date.now() - t0
+    o.say(`${o.nodes} processes started in ${startedMs} ms (${o.startBatch ?? 5} starting at a time)`)
+    const launchCpuS = () => cluster.nodes.reduce((sum, _, i) => sum + (cluster.usage(i)?.cpuS ?? 0), 0)
+    try {
+      await cluster.waitFor(() => cluster.agreedLeader(), o.convergeWaitMs ?? 60_000, 'a leader known by all')
+    } catch (err) {
+      o.say(`the ${o.nodes} processes had used ${launchCpuS().toFixed(1)} CPU-s together`)
+      throw err
+    }
     const convergeMs = Date.now() - t0
-    o.say(`leader known by all ${convergeMs} ms after launch`)
+    const launchCpuSPerNode = launchCpuS() / o.nodes
+    o.say(
+      `leader known by all ${convergeMs} ms after launch; the nodes had used ${launchCpuSPerNode.toFixed(2)} CPU-s each`,
+    )
 
     // Idle cost: CPU over a quiet window once the cluster has settled, and resident memory.
     await new Promise((r) => setTimeout(r, (o.idleSettleS ?? 20) * 1000))
@@ -188,6 +211,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       failoverMaxMs: sorted.at(-1) ?? Number.NaN,
       failoversMs,
       convergeMs,
+      startedMs,
+      launchCpuSPerNode: round2(launchCpuSPerNode),
       idleCpuPctPerNode: round2(idleCpuPctPerNode),
       rssMbPerNode: round2(rssMbPerNode),
       failedRounds,

@@ -603,8 +603,13 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   }
 
   /**
-   * A shard leader re-admits an alive member that says (meta.shard) it belongs to this shard but
-   * is not a voter: a voter removed while it was wrongly reported dead, back again.
+   * A shard leader re-admits an alive member that belongs to this shard but is neither a voter nor
+   * a learner: one that says so (meta.shard), a voter removed while it was wrongly reported dead,
+   * back again; or one that the committed map lists here but that holds no shard (meta.shard null):
+   * picked for the shard, it crashed before it ever joined, the shard removed it after the grace
+   * period, and it came back with no shard state. Nobody else would take it in: the global leader
+   * assigns only members the map lists nowhere, and shard leaders announce only to those (swarm
+   * seed 556: such a node never learned the leader).
    */
   private readmitClaimants(nowMs: number): void {
     const sg = this.shardGroup
@@ -615,8 +620,21 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     this.nextReadmitMs = nowMs + READMIT_CHECK_MS
     const voters = sg.voters()
     if (voters.length + sg.learners().length >= this.init.config.shardMap.shardSizeMax) return
-    const claimant = this.membersOfShard(sg.shard).find((id) => !voters.includes(id) && !sg.isLearner(id))
+    const outside = (id: NodeId) => id !== this.id && !voters.includes(id) && !sg.isLearner(id)
+    const claimant = this.membersOfShard(sg.shard).find(outside) ?? this.listedStrays(sg.shard).find(outside)
     if (claimant !== undefined) sg.proposeConfig('add', claimant, nowMs)
+  }
+
+  /** Alive members the committed map lists in `shard` that say they vote in no shard. */
+  private listedStrays(shard: number): NodeId[] {
+    const listed = this.map?.shards.get(shard)
+    if (!listed || listed.length === 0) return []
+    const ids = new Set(listed)
+    const out: NodeId[] = []
+    for (const m of this.membership.members()) {
+      if (m.state === 'alive' && m.meta.shard === null && ids.has(m.id)) out.push(m.id)
+    }
+    return out
   }
 
   /**

@@ -47,6 +47,16 @@ describe('swarm (fixed sample)', () => {
     expect(report.seeds).toBe(1)
   })
 
+  it('seed 556 (26 nodes, growth): a node picked for a new shard that crashed before joining is taken in when it returns', () => {
+    // Failed (no leader known to all) on 85aef17: the committed map listed it in shard 1, shard 1
+    // had removed it after the grace period, and it came back with no shard state; the global
+    // leader assigns and shard leaders announce only to members the map lists nowhere. Shard 1's
+    // leader now re-admits it (conclave-machine.ts readmitClaimants).
+    const report = runSwarm({ seeds: 1, firstSeed: 556, nodesMax: 200 })
+    expect(report.failingSeeds.map((f) => `${f.replay}  # ${f.first}`)).toEqual([])
+    expect(report.growthSeeds).toBe(1)
+  })
+
   it('catches a leader acting without a valid lease (--break lease) as an invariant 2 violation', () => {
     const report = runSwarm({ seeds: 30, firstSeed: 1, nodesMax: 9, safetyMs: 5000, unsafeBreak: 'lease' })
     const leaseRules = Object.keys(report.seedsByRule).filter((r) => r.startsWith('2:'))

@@ -7,7 +7,7 @@ import {
   type Algo,
   conclaveDetectionTiming,
   type ElectionRun,
-  raftPaperGlobalTiming,
+  raftPaperTiming,
   runElection,
   type Scenario,
   type Simulation,
@@ -34,8 +34,9 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   each view is full; converged: the founders start from the converged membership
                   view (restarts and later joiners still join through the seeds)
   --timing X      lan (default): the LAN preset's global group (120 ms heartbeats, 300-600 ms
-                  election timeout); raft-paper: the global group at the baselines' own timing
-                  (50 ms heartbeats, 150-300 ms; lease 127 ms), for the equal-timing comparison
+                  election timeout); raft-paper: the global AND shard groups at the baselines' own
+                  timing (50 ms heartbeats, 150-300 ms; global lease 127 ms, continuous only with
+                  the shard heartbeat at 50 ms too), for the equal-timing comparison
   --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at
                   a random phase of the heartbeat period (600 is a multiple of 50 and 120)
   --phases        (conclave) before each report, one JSON line {"phases": [...]}: per crash of the
@@ -69,10 +70,13 @@ export function intArg(name: string, v: string, min: number, maxV: number): numb
  * `--timing`: Conclave takes lan | raft-paper (its global group's timing), a baseline own |
  * conclave (its detection timing: its Raft-paper defaults, or Conclave's global group's).
  */
-export function timingArg(algo: Algo, v: string | undefined): Pick<SubjectOptions, 'global' | 'detection'> {
+export function timingArg(
+  algo: Algo,
+  v: string | undefined,
+): Pick<SubjectOptions, 'global' | 'shard' | 'detection'> {
   if (algo === 'conclave') {
     if (v === undefined || v === 'lan') return {}
-    if (v === 'raft-paper') return { global: raftPaperGlobalTiming() }
+    if (v === 'raft-paper') return raftPaperTiming()
     throw new UsageError('--timing for conclave must be lan or raft-paper')
   }
   if (v === undefined || v === 'own') return {}

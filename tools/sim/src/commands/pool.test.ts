@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ElectionReport } from '@conclave/sim'
+import { conclaveSubject, type ElectionReport, ElectionRun, idsFor, raftPaperTiming } from '@conclave/sim'
 import { describe, expect, it } from 'vitest'
 import { main } from '../cli.js'
 import type { FailoverPhases } from './failover-phases.js'
@@ -47,6 +47,32 @@ describe('equal failure-detection timing', () => {
     expect(fast.globalFailovers).toBe(2)
     // The global election timeout starts at 150 ms instead of 300: failover is shorter.
     expect(Math.max(...fast.globalFailoverSamplesMs)).toBeLessThan(Math.min(...lan.globalFailoverSamplesMs))
+  })
+})
+
+describe('the Raft-paper timing keeps the global lease continuous', () => {
+  /** Milliseconds (of 2000, sampled every 1 ms) in which no node held the global lease. */
+  function leaseGapMs(opts: Partial<ReturnType<typeof raftPaperTiming>>): number {
+    const ids = idsFor(30, 1)
+    const run = new ElectionRun({
+      subject: conclaveSubject({ ids, convergedStart: true, ...opts }),
+      ids,
+      seed: 1,
+    })
+    expect(run.runUntilAgreed(30_000)).toBeDefined()
+    run.sim.runFor(3000)
+    let gaps = 0
+    for (let t = 0; t < 2000; t++) {
+      run.sim.runFor(1)
+      if (run.actingLeader() === undefined) gaps++
+    }
+    return gaps
+  }
+
+  it('only with the shard layer at 50 ms too (a shard leader vouches as far as its shard lease)', () => {
+    const timing = raftPaperTiming()
+    expect(leaseGapMs({ global: timing.global })).toBeGreaterThan(100)
+    expect(leaseGapMs(timing)).toBe(0)
   })
 })
 

@@ -9,7 +9,7 @@ export {
   conclaveSubject,
   type DetectionTiming,
   type ElectionSubject,
-  raftPaperGlobalTiming,
+  raftPaperTiming,
   raftSubject,
   type SubjectKind,
   type SubjectOptions,

@@ -16,6 +16,7 @@ import {
   type Membership,
   type MembershipConfig,
   type NodeId,
+  type ShardConfig,
   simSigner,
 } from '@conclave/core'
 import type { MachineFactory, Simulation } from '../../simulation.js'
@@ -45,6 +46,8 @@ export interface SubjectOptions {
   readonly initialNodes?: number
   /** Conclave: global-group settings that differ from the LAN preset (the swarm's relay seeds). */
   readonly global?: Partial<GlobalConfig>
+  /** Conclave: shard-group settings that differ from the LAN preset (`--timing raft-paper`). */
+  readonly shard?: Partial<ShardConfig>
   /** Conclave: membership settings that differ from the LAN preset (the swarm's gossip-peer seeds). */
   readonly membership?: Partial<MembershipConfig>
   /**
@@ -96,18 +99,24 @@ export function conclaveDetectionTiming(global: GlobalConfig = lanConclaveConfig
 }
 
 /**
- * Conclave's global group at the baselines' Raft-paper timing (flat Raft's defaults: 50 ms
- * heartbeats, 150–300 ms election timeouts). The lease stays valid: it derives from the timeout,
- * 150·(1−ρ)/(1+ρ) − 20 ≈ 127 ms with ρ = 0.01, still renewed every 50 ms heartbeat (2.5 per
- * lease). Everything else (rank step and slack, relay) stays as in the LAN preset.
+ * Conclave at the baselines' Raft-paper timing (flat Raft's defaults: 50 ms heartbeats, 150–300 ms
+ * election timeouts), in BOTH layers. The global lease derives from the global timeout,
+ * D = 150·(1−ρ)/(1+ρ) − 20 ≈ 127 ms (ρ = 0.01), and a shard leader vouches for it only as far as
+ * its own shard lease reaches (global-group.ts extendLease: `left + D − shardLease`, at least
+ * D − one shard heartbeat − a round trip after the round's send). The lease is continuous only if
+ * D > global heartbeat + shard heartbeat + delays: 127 > 50 + 50 + ≈ 10 leaves ≈ 17 ms. With the
+ * LAN shard heartbeat (100 ms) it is not (127 < 150: the leader held no lease 26 % of the time at
+ * 100 nodes), so the shard layer moves to 50 ms / 150–300 ms too (shard lease
+ * 150·0.99/1.01 − 10 ≈ 137 ms). Everything else (rank step and slack, relay, margins) is LAN.
  */
-export function raftPaperGlobalTiming(): Partial<GlobalConfig> {
+export function raftPaperTiming(): { global: Partial<GlobalConfig>; shard: Partial<ShardConfig> } {
   const raft = flatRaftConfig()
-  return {
+  const timing = {
     heartbeatIntervalMs: raft.heartbeatIntervalMs,
     electionTimeoutMinMs: raft.electionTimeoutMinMs,
     electionTimeoutMaxMs: raft.electionTimeoutMaxMs,
   }
+  return { global: { ...timing }, shard: { ...timing } }
 }
 
 /** The figures a subject's timing implies, for the checkers' bounds. */
@@ -197,6 +206,7 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   const config = lanConclaveConfig()
   if (opts.unsafeBreak !== undefined) config.unsafe = { break: opts.unsafeBreak }
   if (opts.global) config.global = { ...config.global, ...opts.global }
+  if (opts.shard) config.shard = { ...config.shard, ...opts.shard }
   if (opts.membership) config.membership = { ...config.membership, ...opts.membership }
   const signer = simSigner()
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)

@@ -14,7 +14,8 @@ const usage = `pnpm sim baseline --algo raft|bully --nodes N [--seed S] [--scena
                   50 ms heartbeats, 150-300 ms leader timeout, answer 50, coordinator 200 ms)
   --timing X      own (default): the timing above; conclave: Conclave's global-group detection
                   timing (LAN preset: 120 ms heartbeats, 300-600 ms timeout) and, for Bully, its
-                  rank step (15 ms) as answer bound, coordinator 4 x 15 = 60 ms
+                  rank step (15 ms) as answer bound, coordinator 4 x 15 = 60 ms; own-rtt: the
+                  own timing with that 15 / 60 ms answer / coordinator bound (Bully)
   other options as for \`pnpm sim election\` (default scenario crash-global-leader)`
 
 export const baselineCommand: Command = {

@@ -81,7 +81,17 @@ export function timingArg(
   }
   if (v === undefined || v === 'own') return {}
   if (v === 'conclave') return { detection: conclaveDetectionTiming() }
-  throw new UsageError('--timing for a baseline must be own or conclave')
+  // Own detection timing, with Conclave's round-trip bound (Bully's answer 15 ms, not 50).
+  if (v === 'own-rtt')
+    return {
+      detection: {
+        heartbeatIntervalMs: 50,
+        timeoutMinMs: 150,
+        timeoutMaxMs: 300,
+        roundTripBoundMs: conclaveDetectionTiming().roundTripBoundMs,
+      },
+    }
+  throw new UsageError('--timing for a baseline must be own, own-rtt or conclave')
 }
 
 export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'persist' | undefined {

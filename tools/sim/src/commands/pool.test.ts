@@ -32,6 +32,12 @@ describe('equal failure-detection timing', () => {
       for (const s of eq.globalFailoverSamplesMs) expect(s).toBeGreaterThan(300 - 120)
       expect(eq.traceHash).not.toBe(own.traceHash)
     }
+    // own-rtt: the own detection timing, Bully's answer bound 15 ms instead of 50: faster failovers.
+    const args = ['baseline', '--algo', 'bully', '--nodes', '12', ...crash]
+    const own = await report(args)
+    const rtt = await report([...args, '--timing', 'own-rtt'])
+    expect(rtt.detection).toEqual(own.detection)
+    expect(Math.max(...rtt.globalFailoverSamplesMs)).toBeLessThan(Math.min(...own.globalFailoverSamplesMs))
     const bad = await run(['baseline', '--algo', 'raft', '--nodes', '12', '--timing', 'raft-paper'])
     expect(bad.code).toBe(2)
   })

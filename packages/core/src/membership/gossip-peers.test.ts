@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { NodeId } from '../sans-io.js'
 import { lanConfig, type MembershipConfig, validateConfig } from './config.js'
-import { idHash, Ring } from './ring.js'
+import { idHash, pairScore, Ring } from './ring.js'
 import { cluster, testIds } from './test-net.js'
 
 const P = 4
@@ -23,7 +23,7 @@ describe('ring: lowest pair scores', () => {
     // Against a brute-force ranking by the same score.
     const brute = [...ids]
       .filter((id) => id !== me)
-      .map((id) => ({ id, s: scoreOf(me, id) }))
+      .map((id) => ({ id, s: pairScore(idHash(me), idHash(id)) }))
       .sort((a, b) => a.s - b.s)
       .slice(0, 6)
       .map((x) => x.id)
@@ -80,14 +80,3 @@ describe('membership: bounded gossip peers (gossipPeers > 0)', () => {
     for (const [id, m] of net.nodes) if (id !== victim) expect(m.member(late)?.state, id).toBe('alive')
   })
 })
-
-/** The pair score lowestPairScores ranks by (murmur3 finaliser of the XOR of the two id hashes). */
-function scoreOf(a: NodeId, b: NodeId): number {
-  let h = (idHash(a) ^ idHash(b)) >>> 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}

@@ -17,6 +17,14 @@ export function idHash(id: string): number {
   return fmix32(h)
 }
 
+/**
+ * The symmetric score of a pair of members (their idHash values) that Ring.lowestPairScores ranks
+ * by: murmur3's finaliser of the XOR, so a's score for b is b's for a.
+ */
+export function pairScore(a: number, b: number): number {
+  return fmix32((a ^ b) >>> 0)
+}
+
 /** murmur3's 32-bit finaliser: every input bit flips about half of the output bits. */
 function fmix32(x: number): number {
   let h = x
@@ -165,7 +173,7 @@ export class Ring {
     for (let i = 0; i < this.ids.length; i++) {
       const m = this.ids[i] as NodeId
       if (m === id) continue
-      const s = fmix32((hash ^ (this.hashes[i] as number)) >>> 0) >>> 0
+      const s = pairScore(hash, this.hashes[i] as number)
       if (best.length === k && s >= (scores[k - 1] as number)) continue
       let j = best.length < k ? best.length : k - 1
       while (j > 0 && (scores[j - 1] as number) > s) {

@@ -1,31 +1,11 @@
 /** `pnpm bench <name> [options]`: benchmarks on real node processes. */
+import { intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
-const HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]
-pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR]`
-
-function parse(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>()
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${HELP}`)
-    const [k, v] = a.includes('=')
-      ? (a.slice(2).split('=', 2) as [string, string])
-      : [a.slice(2), argv[i + 1]?.startsWith('--') === false ? (argv[++i] as string) : 'true']
-    out.set(k, v)
-  }
-  return out
-}
-
-function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
-  const v = m.get(k)
-  if (v === undefined) return dflt
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${k}: expected an integer in [${min}, ${max}], got ${v}`)
-  return n
-}
+const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
+const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
+const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}`
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)
@@ -33,7 +13,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${HELP}\n`)
     process.exit(name ? 2 : 0)
   }
-  const flags = parse(rest)
+  const usage = name === 'idle' ? IDLE_HELP : FAILOVER_HELP
+  const flags = parseFlags(rest, optionsIn(usage), usage)
   const json = flags.has('json')
   const engine = flags.get('engine') ?? 'conclave'
   if (engine !== 'conclave' && engine !== 'flat-raft')

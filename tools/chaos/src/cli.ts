@@ -6,72 +6,21 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
 import { quantile, VIOLATION_KINDS, type ViolationKind } from './checker.js'
 import { cleanup } from './cleanup.js'
-import { parseArgs, replayCommand } from './cli-args.js'
+import { BREAKS, CHAOS_USAGE as HELP, replayCommand } from './cli-args.js'
 import { type RunResult, runChaos } from './run.js'
 import { FAULT_KINDS, type FaultKind } from './schedule.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BREAKS = ['lease', 'vote-commit', 'persist', 'fence']
-
-const HELP = `pnpm chaos --nodes N --schedules K [--seed S] [--schedule I] [--json]
-  --nodes N | A..B    real node processes, each in its own network namespace (5–25, default 5);
-                      A..B: the schedules are shared out over clusters of A, (A+B)/2 and B nodes
-  --schedules K       seeded fault schedules to run one after another (default 3)
-  --seed S            run seed (default: from the clock, printed); same seed = same fault schedules
-  --schedule I        replay schedule I of the seed alone (e.g. a failing one)
-  --first-schedule F  run schedules F .. F+K-1 (continue a long run in parts; default 0)
-  --warmup-ms MS      wait this long for the first leader known to all before schedule 0 (default 300000)
-  --faults a,b        only these fault kinds (${FAULT_KINDS.join(', ')})
-  --liveness-ms MS    bound for a leader known to every node after the faults heal (default 10000)
-  --break RULE[,RULE] TEST ONLY: break a safety rule on purpose (${BREAKS.join(', ')}); fence = the
-                      resource accepts stale tokens. The run then should report violations.
-  --expect-violations KIND[,KIND]
-                      exit 0 only if the checker found at least one violation of every listed
-                      kind (${VIOLATION_KINDS.join(', ')}), to check that --break is caught
-  --out DIR           report directory (default artifacts/chaos/seed-S)
-  --node-log-level L  the nodes' log level (default info); debug also logs every protocol trace
-                      event and failed dial, and every line a node logs (samples aside) goes to
-                      DIR/node-log.jsonl stamped with host time, for diagnosing a failing schedule
-  --tcp-rto-max-ms MS set net.ipv4.tcp_rto_max_ms in every node's namespace (Linux >= 6.15;
-                      kernel default 120000): an operator's cap on TCP's retransmission backoff
-  --json              print the summary as one JSON object on the last line
-pnpm chaos --cleanup  remove what a killed harness left (namespaces, the fenced resource, data dirs)`
-
-function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
-  const v = m.get(k)
-  if (v === undefined) return dflt
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${k}: expected an integer in [${min}, ${max}], got ${v}`)
-  return n
-}
 
 async function main(): Promise<number> {
-  const flags = parseArgs(process.argv.slice(2))
-  if (flags.has('help') || flags.has('h')) {
+  const flags = parseFlags(process.argv.slice(2), optionsIn(HELP), HELP)
+  if (flags.has('help')) {
     process.stdout.write(`${HELP}\n`)
     return 0
   }
-  const known = new Set([
-    'nodes',
-    'schedules',
-    'seed',
-    'schedule',
-    'faults',
-    'liveness-ms',
-    'first-schedule',
-    'warmup-ms',
-    'break',
-    'expect-violations',
-    'out',
-    'node-log-level',
-    'tcp-rto-max-ms',
-    'json',
-    'cleanup',
-  ])
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${HELP}`)
   if (process.platform !== 'linux' || process.getuid?.() !== 0)
     throw new Error('the chaos harness needs root on Linux (network namespaces and iptables)')
   if (flags.has('cleanup')) {

@@ -1,5 +1,6 @@
+import { optionsIn, parseFlags } from '@conclave/flags'
 import { describe, expect, it } from 'vitest'
-import { parseArgs, replayCommand } from './cli-args.js'
+import { CHAOS_USAGE, replayCommand } from './cli-args.js'
 import { globalLeaseMs } from './run.js'
 import { FAULT_KINDS, type FaultKind, planSchedule } from './schedule.js'
 
@@ -49,7 +50,8 @@ describe('the printed replay command', () => {
     }
     const words = replayCommand(spec).split(' ')
     expect(words.slice(0, 2)).toEqual(['pnpm', 'chaos'])
-    const flags = parseArgs(words.slice(2))
+    // Parsed as the CLI parses them: every replay flag is one the CLI accepts.
+    const flags = parseFlags(words.slice(2), optionsIn(CHAOS_USAGE), CHAOS_USAGE)
     const kinds = flags.get('faults')?.split(',') as FaultKind[]
     const replayed = planSchedule(Number(flags.get('seed')), Number(flags.get('schedule')), {
       ...shape,

@@ -2,32 +2,11 @@
  * `pnpm fuzz --cases K [--seed S] [--base-port P] [--json]`: fuzz a running node's stream
  * handlers over a real libp2p connection (fuzz.ts). Exit 0 when every check held, 1 otherwise.
  */
+import { FlagError, intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
 import { CASE_KINDS, type CaseKind } from './cases.js'
 import { runFuzz } from './fuzz.js'
 
-const HELP = `pnpm fuzz --cases K [--seed S] [--base-port P] [--kinds ${CASE_KINDS.join(',')}] [--insiders] [--json]`
-
-function parse(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>()
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${HELP}`)
-    const [k, v] = a.includes('=')
-      ? (a.slice(2).split('=', 2) as [string, string])
-      : [a.slice(2), argv[i + 1]?.startsWith('--') === false ? (argv[++i] as string) : 'true']
-    out.set(k, v)
-  }
-  return out
-}
-
-function int(m: Map<string, string>, k: string, dflt: number, min: number, max: number): number {
-  const v = m.get(k)
-  if (v === undefined) return dflt
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${k}: expected an integer in [${min}, ${max}], got ${v}`)
-  return n
-}
+const HELP = `pnpm fuzz --cases K [--seed S] [--base-port P] [--kinds ${CASE_KINDS.join(',')}] [--insiders] [--json] [--help]`
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`
 const list = (r: Record<string, number>) =>
@@ -37,7 +16,7 @@ const list = (r: Record<string, number>) =>
     .join(', ') || '-'
 
 async function main(): Promise<number> {
-  const flags = parse(process.argv.slice(2))
+  const flags = parseFlags(process.argv.slice(2), optionsIn(HELP), HELP)
   if (flags.has('help')) {
     process.stdout.write(`${HELP}\n`)
     return 0
@@ -80,7 +59,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: Error) => {
-    process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`)
+    process.stderr.write(`fuzz: ${err instanceof FlagError ? err.message : (err.stack ?? err.message)}\n`)
     process.exit(2)
   },
 )

@@ -107,10 +107,7 @@ describe('Driver timer lateness', () => {
   /** A machine that wants a tick `inMs` after each tick, and counts them. */
   class Ticker extends ScriptMachine {
     ticks = 0
-    constructor(
-      private readonly clock: { nowMs(): number },
-      private readonly inMs: number,
-    ) {
+    constructor(private readonly inMs: number) {
       super()
     }
     private next = 0
@@ -125,7 +122,7 @@ describe('Driver timer lateness', () => {
 
   it('reports a stall that held its timer past the deadline, before the tick, and not jitter', async () => {
     const clock = { nowMs: () => performance.now() }
-    const machine = new Ticker(clock, 20)
+    const machine = new Ticker(20)
     const late: Array<{ lateMs: number; ticksBefore: number }> = []
     const driver = new Driver({
       machine,

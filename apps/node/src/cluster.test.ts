@@ -46,10 +46,7 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     const old = await cluster.waitFor(() => cluster.agreedLeader(), 20_000, 'a leader')
     await cluster.kill(cluster.indexOf(old.id), 'SIGKILL')
     const next = await cluster.waitFor(
-      () => {
-        const a = cluster.agreedLeader()
-        return a && a.id !== old.id && a.term > old.term ? a : undefined
-      },
+      () => cluster.newLeaderThan(old),
       20_000,
       'a new leader after the kill',
     )
@@ -86,14 +83,7 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     const exit = cluster.nodes[i]?.exit
     await cluster.kill(i, 'SIGTERM')
     expect(await exit).toBe(0)
-    await cluster.waitFor(
-      () => {
-        const a = cluster.agreedLeader()
-        return a && a.id !== old.id ? a : undefined
-      },
-      20_000,
-      'a new leader after the leave',
-    )
+    await cluster.waitFor(() => cluster.newLeaderThan(old), 20_000, 'a new leader after the leave')
   })
 
   it('serves Prometheus metrics with the leader gauge, term, messages and rejections', async () => {

@@ -88,14 +88,7 @@ describe(`live mesh in the browser (${N} real nodes, ${engine} engine)`, () => {
 
     await cluster.kill(cluster.indexOf(shown.id), 'SIGKILL')
     const next = await cluster
-      .waitFor(
-        () => {
-          const a = cluster!.agreedLeader()
-          return a && a.id !== shown.id && a.term > shown.term ? a : undefined
-        },
-        30_000,
-        'a new agreed leader after the kill',
-      )
+      .waitFor(() => cluster!.newLeaderThan(shown), 30_000, 'a new agreed leader after the kill')
       .catch(() => null)
     if (!next) {
       ctx.skip(

@@ -197,6 +197,15 @@ export class LocalCluster {
     return { id: first.id, term: first.term }
   }
 
+  /**
+   * The agreed leader once it is another node than `old`, in a higher term: what a test waits
+   * for after killing or stopping `old` (`waitFor(() => cluster.newLeaderThan(old), …)`).
+   */
+  newLeaderThan(old: { id: string; term: number }): { id: string; term: number } | undefined {
+    const a = this.agreedLeader()
+    return a && a.id !== old.id && a.term > old.term ? a : undefined
+  }
+
   indexOf(id: string): number {
     return this.ids.indexOf(id)
   }

@@ -39,10 +39,11 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   the shard heartbeat at 50 ms too), for the equal-timing comparison
   --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at
                   a random phase of the heartbeat period (600 is a multiple of 50 and 120)
-  --phases        (conclave) before each report, one JSON line {"phases": [...]}: per crash of the
-                  global leader, ms after the crash of its last heartbeat, the first PreVote and
-                  vote request, a majority of shard votes, the new leader, its first heartbeat,
-                  all shard leaders know, all nodes know (tools/sim/src/commands/failover-phases.ts)
+  --phases        before each report, one JSON line {"phases": [...]}: per crash of the global
+                  leader, ms after the crash of its last heartbeat, the first election message,
+                  the first PreVote and vote request, a majority of shard votes, the new leader,
+                  its first heartbeat, all shard leaders know, all nodes know (the baselines: no
+                  PreVote, shard votes or shard leaders) (tools/sim/src/commands/failover-phases.ts)
   --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
   --json          one JSON report per scenario, each on its own line
   --trace FILE    (one scenario only) write every event, fault and a per-node traffic sample each
@@ -182,7 +183,7 @@ export async function runElectionCommand(
       crashJitterMs,
       ...(unsafeBreak ? { unsafeBreak } : {}),
       onSimulation: (sim: Simulation, run: ElectionRun) => {
-        if (values.phases) phases = new PhaseRecorder(sim, run)
+        if (values.phases) phases = new PhaseRecorder(sim, run, chosen)
         if (tracePath !== undefined) traceFile = new TraceFileWriter(sim, tracePath)
         if (nodes >= ALIVE_LINES_FROM_NODES) aliveLines(sim, io, `${chosen} ${scenario.name} ${nodes}`)
       },

@@ -1,30 +1,51 @@
 /**
  * `--phases`: where a global failover's time goes. For every crash of the acting global leader,
  * the times (ms after the crash) of: the leader's last heartbeat round before the crash (as a
- * negative offset), the first global PreVote sent, the first global vote request, the shard vote
- * that made a majority of shards (`global:vote` events of the new term), the new leader
- * (`global:leader`), its first heartbeat round, every live shard leader knowing it, and every
- * live node knowing it (`global:known`).
+ * negative offset), the first election message of any kind (Conclave: a global PreVote; flat
+ * Raft: a vote request; Bully: an ELECTION), the first global PreVote sent, the first global vote
+ * request, the shard vote that made a majority of shards (`global:vote` events of the new term),
+ * the new leader (`global:leader`), its first heartbeat round, every live shard leader knowing it,
+ * and every live node knowing it (`global:known`). The baselines have no PreVote, shard votes or
+ * shard leaders (those stay null); Bully's COORDINATOR counts as the new leader's first round.
  *
  * Message times come from the simulator's accounting (sent counters per `layer/type`), sampled
  * every POLL_MS of simulated time — a CALL entry with no events, so the trace (hash) of the run
  * is unchanged; event times come from the trace itself.
  */
 import type { NodeId } from '@conclave/core'
-import type { ElectionRun, Simulation } from '@conclave/sim'
+import type { Algo, ElectionRun, Simulation } from '@conclave/sim'
 
 /** Sampling period of the sent counters, ms (the message times' resolution). */
 const POLL_MS = 0.5
 /** How long after a crash the recorder watches for the phases, ms. */
 const WATCH_MS = 3000
 
-const HEARTBEAT_TYPES = ['global/gheartbeat', 'global/grelay']
+/** Per algorithm: the leader's heartbeat round, the first election message, PreVote, vote request. */
+const KEYS: Record<Algo, { heartbeat: string[]; election: string; preVote?: string; vote?: string }> = {
+  conclave: {
+    heartbeat: ['global/gheartbeat', 'global/grelay'],
+    election: 'global/gprevote',
+    preVote: 'global/gprevote',
+    vote: 'global/gvote',
+  },
+  raft: {
+    heartbeat: ['global/raft-heartbeat'],
+    election: 'global/raft-vote-request',
+    vote: 'global/raft-vote-request',
+  },
+  bully: {
+    heartbeat: ['global/bully-heartbeat', 'global/bully-coordinator'],
+    election: 'global/bully-election',
+  },
+}
 
 export interface FailoverPhases {
   crashMs: number
   shards: number
   /** Last heartbeat round of the crashed leader, ms before the crash (≤ 0). */
   lastHeartbeatMs: number | null
+  /** The first election message of any kind (Conclave: PreVote; Raft: vote request; Bully: ELECTION). */
+  firstElectionMsgMs?: number | null
   firstPreVoteMs: number | null
   firstVoteRequestMs: number | null
   majorityOfShardVotesMs: number | null
@@ -42,15 +63,18 @@ export class PhaseRecorder {
   private lastHeartbeatSentMs: number | undefined
   private lastHeartbeatCount = 0
   private faultsSeen = 0
+  private readonly keys: (typeof KEYS)[Algo]
 
   constructor(
     private readonly sim: Simulation,
     private readonly run: ElectionRun,
+    algo: Algo = 'conclave',
   ) {
+    this.keys = KEYS[algo]
     sim.onEvent(({ event }) => {
       if (event.kind === 'global:leader' && (this.leader === undefined || event.term > this.leader.term)) {
         this.leader = { id: event.leader, term: event.term }
-        this.lastHeartbeatCount = this.sentBy(event.leader, HEARTBEAT_TYPES)
+        this.lastHeartbeatCount = this.sentBy(event.leader, this.keys.heartbeat)
         this.lastHeartbeatSentMs = undefined
       }
     })
@@ -80,7 +104,7 @@ export class PhaseRecorder {
     // A crashed leader's counters stay readable: a round sent in the same poll period as the
     // crash, just before it, still counts as its last.
     if (this.leader === undefined) return
-    const n = this.sentBy(this.leader.id, HEARTBEAT_TYPES)
+    const n = this.sentBy(this.leader.id, this.keys.heartbeat)
     if (n > this.lastHeartbeatCount) {
       this.lastHeartbeatCount = n
       this.lastHeartbeatSentMs = this.sim.nowMs
@@ -113,6 +137,7 @@ export class PhaseRecorder {
       // Sampled: a round seen at the first poll after the crash was sent before it (≤ 0).
       lastHeartbeatMs:
         this.lastHeartbeatSentMs === undefined ? null : r1(Math.min(0, this.lastHeartbeatSentMs - crashMs)),
+      firstElectionMsgMs: null,
       firstPreVoteMs: null,
       firstVoteRequestMs: null,
       majorityOfShardVotesMs: null,
@@ -123,14 +148,16 @@ export class PhaseRecorder {
     }
     this.phases.push(p)
     const since = (t: number): number | null => r1(t - crashMs)
-    const preVotes0 = this.sentByAll('global/gprevote')
-    const votes0 = this.sentByAll('global/gvote')
+    const keys = this.keys
+    const elections0 = this.sentByAll(keys.election)
+    const preVotes0 = keys.preVote === undefined ? 0 : this.sentByAll(keys.preVote)
+    const votes0 = keys.vote === undefined ? 0 : this.sentByAll(keys.vote)
     const votedShards = new Set<number>()
     let newLeader: NodeId | undefined
     // Heartbeat rounds sent by each node so far: the new leader's first round is counted in the
     // same step as its global:leader event, so its count is taken from before the election.
     const beats0 = new Map<NodeId, number>()
-    for (const id of live) beats0.set(id, this.sentBy(id, HEARTBEAT_TYPES))
+    for (const id of live) beats0.set(id, this.sentBy(id, keys.heartbeat))
     const waitingLeaders = new Set(shardLeaders)
     const waitingNodes = new Set(live)
     const stop = this.sim.onEvent(({ trueMs, event }) => {
@@ -145,7 +172,7 @@ export class PhaseRecorder {
       } else if (event.kind === 'global:known' && event.term > old.term) {
         waitingLeaders.delete(event.node)
         waitingNodes.delete(event.node)
-        if (waitingLeaders.size === 0 && p.allShardLeadersKnowMs === null)
+        if (shardLeaders.size > 0 && waitingLeaders.size === 0 && p.allShardLeadersKnowMs === null)
           p.allShardLeadersKnowMs = since(trueMs)
         if (waitingNodes.size === 0 && p.allNodesKnowMs === null) p.allNodesKnowMs = since(trueMs)
       }
@@ -153,14 +180,16 @@ export class PhaseRecorder {
     const endMs = crashMs + WATCH_MS
     const poll = (): void => {
       const now = this.sim.nowMs
-      if (p.firstPreVoteMs === null && this.sentByAll('global/gprevote') > preVotes0)
+      if (p.firstElectionMsgMs === null && this.sentByAll(keys.election) > elections0)
+        p.firstElectionMsgMs = since(now)
+      if (keys.preVote !== undefined && p.firstPreVoteMs === null && this.sentByAll(keys.preVote) > preVotes0)
         p.firstPreVoteMs = since(now)
-      if (p.firstVoteRequestMs === null && this.sentByAll('global/gvote') > votes0)
+      if (keys.vote !== undefined && p.firstVoteRequestMs === null && this.sentByAll(keys.vote) > votes0)
         p.firstVoteRequestMs = since(now)
       if (
         newLeader !== undefined &&
         p.newLeaderFirstHeartbeatMs === null &&
-        this.sentBy(newLeader, HEARTBEAT_TYPES) > (beats0.get(newLeader) ?? 0)
+        this.sentBy(newLeader, keys.heartbeat) > (beats0.get(newLeader) ?? 0)
       )
         p.newLeaderFirstHeartbeatMs = since(now)
       // A node that crashed meanwhile (or the restarted victim) is not waited for.

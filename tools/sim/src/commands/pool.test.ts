@@ -116,6 +116,31 @@ describe('--crash-jitter and --phases', () => {
     // allNodesKnow is the failover figure itself.
     expect(phases.map((p) => p.allNodesKnowMs)).toEqual(jittered.globalFailoverSamplesMs)
   })
+
+  it('records the baselines too: last heartbeat, first election message, new leader, all know', async () => {
+    for (const algo of ['bully', 'raft']) {
+      const args = ['baseline', '--algo', algo, '--nodes', '10', ...crash, '--timing', 'conclave']
+      const { lines } = await run([...args, '--crash-jitter', '600', '--phases', '--json'])
+      const r = JSON.parse(lines.at(-1) as string) as ElectionReport
+      const { phases } = JSON.parse(lines.at(-2) as string) as { phases: FailoverPhases[] }
+      expect(phases.length, algo).toBe(2)
+      for (const p of phases) {
+        const order = [p.lastHeartbeatMs, 0, p.firstElectionMsgMs, p.newLeaderMs, p.allNodesKnowMs]
+        for (const v of order) expect(v, algo).not.toBeNull()
+        for (let i = 1; i < order.length; i++)
+          expect(order[i] as number, algo).toBeGreaterThanOrEqual(order[i - 1] as number)
+        // Detection: no election message before the 300 ms timeout after the last round.
+        expect((p.firstElectionMsgMs as number) - (p.lastHeartbeatMs as number), algo).toBeGreaterThanOrEqual(
+          300,
+        )
+        expect(p.firstPreVoteMs, algo).toBeNull()
+        expect(p.allShardLeadersKnowMs, algo).toBeNull()
+      }
+      expect(phases.map((p) => p.allNodesKnowMs)).toEqual(r.globalFailoverSamplesMs)
+      const again = await report([...args, '--crash-jitter', '600'])
+      expect(again.traceHash, algo).toBe(r.traceHash)
+    }
+  })
 })
 
 describe('pnpm sim pool', () => {
@@ -148,6 +173,9 @@ describe('pnpm sim pool', () => {
     expect(r.p50Ms).toBe(140)
     expect(r.p99Ms).toBe(900)
     expect(r.maxMs).toBe(900)
+    // mean 2060 / 9; sample standard deviation 254.48, so SE = 254.48 / √9
+    expect(r.meanMs).toBe(228.9)
+    expect(r.seMs).toBe(84.8)
     expect(r.seedP50RangeMs).toEqual([110, 210])
     expect(r.seedMaxRangeMs).toEqual([120, 900])
     expect(r.electionMsgsPerFailover).toBe(20)
@@ -176,8 +204,8 @@ describe('pnpm sim pool', () => {
       const { code, lines } = await run(['pool', file])
       expect(code).toBe(0)
       // The report's row, then the (here empty) phases of its failovers.
-      expect(lines).toContain('| step | failovers | p50 / p99 / max ms |')
-      expect(lines[2]).toContain('| bully | 50 / 150–300 | 600 | 1000 | 1 | 2 | 100 / 120 / 120 |')
+      expect(lines).toContain('| step | failovers | p50 / p99 / max ms | mean ± SE ms |')
+      expect(lines[2]).toContain('| bully | 50 / 150–300 | 600 | 1000 | 1 | 2 | 100 / 120 / 120 | 110 ± 10 |')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

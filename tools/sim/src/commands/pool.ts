@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { type ElectionReport, max, percentile } from '@conclave/sim'
+import { type ElectionReport, max, mean, percentile } from '@conclave/sim'
 import { type Command, UsageError } from './command.js'
 import type { FailoverPhases } from './failover-phases.js'
 
@@ -26,12 +26,25 @@ export interface PhaseStep {
   p50Ms: number | null
   p99Ms: number | null
   maxMs: number | null
+  /** Mean and its standard error (sample standard deviation / √n). */
+  meanMs: number | null
+  seMs: number | null
+}
+
+/** Mean and standard error of the mean (null for fewer than 2 samples). */
+export function meanSe(xs: readonly number[]): { meanMs: number | null; seMs: number | null } {
+  const m = mean(xs)
+  if (m === undefined) return { meanMs: null, seMs: null }
+  if (xs.length < 2) return { meanMs: round(m), seMs: null }
+  const variance = xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)
+  return { meanMs: round(m), seMs: round(Math.sqrt(variance / xs.length)) }
 }
 
 type PhaseKey = keyof FailoverPhases
 /** [label, from, to]; 'crash' is time 0. */
 const STEPS: Array<[string, PhaseKey | 'crash', PhaseKey | 'crash']> = [
   ['last heartbeat round → crash', 'lastHeartbeatMs', 'crash'],
+  ['last heartbeat round → first election message (any algorithm)', 'lastHeartbeatMs', 'firstElectionMsgMs'],
   ['crash → first PreVote', 'crash', 'firstPreVoteMs'],
   ['last heartbeat round → first PreVote (the detection timeout)', 'lastHeartbeatMs', 'firstPreVoteMs'],
   ['first PreVote → first vote request', 'firstPreVoteMs', 'firstVoteRequestMs'],
@@ -40,11 +53,12 @@ const STEPS: Array<[string, PhaseKey | 'crash', PhaseKey | 'crash']> = [
   ['new leader → its first heartbeat round', 'newLeaderMs', 'newLeaderFirstHeartbeatMs'],
   ['new leader → every shard leader knows', 'newLeaderMs', 'allShardLeadersKnowMs'],
   ['every shard leader → every node knows', 'allShardLeadersKnowMs', 'allNodesKnowMs'],
+  ['last heartbeat round → every node knows', 'lastHeartbeatMs', 'allNodesKnowMs'],
   ['crash → every node knows (the failover)', 'crash', 'allNodesKnowMs'],
 ]
 
 export function phaseSteps(phases: readonly FailoverPhases[]): PhaseStep[] {
-  const at = (p: FailoverPhases, k: PhaseKey | 'crash'): number | null => (k === 'crash' ? 0 : p[k])
+  const at = (p: FailoverPhases, k: PhaseKey | 'crash'): number | null => (k === 'crash' ? 0 : (p[k] ?? null))
   return STEPS.map(([step, from, to]) => {
     const xs: number[] = []
     for (const p of phases) {
@@ -58,6 +72,7 @@ export function phaseSteps(phases: readonly FailoverPhases[]): PhaseStep[] {
       p50Ms: round(percentile(xs, 50)),
       p99Ms: round(percentile(xs, 99)),
       maxMs: round(max(xs)),
+      ...meanSe(xs),
     }
   })
 }
@@ -77,6 +92,9 @@ export interface PooledRow {
   p50Ms: number | null
   p99Ms: number | null
   maxMs: number | null
+  /** Mean of the pooled failovers and its standard error. */
+  meanMs: number | null
+  seMs: number | null
   /** Smallest and largest per-seed p50 and max. */
   seedP50RangeMs: [number, number] | null
   seedMaxRangeMs: [number, number] | null
@@ -161,6 +179,7 @@ export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
       p50Ms: round(percentile(samples, 50)),
       p99Ms: round(percentile(samples, 99)),
       maxMs: round(max(samples)),
+      ...meanSe(samples),
       seedP50RangeMs: range(
         rs.map((r) => percentile(r.globalFailoverSamplesMs, 50)).filter((v) => v !== undefined),
       ),
@@ -178,6 +197,8 @@ export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
 }
 
 const fmt = (v: number | null): string => (v === null ? '—' : String(v))
+const fmtSe = (r: { meanMs: number | null; seMs: number | null }): string =>
+  r.meanMs === null ? '—' : r.seMs === null ? String(r.meanMs) : `${r.meanMs} ± ${r.seMs}`
 const fmtRange = (v: [number, number] | null): string => (v === null ? '—' : `${v[0]}–${v[1]}`)
 
 export const poolCommand: Command = {
@@ -201,12 +222,12 @@ export const poolCommand: Command = {
       return 0
     }
     io.out(
-      '| algo | heartbeat / timeout ms | crash jitter ms | N | seeds | failovers | pooled p50 / p99 / max ms | per-seed p50 | per-seed max | election msgs per failover (above steady) | msgs/node/s mean (median over seeds) / busiest (worst seed) | violations | liveness failures |',
+      '| algo | heartbeat / timeout ms | crash jitter ms | N | seeds | failovers | pooled p50 / p99 / max ms | mean ± SE ms | per-seed p50 | per-seed max | election msgs per failover (above steady) | msgs/node/s mean (median over seeds) / busiest (worst seed) | violations | liveness failures |',
     )
-    io.out('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    io.out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for (const r of rows) {
       io.out(
-        `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${r.crashJitterMs} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
+        `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${r.crashJitterMs} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtSe(r)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
       )
     }
     for (const r of rows) {
@@ -216,10 +237,14 @@ export const poolCommand: Command = {
         `${r.algo}, ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} ms, crash jitter ${r.crashJitterMs} ms, N = ${r.nodes}, seeds ${r.seeds.join(',')}:`,
       )
       io.out('')
-      io.out('| step | failovers | p50 / p99 / max ms |')
-      io.out('|---|---|---|')
-      for (const p of r.phases)
-        io.out(`| ${p.step} | ${p.failovers} | ${fmt(p.p50Ms)} / ${fmt(p.p99Ms)} / ${fmt(p.maxMs)} |`)
+      io.out('| step | failovers | p50 / p99 / max ms | mean ± SE ms |')
+      io.out('|---|---|---|---|')
+      for (const p of r.phases) {
+        if (p.failovers === 0) continue // a step this algorithm does not have
+        io.out(
+          `| ${p.step} | ${p.failovers} | ${fmt(p.p50Ms)} / ${fmt(p.p99Ms)} / ${fmt(p.maxMs)} | ${fmtSe(p)} |`,
+        )
+      }
     }
     return 0
   },

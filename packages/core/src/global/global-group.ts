@@ -41,6 +41,7 @@ import {
   withMapState,
 } from './global-log.js'
 import { encodeGlobalMessage, type GlobalMessage, type RelayedAck } from './global-wire.js'
+import { LeaderBook } from './leader-book.js'
 import { HeartbeatRelay, leaderTag, relayChunks } from './relay.js'
 
 export type GlobalBreak = 'vote-commit' | 'lease' | undefined
@@ -58,6 +59,13 @@ export interface GlobalGroupInit {
   onKnownChange?: (nowMs: number) => void
   /** Where to reach shard `shard` when its leader is unknown: its voters (map and membership meta). */
   targetsOf?: (shard: number) => readonly NodeId[]
+  /**
+   * Membership meta's word on who leads each shard (routing hint for a shard the leader book has
+   * never heard from; leader-book.ts). Called at most once per election frame or heartbeat round.
+   */
+  leaderHints?: () => ReadonlyMap<number, readonly NodeId[]>
+  /** Membership says `id` is alive (a known shard leader that is not is not written to). */
+  isAlive?: (id: NodeId) => boolean
   /** Global leader: alive members in no shard that should get one (not observers). */
   unassigned?: (nowMs: number) => readonly NodeId[]
   /** Shard leader: the global leader asked us to add `node` as a voter. */
@@ -86,6 +94,8 @@ const ROUNDS_KEPT_MAX = 64
 /** Committed maps sent to members of dissolved shards per heartbeat round. */
 const STRANDED_PER_ROUND_MAX = 16
 const PENDING_VOTES_MAX = 8
+/** A global leader's heartbeat rounds a shard may leave unacked before its known leader counts as missed. */
+const HEARTBEAT_MISS_ROUNDS = 2
 /** Shard ids ever handed out (wire bound SHARDS_MAX in shard-wire.ts). */
 const SHARDS_TOTAL_MAX = 20_000
 
@@ -132,6 +142,17 @@ export class GlobalGroup {
   /** Per shard: its leader's shard lease left when it acked ackedRound. */
   private readonly ackShardLeaseLeftMs = new Map<number, number>()
   private readonly shardLeaders = new Map<number, { id: NodeId; round: number; tag: number }>()
+  /** The leader this node last heard speak for each other shard (leader-book.ts). */
+  private readonly book = new LeaderBook()
+  /**
+   * The (pre)vote request we sent to shards' known leaders only: a shard whose leader has not
+   * answered by `fallbackAtMs` is missed and sent the request through its voters (leader-book.ts).
+   */
+  private asked:
+    | { m: GlobalMessage; fallbackAtMs: number; shards: Map<number, readonly NodeId[]> }
+    | undefined
+  /** Global leader: shards whose heartbeats went to a known leader not yet acking, since which round. */
+  private readonly heartbeatVia = new Map<number, { id: NodeId; round: number }>()
   /** This node as a relay of another leader's heartbeats (relay.ts). */
   private readonly relay: HeartbeatRelay
   /** Global leader: the relay chunks of the map version they were cut for. */
@@ -252,7 +273,12 @@ export class GlobalGroup {
     const relayMs = this.relay.nextTickAtMs()
     if (this.shardGroup?.role !== 'leader' || !this.isGlobalVoter()) return relayMs
     if (this.roleValue === 'leader') return Math.min(relayMs, this.nextHeartbeatMs)
-    return Math.min(relayMs, this.electionDeadlineMs, this.heldPreVote?.atMs ?? Number.POSITIVE_INFINITY)
+    return Math.min(
+      relayMs,
+      this.electionDeadlineMs,
+      this.heldPreVote?.atMs ?? Number.POSITIVE_INFINITY,
+      this.asked?.fallbackAtMs ?? Number.POSITIVE_INFINITY,
+    )
   }
 
   // --- inputs ----------------------------------------------------------------------------
@@ -266,6 +292,7 @@ export class GlobalGroup {
       this.electionDeadlineMs = Number.POSITIVE_INFINITY
       this.pendingVotes.clear()
       this.heldPreVote = undefined
+      this.asked = undefined
       return
     }
     if (this.roleValue === 'none' && this.electionDeadlineMs === Number.POSITIVE_INFINITY)
@@ -290,6 +317,7 @@ export class GlobalGroup {
       this.heldPreVote = undefined
       this.answerPreVote(held.from, held.m, nowMs)
     }
+    if (this.asked && nowMs >= this.asked.fallbackAtMs) this.fallBackToVoters(nowMs)
     if (nowMs < this.electionDeadlineMs) return
     // Without our shard lease we cannot speak for the shard: try again after a fresh timeout.
     if (sg.hasLease(nowMs)) this.startPreVote(nowMs)
@@ -297,6 +325,7 @@ export class GlobalGroup {
   }
 
   receive(from: NodeId, m: GlobalMessage, nowMs: number): void {
+    this.learnLeader(from, m, nowMs)
     switch (m.type) {
       case 'gprevote':
         this.onPreVoteRequest(from, m, nowMs)
@@ -399,6 +428,11 @@ export class GlobalGroup {
     const sg = this.shardGroup
     const map = this.effMap()
     if (!sg || !map) return
+    // The global leader we knew has been silent for an election timeout: its shard is reached
+    // through its voters (its next leader, elected meanwhile, may not have spoken to us yet).
+    const silent = this.knownLeaderValue
+    if (silent !== undefined && silent !== this.id && this.knownLeaderShard !== undefined)
+      this.book.missed(this.knownLeaderShard, silent, nowMs)
     this.roleValue = 'precandidate'
     this.grants.clear()
     this.resetElectionTimer(nowMs)
@@ -413,7 +447,7 @@ export class GlobalGroup {
       mapVersion: own.version,
       mapTerm: own.term,
     }
-    this.broadcast(m, sg.shard)
+    this.broadcast(m, sg.shard, nowMs)
     this.checkPreVoteQuorum(nowMs)
   }
 
@@ -450,6 +484,7 @@ export class GlobalGroup {
     this.broadcast(
       { type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: own.version, mapTerm: own.term },
       sg.shard,
+      nowMs,
     )
     this.checkVoteQuorum(nowMs)
   }
@@ -551,6 +586,7 @@ export class GlobalGroup {
     m: GlobalMessage & { type: 'gprevote-resp' },
     nowMs: number,
   ): void {
+    this.asked?.shards.delete(m.shard)
     if (this.roleValue !== 'precandidate' || m.term !== this.term || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
@@ -591,6 +627,7 @@ export class GlobalGroup {
   }
 
   private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {
+    this.asked?.shards.delete(m.shard)
     if (this.roleValue !== 'candidate' || m.term !== this.term || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
@@ -616,6 +653,8 @@ export class GlobalGroup {
     // trusting them sent our first 3 rounds to a dead node (a re-elected global leader reached
     // the crashed leader's shard 362 ms late in a 15-node test). Silence counts from now.
     this.shardLeaders.clear()
+    this.heartbeatVia.clear()
+    this.asked = undefined
     this.leaderSinceRound = this.round
     this.leaderSinceMs = nowMs
     this.electionDeadlineMs = Number.POSITIVE_INFINITY
@@ -653,18 +692,30 @@ export class GlobalGroup {
       this.sendTo(relay.id, { type: 'grelay', ...hb, shards })
       for (const s of chunk) relayed.add(s)
     }
+    let hints: ReadonlyMap<number, readonly NodeId[]> | undefined
+    const hintsOnce = () => {
+      hints ??= this.init.leaderHints?.() ?? new Map()
+      return hints
+    }
     for (const [shard, voters] of map.shards) {
       if (shard === sg.shard || relayed.has(shard)) continue
       const known = this.shardLeaders.get(shard)
-      // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
-      if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else if (this.isHeartbeatDue(shard)) for (const v of this.targets(shard, voters)) this.sendTo(v, m)
+      // Send to the shard leader that acked recently; else to the leader we last heard speak for
+      // the shard, until it misses HEARTBEAT_MISS_ROUNDS rounds; else to every voter.
+      if (known && this.round - known.round <= 3) {
+        this.heartbeatVia.delete(shard)
+        this.sendTo(known.id, m)
+        continue
+      }
+      if (known) this.book.missed(shard, known.id, nowMs) // acked before, silent for 3 rounds
+      if (this.isHeartbeatDue(shard))
+        for (const v of this.heartbeatTargets(shard, voters, hintsOnce, nowMs)) this.sendTo(v, m)
     }
     const f = map.forming
     if (f && f.shard !== sg.shard) {
       const known = this.shardLeaders.get(f.shard)
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else for (const v of this.targets(f.shard, f.seeds)) this.sendTo(v, m)
+      else for (const v of this.heartbeatTargets(f.shard, f.seeds, hintsOnce, nowMs)) this.sendTo(v, m)
     }
     this.extendLease(nowMs)
     if (this.hasLease(nowMs)) {
@@ -934,6 +985,12 @@ export class GlobalGroup {
   private know(term: number, leader: NodeId, leaseUntil: number, nowMs: number): void {
     if (term < this.knownTermValue) return
     const changed = term !== this.knownTermValue || leader !== this.knownLeaderValue
+    // A global leader that was replaced has usually crashed, or lost its shard: its shard is
+    // reached through its voters until its (next) leader is heard (a crashed one restarts as a
+    // follower, and a frame to it is lost until HEARTBEAT_MISS_ROUNDS or the election fallback).
+    const previous = this.knownLeaderValue
+    if (previous !== undefined && previous !== leader && previous !== this.id)
+      this.book.forget(previous, nowMs)
     this.knownTermValue = term
     this.knownLeaderValue = leader
     this.knownLeaseUntilMs = leaseUntil
@@ -1003,12 +1060,123 @@ export class GlobalGroup {
     return (me - from - 1 + shards.length) % shards.length
   }
 
-  private broadcast(m: GlobalMessage, exceptShard: number): void {
+  /**
+   * A (pre)vote request to every other shard: to the leader we know for it (leader book, else
+   * membership's hint), or to every voter of a shard whose leader we do not know. A shard whose
+   * known leader does not answer within half the minimum election timeout gets the request
+   * through its voters (fallBackToVoters): a stale leader costs that much, never the election.
+   */
+  private broadcast(m: GlobalMessage, exceptShard: number, nowMs: number): void {
     const map = this.effMap()
     if (!map) return
+    let hints: ReadonlyMap<number, readonly NodeId[]> | undefined
+    const shards = new Map<number, readonly NodeId[]>()
     for (const [shard, voters] of map.shards) {
       if (shard === exceptShard) continue
-      for (const v of this.targets(shard, voters)) this.sendTo(v, m)
+      const via = this.leaderRoute(
+        shard,
+        () => {
+          hints ??= this.init.leaderHints?.() ?? new Map()
+          return hints
+        },
+        nowMs,
+      )
+      if (via) shards.set(shard, via)
+      for (const v of via ?? this.targets(shard, voters)) this.sendTo(v, m)
+    }
+    this.asked =
+      shards.size === 0 ? undefined : { m, fallbackAtMs: nowMs + this.cfg.electionTimeoutMinMs / 2, shards }
+  }
+
+  /** Known leaders that did not answer our current request: their shards get it through their voters. */
+  private fallBackToVoters(nowMs: number): void {
+    const asked = this.asked
+    this.asked = undefined
+    if (!asked || asked.m.term !== this.term) return
+    const current =
+      (asked.m.type === 'gprevote' && this.roleValue === 'precandidate') ||
+      (asked.m.type === 'gvote' && this.roleValue === 'candidate')
+    if (!current) return
+    const map = this.effMap()
+    for (const [shard, via] of asked.shards) {
+      for (const id of via) this.book.missed(shard, id, nowMs)
+      const voters = map?.shards.get(shard)
+      if (!voters) continue
+      for (const v of this.targets(shard, voters)) if (!via.includes(v)) this.sendTo(v, asked.m)
+    }
+  }
+
+  /**
+   * The leader to reach `shard` through: the book's entry if it is alive, else (never heard, or
+   * its entry missed) membership's hint minus the missed one; undefined: use the voters.
+   */
+  private leaderRoute(
+    shard: number,
+    hints: () => ReadonlyMap<number, readonly NodeId[]>,
+    nowMs: number,
+  ): readonly NodeId[] | undefined {
+    const alive = (id: NodeId) => id !== this.id && (this.init.isAlive?.(id) ?? true)
+    let e = this.book.get(shard)
+    if (e?.id !== undefined && alive(e.id)) return [e.id]
+    // Not alive (it may come back, restarted, as a follower): missed for good.
+    if (e?.id !== undefined) {
+      this.book.missed(shard, e.id, nowMs)
+      e = this.book.get(shard)
+    }
+    const hinted = (hints().get(shard) ?? []).filter((id) => id !== e?.missedId && alive(id))
+    return hinted.length > 0 ? hinted : undefined
+  }
+
+  /**
+   * Global leader: a shard that has not acked recently is sent the round through the leader we
+   * know for it (leaderRoute) until that leader leaves HEARTBEAT_MISS_ROUNDS rounds unacked; then
+   * it is missed and the shard gets the round through every voter (which also tells the voters of
+   * a shard without a leader who leads).
+   */
+  private heartbeatTargets(
+    shard: number,
+    voters: readonly NodeId[],
+    hints: () => ReadonlyMap<number, readonly NodeId[]>,
+    nowMs: number,
+  ): readonly NodeId[] {
+    const via = this.leaderRoute(shard, hints, nowMs)
+    if (!via) {
+      this.heartbeatVia.delete(shard)
+      return this.targets(shard, voters)
+    }
+    const id = via[0] as NodeId
+    const since = this.heartbeatVia.get(shard)
+    if (since === undefined || since.id !== id) {
+      if (this.heartbeatVia.size >= SHARDS_TOTAL_MAX) this.heartbeatVia.clear()
+      this.heartbeatVia.set(shard, { id, round: this.round })
+      return via
+    }
+    if (this.round - since.round < HEARTBEAT_MISS_ROUNDS || (this.ackedRound.get(shard) ?? 0) >= since.round)
+      return via
+    for (const v of via) this.book.missed(shard, v, nowMs)
+    this.heartbeatVia.delete(shard)
+    return this.targets(shard, voters)
+  }
+
+  /** Frames only a shard's leader sends name that leader (routing only: leader-book.ts). */
+  private learnLeader(from: NodeId, m: GlobalMessage, nowMs: number): void {
+    switch (m.type) {
+      case 'gprevote':
+      case 'gvote':
+        this.book.note(m.candShard, from, nowMs)
+        return
+      case 'gprevote-resp':
+      case 'gvote-resp':
+      case 'gack':
+        this.book.note(m.shard, from, nowMs)
+        return
+      case 'gheartbeat':
+      case 'grelay':
+        this.book.note(m.leaderShard, from, nowMs)
+        return
+      case 'gfwd':
+        this.book.note(m.leaderShard, m.leader, nowMs)
+        return
     }
   }
 
@@ -1051,7 +1219,7 @@ export class GlobalGroup {
         continue
       }
       if (shard === sg.shard) continue // our own shard commits through our own log
-      this.sendMap(shard, map, { type: 'gmap', term: this.term, map: mine, committed: false })
+      this.sendMap(shard, map, { type: 'gmap', term: this.term, map: mine, committed: false }, nowMs)
     }
     if (holders < quorumSize(map.shards.size)) return
     if (this.globallyCommitted?.version !== mine.version) {
@@ -1191,10 +1359,18 @@ export class GlobalGroup {
     for (const node of stranded.slice(0, STRANDED_PER_ROUND_MAX)) this.sendTo(node, m)
   }
 
-  private sendMap(shard: number, map: ShardMap, m: GlobalMessage): void {
+  private sendMap(shard: number, map: ShardMap, m: GlobalMessage, nowMs: number): void {
     const known = this.shardLeaders.get(shard)
     if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-    else for (const v of this.targets(shard, map.shards.get(shard) ?? [])) this.sendTo(v, m)
+    else for (const v of this.routeOrVoters(shard, map.shards.get(shard) ?? [], nowMs)) this.sendTo(v, m)
+  }
+
+  /** The leader we know for `shard` (leaderRoute), else its voters (misses are found by heartbeats). */
+  private routeOrVoters(shard: number, voters: readonly NodeId[], nowMs: number): readonly NodeId[] {
+    return (
+      this.leaderRoute(shard, () => this.init.leaderHints?.() ?? new Map(), nowMs) ??
+      this.targets(shard, voters)
+    )
   }
 
   /**
@@ -1264,7 +1440,7 @@ export class GlobalGroup {
       else {
         const known = this.shardLeaders.get(best)
         if (known) this.sendTo(known.id, m)
-        else for (const v of this.targets(best, map.shards.get(best) ?? [])) this.sendTo(v, m)
+        else for (const v of this.routeOrVoters(best, map.shards.get(best) ?? [], nowMs)) this.sendTo(v, m)
       }
     }
   }

@@ -1081,14 +1081,32 @@ export class GlobalGroup {
         },
         nowMs,
       )
-      if (via) shards.set(shard, via)
+      if (via) {
+        shards.set(shard, via)
+        this.book.asked(shard, nowMs)
+      }
       for (const v of via ?? this.targets(shard, voters)) this.sendTo(v, m)
     }
     this.asked =
       shards.size === 0 ? undefined : { m, fallbackAtMs: nowMs + this.cfg.electionTimeoutMinMs / 2, shards }
   }
 
-  /** Known leaders that did not answer our current request: their shards get it through their voters. */
+  /**
+   * How long a shard's known leaders may leave our (pre)vote requests unanswered before the
+   * request goes to the shard's voters: 4 maximum election timeouts. Not shorter: a shard with no
+   * leased leader (every shard now and then while a loaded cluster starts) answers nobody, and
+   * writing to its voters, which never answer a global request, opened a connection to each
+   * (100 real processes at load 60: the voter fallback after electionTimeoutMin/2 made 4000 of
+   * the cluster's 6600 dials). Only wrong knowledge, book and hint both stale, waits this long.
+   */
+  private fallbackSilenceMs(): number {
+    return 4 * this.cfg.electionTimeoutMaxMs
+  }
+
+  /**
+   * Known leaders that did not answer our current request, of shards silent for
+   * fallbackSilenceMs: their shards get it through their voters (and their silence counts anew).
+   */
   private fallBackToVoters(nowMs: number): void {
     const asked = this.asked
     this.asked = undefined
@@ -1099,6 +1117,7 @@ export class GlobalGroup {
     if (!current) return
     const map = this.effMap()
     for (const [shard, via] of asked.shards) {
+      if (this.book.silentForMs(shard, nowMs) < this.fallbackSilenceMs()) continue
       for (const id of via) this.book.missed(shard, id, nowMs)
       const voters = map?.shards.get(shard)
       if (!voters) continue
@@ -1107,8 +1126,8 @@ export class GlobalGroup {
   }
 
   /**
-   * The leader to reach `shard` through: the book's entry if it is alive, else (never heard, or
-   * its entry missed) membership's hint minus the missed one; undefined: use the voters.
+   * Whom to reach `shard` through: the book's entry if it is not dead, and membership's hint
+   * minus a missed leader (at most the shard's voters, usually one node); undefined: the voters.
    */
   private leaderRoute(
     shard: number,
@@ -1117,14 +1136,20 @@ export class GlobalGroup {
   ): readonly NodeId[] | undefined {
     const alive = (id: NodeId) => id !== this.id && (this.init.isAlive?.(id) ?? true)
     let e = this.book.get(shard)
-    if (e?.id !== undefined && alive(e.id)) return [e.id]
-    // Not alive (it may come back, restarted, as a follower): missed for good.
+    const out: NodeId[] = []
     if (e?.id !== undefined) {
-      this.book.missed(shard, e.id, nowMs)
-      e = this.book.get(shard)
+      if (alive(e.id)) out.push(e.id)
+      else {
+        // Dead (it may come back, restarted, as a follower): missed for good.
+        this.book.missed(shard, e.id, nowMs)
+        e = this.book.get(shard)
+      }
     }
-    const hinted = (hints().get(shard) ?? []).filter((id) => id !== e?.missedId && alive(id))
-    return hinted.length > 0 ? hinted : undefined
+    // Membership's word too: the book's entry may be a leader since replaced (its successor
+    // published its role), or the hint may be old (its leader's step-down not gossiped yet).
+    for (const id of hints().get(shard) ?? [])
+      if (id !== e?.missedId && alive(id) && !out.includes(id)) out.push(id)
+    return out.length > 0 ? out : undefined
   }
 
   /**

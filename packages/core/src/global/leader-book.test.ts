@@ -11,9 +11,23 @@ describe('LeaderBook', () => {
     b.missed(3, 'a', 3) // not the current entry: no effect
     expect(b.get(3)?.id).toBe('b')
     b.missed(3, 'b', 4)
-    expect(b.get(3)).toEqual({ id: undefined, missedId: 'b', atMs: 4 })
+    expect(b.get(3)).toEqual({ id: undefined, missedId: 'b', atMs: 4, askedSinceMs: 4 })
     b.note(3, 'c', 5)
     expect(b.get(3)?.id).toBe('c')
+  })
+
+  it('silence counts from the first unanswered request until a frame of the leader is heard', () => {
+    const b = new LeaderBook()
+    b.note(1, 'a', 0)
+    expect(b.silentForMs(1, 100)).toBe(0)
+    b.asked(1, 100)
+    b.asked(1, 300) // still unanswered: counts from 100
+    expect(b.silentForMs(1, 1000)).toBe(900)
+    b.note(1, 'a', 1100)
+    expect(b.silentForMs(1, 1200)).toBe(0)
+    b.asked(2, 50) // never heard: silent from the first ask
+    expect(b.get(2)?.id).toBeUndefined()
+    expect(b.silentForMs(2, 150)).toBe(100)
   })
 
   it('forget(id) misses every shard it was the entry of', () => {

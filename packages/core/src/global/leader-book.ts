@@ -15,9 +15,9 @@
  *    leased leader grants, votes after its shard commit, or acks), so a wrong or stale entry can
  *    only cost liveness: the frame reaches a node that is no longer the shard's leader and is
  *    ignored;
- *  - a stale entry costs a bounded delay: a shard that does not answer the known leader within
- *    the caller's bound is marked `missed` and reached through all its voters until a frame of
- *    its leader is heard again;
+ *  - a stale entry costs a bounded delay: a shard whose known leaders (book and hint) have left
+ *    the caller's requests unanswered for a silence bound (`silentForMs`) is marked `missed` and
+ *    sent the request through all its voters, after which the silence counts anew;
  *  - bounded: at most LEADER_BOOK_MAX shards (the oldest entry goes first).
  */
 import type { NodeId } from '../sans-io.js'
@@ -31,6 +31,8 @@ interface Entry {
   /** The leader that did not answer (a membership hint naming it is not used either). */
   missedId?: NodeId
   atMs: number
+  /** Since when our requests to the shard's known leaders have gone unanswered (none heard since). */
+  askedSinceMs?: number
 }
 
 export class LeaderBook {
@@ -41,10 +43,28 @@ export class LeaderBook {
     const e = this.entries.get(shard)
     if (e?.id === id) {
       e.atMs = nowMs
+      e.askedSinceMs = undefined
       return
     }
+    this.put(shard, { id, atMs: nowMs })
+  }
+
+  /** We sent `shard` a request through its known leaders: its silence counts from now, if it did not already. */
+  asked(shard: number, nowMs: number): void {
+    const e = this.entries.get(shard)
+    if (e === undefined) this.put(shard, { id: undefined, atMs: nowMs, askedSinceMs: nowMs })
+    else e.askedSinceMs ??= nowMs
+  }
+
+  /** How long `shard` has left our requests unanswered (0 if it answered since the last). */
+  silentForMs(shard: number, nowMs: number): number {
+    const since = this.entries.get(shard)?.askedSinceMs
+    return since === undefined ? 0 : nowMs - since
+  }
+
+  private put(shard: number, e: Entry): void {
     this.entries.delete(shard)
-    this.entries.set(shard, { id, atMs: nowMs })
+    this.entries.set(shard, e)
     if (this.entries.size > LEADER_BOOK_MAX) {
       const oldest = this.entries.keys().next().value
       if (oldest !== undefined) this.entries.delete(oldest)
@@ -54,14 +74,8 @@ export class LeaderBook {
   /** `id` (if it is still the entry) did not answer for `shard` within the caller's bound. */
   missed(shard: number, id: NodeId, nowMs: number): void {
     const e = this.entries.get(shard)
-    if (e === undefined || e.id === id) {
-      this.entries.delete(shard)
-      this.entries.set(shard, { id: undefined, missedId: id, atMs: nowMs })
-      if (this.entries.size > LEADER_BOOK_MAX) {
-        const oldest = this.entries.keys().next().value
-        if (oldest !== undefined) this.entries.delete(oldest)
-      }
-    }
+    if (e === undefined || e.id === id || e.id === undefined)
+      this.put(shard, { id: undefined, missedId: id, atMs: nowMs, askedSinceMs: nowMs })
   }
 
   /** `id` no longer leads any shard as far as we know (it lost the global leadership): missed. */

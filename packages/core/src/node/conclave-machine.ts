@@ -168,7 +168,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
       targetsOf: (shard) => this.membersOfShard(shard),
       leaderHints: () => this.shardLeaderHints(),
-      isAlive: (id) => this.membership.member(id)?.state === 'alive',
+      // Suspect counts as alive: on a loaded host many members are suspected for a while.
+      isAlive: (id) => {
+        const state = this.membership.member(id)?.state
+        return state === 'alive' || state === 'suspect'
+      },
       unassigned: () => this.unassignedMembers(),
       onAssign: (node, t) => {
         // The shard's own bound: the global leader's view of its size may lag by a round.

@@ -100,6 +100,12 @@ export class NodeMetrics {
       metric('conclave_frames_dropped_total', 'counter', 'outbound frames dropped before leaving, by reason')
       for (const [k, v] of t.stats.dropped) lines.push(`conclave_frames_dropped_total{reason="${k}"} ${v}`)
       metric(
+        'conclave_dials_total',
+        'counter',
+        'connections opened (none to the peer yet), by the frame that dialled',
+      )
+      for (const [k, v] of t.stats.dialsByFrame) lines.push(`conclave_dials_total{frame="${k}"} ${v}`)
+      metric(
         'conclave_connection_stalls_total',
         'counter',
         'peers whose connections the kernel kept retransmitting on without an ACK, aborted and redialled',

@@ -198,6 +198,11 @@ export interface TrafficStats {
   recvBytes: Map<string, number>
   /** Frames dropped before leaving: `queue-full`, `dial-failed`, `send-failed`, `banned`. */
   dropped: Map<string, number>
+  /**
+   * Connections this node opened (it had none to the peer), by the `layer/type` of the frame
+   * that made it dial: who connects a cluster (docs/operations.md, session 6).
+   */
+  dialsByFrame: Map<string, number>
   /** Times a peer's black-holed connections were aborted and redialled (tcp-stalls.ts). */
   stalls: number
   /** Dials aborted because their SYN went unanswered (retried at once with a fresh SYN). */
@@ -244,6 +249,7 @@ export class PeerStreams {
     recvMsgs: new Map(),
     recvBytes: new Map(),
     dropped: new Map(),
+    dialsByFrame: new Map(),
     stalls: 0,
     synAborts: 0,
     tcpTableReads: 0,
@@ -344,7 +350,7 @@ export class PeerStreams {
       ch.queue.shift()
       this.drop('queue-full')
     }
-    if (!stream && !ch.opening) void this.open(out.to, out.layer, ch, key)
+    if (!stream && !ch.opening) void this.open(out.to, out.layer, ch, key, statKey)
   }
 
   /** Number of open outbound channels (a gauge). */
@@ -352,7 +358,7 @@ export class PeerStreams {
     return this.channels.size
   }
 
-  private async open(to: NodeId, layer: Layer, ch: Channel, key: string): Promise<void> {
+  private async open(to: NodeId, layer: Layer, ch: Channel, key: string, frameKey: string): Promise<void> {
     const nowMs = this.init.clock.nowMs()
     if (nowMs < ch.retryAtMs) {
       this.drop('dial-failed', ch.queue.length)
@@ -361,6 +367,7 @@ export class PeerStreams {
     }
     ch.opening = true
     const dialStartMs = this.init.clock.nowMs()
+    if (!this.dialing.has(to) && !this.connectedTo(to)) bump(this.stats.dialsByFrame, frameKey, 1)
     const attempt = this.connect(to)
     const dial = this.dials.get(to)
     try {
@@ -478,6 +485,14 @@ export class PeerStreams {
   }
 
   /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
+  private connectedTo(to: NodeId): boolean {
+    try {
+      return this.components.connectionManager.getConnections(peerIdFromString(to)).length > 0
+    } catch {
+      return false
+    }
+  }
+
   private connect(to: NodeId): Promise<Connection> {
     const pending = this.dialing.get(to)
     if (pending) return pending

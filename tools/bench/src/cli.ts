@@ -4,7 +4,7 @@ import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
 const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
-const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args 'FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
+const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args='FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
 const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}`
 
 async function main(): Promise<void> {

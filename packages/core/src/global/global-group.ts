@@ -41,7 +41,6 @@ import {
   withMapState,
 } from './global-log.js'
 import { encodeGlobalMessage, type GlobalMessage, type RelayedAck } from './global-wire.js'
-import { LeaderBook } from './leader-book.js'
 import { HeartbeatRelay, leaderTag, relayChunks } from './relay.js'
 
 export type GlobalBreak = 'vote-commit' | 'lease' | undefined
@@ -59,13 +58,6 @@ export interface GlobalGroupInit {
   onKnownChange?: (nowMs: number) => void
   /** Where to reach shard `shard` when its leader is unknown: its voters (map and membership meta). */
   targetsOf?: (shard: number) => readonly NodeId[]
-  /**
-   * Membership meta's word on who leads each shard (routing hint for a shard the leader book has
-   * never heard from; leader-book.ts). Called at most once per election frame or heartbeat round.
-   */
-  leaderHints?: () => ReadonlyMap<number, readonly NodeId[]>
-  /** Membership says `id` is alive (a known shard leader that is not is not written to). */
-  isAlive?: (id: NodeId) => boolean
   /** Global leader: alive members in no shard that should get one (not observers). */
   unassigned?: (nowMs: number) => readonly NodeId[]
   /** Shard leader: the global leader asked us to add `node` as a voter. */
@@ -94,8 +86,6 @@ const ROUNDS_KEPT_MAX = 64
 /** Committed maps sent to members of dissolved shards per heartbeat round. */
 const STRANDED_PER_ROUND_MAX = 16
 const PENDING_VOTES_MAX = 8
-/** A global leader's heartbeat rounds a shard may leave unacked before its known leader counts as missed. */
-const HEARTBEAT_MISS_ROUNDS = 2
 /** Shard ids ever handed out (wire bound SHARDS_MAX in shard-wire.ts). */
 const SHARDS_TOTAL_MAX = 20_000
 
@@ -142,17 +132,6 @@ export class GlobalGroup {
   /** Per shard: its leader's shard lease left when it acked ackedRound. */
   private readonly ackShardLeaseLeftMs = new Map<number, number>()
   private readonly shardLeaders = new Map<number, { id: NodeId; round: number; tag: number }>()
-  /** The leader this node last heard speak for each other shard (leader-book.ts). */
-  private readonly book = new LeaderBook()
-  /**
-   * The (pre)vote request we sent to shards' known leaders only: a shard whose leader has not
-   * answered by `fallbackAtMs` is missed and sent the request through its voters (leader-book.ts).
-   */
-  private asked:
-    | { m: GlobalMessage; fallbackAtMs: number; shards: Map<number, readonly NodeId[]> }
-    | undefined
-  /** Global leader: shards whose heartbeats went to a known leader not yet acking, since which round. */
-  private readonly heartbeatVia = new Map<number, { id: NodeId; round: number }>()
   /** This node as a relay of another leader's heartbeats (relay.ts). */
   private readonly relay: HeartbeatRelay
   /** Global leader: the relay chunks of the map version they were cut for. */
@@ -273,12 +252,7 @@ export class GlobalGroup {
     const relayMs = this.relay.nextTickAtMs()
     if (this.shardGroup?.role !== 'leader' || !this.isGlobalVoter()) return relayMs
     if (this.roleValue === 'leader') return Math.min(relayMs, this.nextHeartbeatMs)
-    return Math.min(
-      relayMs,
-      this.electionDeadlineMs,
-      this.heldPreVote?.atMs ?? Number.POSITIVE_INFINITY,
-      this.asked?.fallbackAtMs ?? Number.POSITIVE_INFINITY,
-    )
+    return Math.min(relayMs, this.electionDeadlineMs, this.heldPreVote?.atMs ?? Number.POSITIVE_INFINITY)
   }
 
   // --- inputs ----------------------------------------------------------------------------
@@ -292,7 +266,6 @@ export class GlobalGroup {
       this.electionDeadlineMs = Number.POSITIVE_INFINITY
       this.pendingVotes.clear()
       this.heldPreVote = undefined
-      this.asked = undefined
       return
     }
     if (this.roleValue === 'none' && this.electionDeadlineMs === Number.POSITIVE_INFINITY)
@@ -317,7 +290,6 @@ export class GlobalGroup {
       this.heldPreVote = undefined
       this.answerPreVote(held.from, held.m, nowMs)
     }
-    if (this.asked && nowMs >= this.asked.fallbackAtMs) this.fallBackToVoters(nowMs)
     if (nowMs < this.electionDeadlineMs) return
     // Without our shard lease we cannot speak for the shard: try again after a fresh timeout.
     if (sg.hasLease(nowMs)) this.startPreVote(nowMs)
@@ -325,7 +297,6 @@ export class GlobalGroup {
   }
 
   receive(from: NodeId, m: GlobalMessage, nowMs: number): void {
-    this.learnLeader(from, m, nowMs)
     switch (m.type) {
       case 'gprevote':
         this.onPreVoteRequest(from, m, nowMs)
@@ -428,11 +399,6 @@ export class GlobalGroup {
     const sg = this.shardGroup
     const map = this.effMap()
     if (!sg || !map) return
-    // The global leader we knew has been silent for an election timeout: its shard is reached
-    // through its voters (its next leader, elected meanwhile, may not have spoken to us yet).
-    const silent = this.knownLeaderValue
-    if (silent !== undefined && silent !== this.id && this.knownLeaderShard !== undefined)
-      this.book.missed(this.knownLeaderShard, silent, nowMs)
     this.roleValue = 'precandidate'
     this.grants.clear()
     this.resetElectionTimer(nowMs)
@@ -447,7 +413,7 @@ export class GlobalGroup {
       mapVersion: own.version,
       mapTerm: own.term,
     }
-    this.broadcast(m, sg.shard, nowMs)
+    this.broadcast(m, sg.shard)
     this.checkPreVoteQuorum(nowMs)
   }
 
@@ -484,7 +450,6 @@ export class GlobalGroup {
     this.broadcast(
       { type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: own.version, mapTerm: own.term },
       sg.shard,
-      nowMs,
     )
     this.checkVoteQuorum(nowMs)
   }
@@ -586,7 +551,6 @@ export class GlobalGroup {
     m: GlobalMessage & { type: 'gprevote-resp' },
     nowMs: number,
   ): void {
-    this.asked?.shards.delete(m.shard)
     if (this.roleValue !== 'precandidate' || m.term !== this.term || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
@@ -627,7 +591,6 @@ export class GlobalGroup {
   }
 
   private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {
-    this.asked?.shards.delete(m.shard)
     if (this.roleValue !== 'candidate' || m.term !== this.term || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
@@ -653,8 +616,6 @@ export class GlobalGroup {
     // trusting them sent our first 3 rounds to a dead node (a re-elected global leader reached
     // the crashed leader's shard 362 ms late in a 15-node test). Silence counts from now.
     this.shardLeaders.clear()
-    this.heartbeatVia.clear()
-    this.asked = undefined
     this.leaderSinceRound = this.round
     this.leaderSinceMs = nowMs
     this.electionDeadlineMs = Number.POSITIVE_INFINITY
@@ -692,30 +653,18 @@ export class GlobalGroup {
       this.sendTo(relay.id, { type: 'grelay', ...hb, shards })
       for (const s of chunk) relayed.add(s)
     }
-    let hints: ReadonlyMap<number, readonly NodeId[]> | undefined
-    const hintsOnce = () => {
-      hints ??= this.init.leaderHints?.() ?? new Map()
-      return hints
-    }
     for (const [shard, voters] of map.shards) {
       if (shard === sg.shard || relayed.has(shard)) continue
       const known = this.shardLeaders.get(shard)
-      // Send to the shard leader that acked recently; else to the leader we last heard speak for
-      // the shard, until it misses HEARTBEAT_MISS_ROUNDS rounds; else to every voter.
-      if (known && this.round - known.round <= 3) {
-        this.heartbeatVia.delete(shard)
-        this.sendTo(known.id, m)
-        continue
-      }
-      if (known) this.book.missed(shard, known.id, nowMs) // acked before, silent for 3 rounds
-      if (this.isHeartbeatDue(shard))
-        for (const v of this.heartbeatTargets(shard, voters, hintsOnce, nowMs)) this.sendTo(v, m)
+      // Send to the shard leader that acked recently; otherwise to every voter (one is the leader).
+      if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
+      else if (this.isHeartbeatDue(shard)) for (const v of this.targets(shard, voters)) this.sendTo(v, m)
     }
     const f = map.forming
     if (f && f.shard !== sg.shard) {
       const known = this.shardLeaders.get(f.shard)
       if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-      else for (const v of this.heartbeatTargets(f.shard, f.seeds, hintsOnce, nowMs)) this.sendTo(v, m)
+      else for (const v of this.targets(f.shard, f.seeds)) this.sendTo(v, m)
     }
     this.extendLease(nowMs)
     if (this.hasLease(nowMs)) {
@@ -985,12 +934,6 @@ export class GlobalGroup {
   private know(term: number, leader: NodeId, leaseUntil: number, nowMs: number): void {
     if (term < this.knownTermValue) return
     const changed = term !== this.knownTermValue || leader !== this.knownLeaderValue
-    // A global leader that was replaced has usually crashed, or lost its shard: its shard is
-    // reached through its voters until its (next) leader is heard (a crashed one restarts as a
-    // follower, and a frame to it is lost until HEARTBEAT_MISS_ROUNDS or the election fallback).
-    const previous = this.knownLeaderValue
-    if (previous !== undefined && previous !== leader && previous !== this.id)
-      this.book.forget(previous, nowMs)
     this.knownTermValue = term
     this.knownLeaderValue = leader
     this.knownLeaseUntilMs = leaseUntil
@@ -1060,148 +1003,12 @@ export class GlobalGroup {
     return (me - from - 1 + shards.length) % shards.length
   }
 
-  /**
-   * A (pre)vote request to every other shard: to the leader we know for it (leader book, else
-   * membership's hint), or to every voter of a shard whose leader we do not know. A shard whose
-   * known leader does not answer within half the minimum election timeout gets the request
-   * through its voters (fallBackToVoters): a stale leader costs that much, never the election.
-   */
-  private broadcast(m: GlobalMessage, exceptShard: number, nowMs: number): void {
+  private broadcast(m: GlobalMessage, exceptShard: number): void {
     const map = this.effMap()
     if (!map) return
-    let hints: ReadonlyMap<number, readonly NodeId[]> | undefined
-    const shards = new Map<number, readonly NodeId[]>()
     for (const [shard, voters] of map.shards) {
       if (shard === exceptShard) continue
-      const via = this.leaderRoute(
-        shard,
-        () => {
-          hints ??= this.init.leaderHints?.() ?? new Map()
-          return hints
-        },
-        nowMs,
-      )
-      if (via) {
-        shards.set(shard, via)
-        this.book.asked(shard, nowMs)
-      }
-      for (const v of via ?? this.targets(shard, voters)) this.sendTo(v, m)
-    }
-    this.asked =
-      shards.size === 0 ? undefined : { m, fallbackAtMs: nowMs + this.cfg.electionTimeoutMinMs / 2, shards }
-  }
-
-  /**
-   * How long a shard's known leaders may leave our (pre)vote requests unanswered before the
-   * request goes to the shard's voters: 4 maximum election timeouts. Not shorter: a shard with no
-   * leased leader (every shard now and then while a loaded cluster starts) answers nobody, and
-   * writing to its voters, which never answer a global request, opened a connection to each
-   * (100 real processes at load 60: the voter fallback after electionTimeoutMin/2 made 4000 of
-   * the cluster's 6600 dials). Only wrong knowledge, book and hint both stale, waits this long.
-   */
-  private fallbackSilenceMs(): number {
-    return 4 * this.cfg.electionTimeoutMaxMs
-  }
-
-  /**
-   * Known leaders that did not answer our current request, of shards silent for
-   * fallbackSilenceMs: their shards get it through their voters (and their silence counts anew).
-   */
-  private fallBackToVoters(nowMs: number): void {
-    const asked = this.asked
-    this.asked = undefined
-    if (!asked || asked.m.term !== this.term) return
-    const current =
-      (asked.m.type === 'gprevote' && this.roleValue === 'precandidate') ||
-      (asked.m.type === 'gvote' && this.roleValue === 'candidate')
-    if (!current) return
-    const map = this.effMap()
-    for (const [shard, via] of asked.shards) {
-      if (this.book.silentForMs(shard, nowMs) < this.fallbackSilenceMs()) continue
-      for (const id of via) this.book.missed(shard, id, nowMs)
-      const voters = map?.shards.get(shard)
-      if (!voters) continue
-      for (const v of this.targets(shard, voters)) if (!via.includes(v)) this.sendTo(v, asked.m)
-    }
-  }
-
-  /**
-   * Whom to reach `shard` through: the book's entry if it is not dead, and membership's hint
-   * minus a missed leader (at most the shard's voters, usually one node); undefined: the voters.
-   */
-  private leaderRoute(
-    shard: number,
-    hints: () => ReadonlyMap<number, readonly NodeId[]>,
-    nowMs: number,
-  ): readonly NodeId[] | undefined {
-    const alive = (id: NodeId) => id !== this.id && (this.init.isAlive?.(id) ?? true)
-    let e = this.book.get(shard)
-    const out: NodeId[] = []
-    if (e?.id !== undefined) {
-      if (alive(e.id)) out.push(e.id)
-      else {
-        // Dead (it may come back, restarted, as a follower): missed for good.
-        this.book.missed(shard, e.id, nowMs)
-        e = this.book.get(shard)
-      }
-    }
-    // Membership's word too: the book's entry may be a leader since replaced (its successor
-    // published its role), or the hint may be old (its leader's step-down not gossiped yet).
-    for (const id of hints().get(shard) ?? [])
-      if (id !== e?.missedId && alive(id) && !out.includes(id)) out.push(id)
-    return out.length > 0 ? out : undefined
-  }
-
-  /**
-   * Global leader: a shard that has not acked recently is sent the round through the leader we
-   * know for it (leaderRoute) until that leader leaves HEARTBEAT_MISS_ROUNDS rounds unacked; then
-   * it is missed and the shard gets the round through every voter (which also tells the voters of
-   * a shard without a leader who leads).
-   */
-  private heartbeatTargets(
-    shard: number,
-    voters: readonly NodeId[],
-    hints: () => ReadonlyMap<number, readonly NodeId[]>,
-    nowMs: number,
-  ): readonly NodeId[] {
-    const via = this.leaderRoute(shard, hints, nowMs)
-    if (!via) {
-      this.heartbeatVia.delete(shard)
-      return this.targets(shard, voters)
-    }
-    const id = via[0] as NodeId
-    const since = this.heartbeatVia.get(shard)
-    if (since === undefined || since.id !== id) {
-      if (this.heartbeatVia.size >= SHARDS_TOTAL_MAX) this.heartbeatVia.clear()
-      this.heartbeatVia.set(shard, { id, round: this.round })
-      return via
-    }
-    if (this.round - since.round < HEARTBEAT_MISS_ROUNDS || (this.ackedRound.get(shard) ?? 0) >= since.round)
-      return via
-    for (const v of via) this.book.missed(shard, v, nowMs)
-    this.heartbeatVia.delete(shard)
-    return this.targets(shard, voters)
-  }
-
-  /** Frames only a shard's leader sends name that leader (routing only: leader-book.ts). */
-  private learnLeader(from: NodeId, m: GlobalMessage, nowMs: number): void {
-    switch (m.type) {
-      case 'gprevote':
-      case 'gvote':
-        this.book.note(m.candShard, from, nowMs)
-        return
-      case 'gprevote-resp':
-      case 'gvote-resp':
-      case 'gack':
-        this.book.note(m.shard, from, nowMs)
-        return
-      case 'gheartbeat':
-      case 'grelay':
-        this.book.note(m.leaderShard, from, nowMs)
-        return
-      case 'gfwd':
-        this.book.note(m.leaderShard, m.leader, nowMs)
-        return
+      for (const v of this.targets(shard, voters)) this.sendTo(v, m)
     }
   }
 
@@ -1244,7 +1051,7 @@ export class GlobalGroup {
         continue
       }
       if (shard === sg.shard) continue // our own shard commits through our own log
-      this.sendMap(shard, map, { type: 'gmap', term: this.term, map: mine, committed: false }, nowMs)
+      this.sendMap(shard, map, { type: 'gmap', term: this.term, map: mine, committed: false })
     }
     if (holders < quorumSize(map.shards.size)) return
     if (this.globallyCommitted?.version !== mine.version) {
@@ -1384,18 +1191,10 @@ export class GlobalGroup {
     for (const node of stranded.slice(0, STRANDED_PER_ROUND_MAX)) this.sendTo(node, m)
   }
 
-  private sendMap(shard: number, map: ShardMap, m: GlobalMessage, nowMs: number): void {
+  private sendMap(shard: number, map: ShardMap, m: GlobalMessage): void {
     const known = this.shardLeaders.get(shard)
     if (known && this.round - known.round <= 3) this.sendTo(known.id, m)
-    else for (const v of this.routeOrVoters(shard, map.shards.get(shard) ?? [], nowMs)) this.sendTo(v, m)
-  }
-
-  /** The leader we know for `shard` (leaderRoute), else its voters (misses are found by heartbeats). */
-  private routeOrVoters(shard: number, voters: readonly NodeId[], nowMs: number): readonly NodeId[] {
-    return (
-      this.leaderRoute(shard, () => this.init.leaderHints?.() ?? new Map(), nowMs) ??
-      this.targets(shard, voters)
-    )
+    else for (const v of this.targets(shard, map.shards.get(shard) ?? [])) this.sendTo(v, m)
   }
 
   /**
@@ -1465,7 +1264,7 @@ export class GlobalGroup {
       else {
         const known = this.shardLeaders.get(best)
         if (known) this.sendTo(known.id, m)
-        else for (const v of this.routeOrVoters(best, map.shards.get(best) ?? [], nowMs)) this.sendTo(v, m)
+        else for (const v of this.targets(best, map.shards.get(best) ?? [])) this.sendTo(v, m)
       }
     }
   }

@@ -110,8 +110,6 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   /** The shard group and commit index whose committed map syncMapFromLog last adopted. */
   private mapSynced: { group: ShardGroup; commit: number } | undefined
   private orphan = false
-  /** The roles last put in our membership meta (publishRoles), joined. */
-  private publishedRoles: string
   /** Our map is only the shard count a first announcement told us (no voter lists, not bootstrapped). */
   private mapFromAnnounce = false
   private nextReadmitMs = 0
@@ -125,7 +123,6 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     nowMs: number,
   ) {
     this.id = init.id
-    this.publishedRoles = init.observer ? 'observer' : ''
     this.persisted = new Map(init.stored)
     this.sink = {
       persist: (op) => {
@@ -167,12 +164,6 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       ),
       unsafeBreak: brk === 'vote-commit' || brk === 'lease' ? (brk as GlobalBreak) : undefined,
       targetsOf: (shard) => this.membersOfShard(shard),
-      leaderHints: () => this.shardLeaderHints(),
-      // Suspect counts as alive: on a loaded host many members are suspected for a while.
-      isAlive: (id) => {
-        const state = this.membership.member(id)?.state
-        return state === 'alive' || state === 'suspect'
-      },
       unassigned: () => this.unassignedMembers(),
       onAssign: (node, t) => {
         // The shard's own bound: the global leader's view of its size may lag by a round.
@@ -551,10 +542,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
       announce: (t) => this.global.announce(t),
       onAnnounce: (a, t) => this.learn(a, t),
       onCommit: (entries, t) => this.global.onShardCommit(entries, t),
-      onRoleChange: (t) => {
-        this.global.onShardRoleChange(t)
-        this.publishRoles(t)
-      },
+      onRoleChange: (t) => this.global.onShardRoleChange(t),
       isLive: (id) => this.membership.member(id)?.state === 'alive',
       priorityOf: (id) =>
         id === this.id ? (this.init.priority ?? 0) : (this.membership.member(id)?.meta.priority ?? 0),
@@ -609,40 +597,9 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     const orphan = sg.sinceLeaderMs(nowMs) > 3 * this.init.config.shard.electionTimeoutMaxMs
     if (orphan === this.orphan) return
     this.orphan = orphan
-    this.publishRoles(nowMs)
-  }
-
-  /**
-   * Our membership roles: 'observer', 'orphan' (updateOrphan), and 'leader' while we lead our
-   * shard, so other shard leaders write their global election frames to us rather than to every
-   * voter of our shard (global/leader-book.ts; a hint for routing, never for safety).
-   */
-  private publishRoles(nowMs: number): void {
     const roles = this.init.observer ? ['observer'] : []
-    if (this.orphan) roles.push('orphan')
-    if (this.shardGroup?.role === 'leader') roles.push('leader')
-    const key = roles.join(',')
-    if (key === this.publishedRoles) return
-    this.publishedRoles = key
+    if (orphan) roles.push('orphan')
     this.membership.setMeta({ roles }, nowMs)
-  }
-
-  /** Per shard, the alive members whose meta says they lead it (routing hint only). */
-  private shardLeaderHints(): Map<number, NodeId[]> {
-    const out = new Map<number, NodeId[]>()
-    for (const m of this.membership.members()) {
-      if (
-        m.state !== 'alive' ||
-        m.meta.shard === null ||
-        m.id === this.id ||
-        !m.meta.roles.includes('leader')
-      )
-        continue
-      const ids = out.get(m.meta.shard)
-      if (ids) ids.push(m.id)
-      else out.set(m.meta.shard, [m.id])
-    }
-    return out
   }
 
   /**

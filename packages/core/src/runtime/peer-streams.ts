@@ -484,7 +484,7 @@ export class PeerStreams {
     c.abort(new Error('connection stalled'))
   }
 
-  /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
+  /** Whether libp2p holds a connection to `to` already (false for an unparsable id). */
   private connectedTo(to: NodeId): boolean {
     try {
       return this.components.connectionManager.getConnections(peerIdFromString(to)).length > 0
@@ -493,6 +493,7 @@ export class PeerStreams {
     }
   }
 
+  /** One dial per peer at a time, shared by the three layers (each handshake costs CPU). */
   private connect(to: NodeId): Promise<Connection> {
     const pending = this.dialing.get(to)
     if (pending) return pending

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import {
   type Algo,
+  baselineOwnTiming,
   conclaveDetectionTiming,
   type ElectionRun,
   raftPaperTiming,
@@ -84,14 +85,7 @@ export function timingArg(
   if (v === 'conclave') return { detection: conclaveDetectionTiming() }
   // Own detection timing, with Conclave's round-trip bound (Bully's answer 15 ms, not 50).
   if (v === 'own-rtt')
-    return {
-      detection: {
-        heartbeatIntervalMs: 50,
-        timeoutMinMs: 150,
-        timeoutMaxMs: 300,
-        roundTripBoundMs: conclaveDetectionTiming().roundTripBoundMs,
-      },
-    }
+    return { detection: baselineOwnTiming(algo, conclaveDetectionTiming().roundTripBoundMs) }
   throw new UsageError('--timing for a baseline must be own, own-rtt or conclave')
 }
 

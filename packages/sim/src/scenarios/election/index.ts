@@ -4,6 +4,7 @@ export { type Scenario, type ScenarioOptions, scenarioNamed, scenarios } from '.
 export {
   type Algo,
   BULLY_COORDINATOR_ROUND_TRIPS,
+  baselineOwnTiming,
   bullySubject,
   conclaveDetectionTiming,
   conclaveSubject,

@@ -80,6 +80,29 @@ export interface DetectionTiming {
   readonly roundTripBoundMs: number
 }
 
+/**
+ * A baseline's own detection timing (its config defaults: the Raft paper's 50 ms heartbeats and
+ * 150–300 ms timeouts) with the given round-trip bound (`--timing own-rtt`: Conclave's).
+ */
+export function baselineOwnTiming(algo: 'raft' | 'bully', roundTripBoundMs: number): DetectionTiming {
+  if (algo === 'raft') {
+    const c = flatRaftConfig()
+    return {
+      heartbeatIntervalMs: c.heartbeatIntervalMs,
+      timeoutMinMs: c.electionTimeoutMinMs,
+      timeoutMaxMs: c.electionTimeoutMaxMs,
+      roundTripBoundMs,
+    }
+  }
+  const c = bullyConfig()
+  return {
+    heartbeatIntervalMs: c.heartbeatIntervalMs,
+    timeoutMinMs: c.leaderTimeoutMinMs,
+    timeoutMaxMs: c.leaderTimeoutMaxMs,
+    roundTripBoundMs,
+  }
+}
+
 /** Bully's own defaults wait 200 ms for COORDINATOR after a 50 ms ANSWER bound: 4 bounds. */
 export const BULLY_COORDINATOR_ROUND_TRIPS = 4
 

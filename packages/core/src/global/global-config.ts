@@ -32,8 +32,12 @@ export interface GlobalConfig {
    * last heartbeat but received up to one delay spread later, must have closed when its PreVote
    * arrives. Too short costs at most one rank step, never a second term: a shard leader whose window
    * closes within a rank step of the PreVote's arrival answers it then (one held PreVote), later
-   * ones refuse it and the next-ranked one runs. Default = rankStepMs (15 ms); the local preset, on
-   * loopback, 0.
+   * ones refuse it and the next-ranked one runs. Default 0 (LAN and local presets; the LAN preset
+   * had 15 ms = one rank step until session 6): the windows open when the same round arrives, at
+   * most one relay hop + one delay spread (LAN: < 4 ms) plus the drift over T_g (2ρ·300 = 6 ms)
+   * apart, well inside the one rank step for which a shard leader holds a PreVote; a 15 ms wait
+   * only delayed every failover by 15 ms (1000 nodes: 318 ms from the last round to the first
+   * PreVote). Liveness only: a grant still needs the window closed when it is answered.
    */
   rankSlackMs: number
   /**
@@ -69,7 +73,7 @@ export function lanGlobalConfig(): GlobalConfig {
     driftBound: 0.01,
     leaseMarginMs: 20,
     rankStepMs: 15,
-    rankSlackMs: 15,
+    rankSlackMs: 0,
     rankJitterMs: 5,
     rankedCandidatesMax: 8,
     relayMinShards: 8,

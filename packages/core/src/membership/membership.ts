@@ -162,6 +162,8 @@ export class Membership implements Machine<MembershipEvent> {
   private nextProbeAtMs: number
   private nextGossipAtMs = Number.POSITIVE_INFINITY
   private nextAeAtMs: number
+  /** When syncWithStranger may start its next exchange. */
+  private nextStrangerSyncAtMs = 0
   private aeFast = false
   /** Rows anti-entropy repaired since the last round (aeFastRowsMin switches to fast rounds). */
   private aeRepairedRows = 0
@@ -1106,6 +1108,19 @@ export class Membership implements Machine<MembershipEvent> {
     this.aeFast = true
     this.nextAeAtMs = Math.min(this.nextAeAtMs, nowMs + this.cfg.aeFastIntervalMs)
     this.nextProbeAtMs = Math.min(this.nextProbeAtMs, nowMs + this.rng.int(this.cfg.probeIntervalMs))
+  }
+
+  /**
+   * A shard or global frame came from `peer`, whom we hold no claim of (the machine refuses it as
+   * not-a-member): start an anti-entropy exchange with it, so that its signed claim, and whatever
+   * else our view lacks and it holds, reaches us. Swarm seeds 805 and 1013: joiners whose view missed
+   * their announcer refused its announcements for 10 s and never learned the leader. At most one
+   * such exchange per aeFastIntervalMs (a stranger cannot make us send more).
+   */
+  syncWithStranger(peer: NodeId, nowMs: number): void {
+    if (peer === this.id || nowMs < this.nextStrangerSyncAtMs) return
+    this.nextStrangerSyncAtMs = nowMs + this.cfg.aeFastIntervalMs
+    this.sendFrame(peer, { type: 'digest', hashes: Array.from(this.digest.hashes) }, 'digest', [], false)
   }
 
   private tickAntiEntropy(nowMs: number): void {

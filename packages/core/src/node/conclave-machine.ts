@@ -42,6 +42,8 @@ export interface MembershipLike extends Machine<MembershipEvent> {
   members(): Iterable<MemberView>
   aliveCount(): number
   health(): number
+  /** Pull what a stranger that sent us a shard/global frame holds (its own claim first of all). */
+  syncWithStranger(peer: NodeId, nowMs: number): void
   readonly rejections: RejectionCounter
 }
 
@@ -219,12 +221,12 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     try {
       if (layer === 'shard') {
         const m = decodeShardMessage(bytes)
-        if (this.isStranger(from)) return
+        if (this.isStranger(from, nowMs)) return
         this.onShardFrame(from, m, nowMs)
         if (m.type === 'prevote') this.tellLeader(from, nowMs)
       } else {
         const m = decodeGlobalMessage(bytes)
-        if (this.isStranger(from)) return
+        if (this.isStranger(from, nowMs)) return
         this.global.receive(from, m, nowMs)
         if (m.type === 'gprevote') this.tellLeader(from, nowMs)
       }
@@ -242,9 +244,10 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    * by the fuzz run: a stranger replaying another cluster's `append` for the leader's own term
    * tripped the two-leaders assertion and crashed the node.
    */
-  private isStranger(from: NodeId): boolean {
+  private isStranger(from: NodeId, nowMs: number): boolean {
     if (from === this.id || this.membership.member(from) !== undefined) return false
     this.rejections.add('not-a-member')
+    this.membership.syncWithStranger(from, nowMs)
     return true
   }
 

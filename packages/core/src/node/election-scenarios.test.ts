@@ -179,6 +179,50 @@ describe('global group', () => {
     expect(leaseOverlaps(net.trace)).toEqual([])
   })
 
+  it('LAN preset: after the last heartbeat round, every node knows the new leader within T_g + the rank jitter + the election hops', () => {
+    // The first-ranked shard leader waits no slack past T_g (rankSlackMs 0): a shard leader whose
+    // stickiness window is still open when its PreVote arrives holds it until the window closes.
+    // Crash just after a round is delivered (the worst phase). 1 ms per hop: heartbeat, PreVote and answer,
+    // vote, shard append and ack, vote answer, the new leader's round, the shard leaders' relay to
+    // their members: 9 ms. With the old 15 ms slack every failover took ≥ T_g + 15 + 9.
+    const c = config()
+    const boundMs = c.global.electionTimeoutMinMs + c.global.rankJitterMs + 9 + 2
+    const slow: string[] = []
+    const overlaps: string[] = []
+    let crashes = 0
+    for (let seed = 1; seed <= 4; seed++) {
+      const net = new TestNet({ ids: testIds(25), config: c, seed, latencyMs: 1 })
+      net.runFor(3000)
+      for (let round = 0; round < 3; round++) {
+        const leader = net.globalLeaders()[0]
+        if (leader === undefined) break
+        const term = net.machine(leader).leader()?.term ?? 0
+        const mark = net.log.length
+        while (!net.log.slice(mark).some((e) => e.node === leader && e.type === 'gheartbeat')) net.runFor(1)
+        const roundMs = net.nowMs
+        net.runFor(1) // delivered (a crashed node's frames in flight are dropped)
+        net.crash(leader)
+        const knows = (id: NodeId) => (net.machine(id).leader()?.term ?? 0) > term
+        while (!net.live().every(knows) && net.nowMs < roundMs + 2000) net.runFor(1)
+        crashes++
+        const terms = new Set(
+          net
+            .events('global:leader')
+            .filter((e) => e.trueMs >= roundMs)
+            .map((e) => e.term),
+        )
+        const tookMs = net.nowMs - roundMs
+        if (tookMs > boundMs || terms.size !== 1)
+          slow.push(`seed ${seed} round ${round}: ${tookMs} ms, terms ${[...terms].join(',')}`)
+        net.runFor(1000)
+      }
+      overlaps.push(...leaseOverlaps(net.trace))
+    }
+    expect(crashes).toBe(12)
+    expect(slow).toEqual([])
+    expect(overlaps).toEqual([])
+  })
+
   it("the crashed leader's shard learns the new global leader at its first heartbeat, not a round later", () => {
     // Voters of the crashed leader's own shard may get their new shard leader after the global
     // election; the new global leader's first heartbeat goes to every voter of that shard (its

@@ -60,6 +60,7 @@ export function staticMembership(id: NodeId, world: FakeWorld): MembershipLike {
     members: () => world.ids().map(view),
     aliveCount: () => world.ids().filter((m) => !world.deadSinceMs.has(m)).length,
     health: () => 0,
+    syncWithStranger() {}, // every member is in the static view
     rejections: new RejectionCounter(),
   }
 }

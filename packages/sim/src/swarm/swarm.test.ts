@@ -13,7 +13,10 @@ describe('swarm (fixed sample)', () => {
   })
 
   it('growth seeds (3–9 founders, the rest joining under faults) split shards with no violation', () => {
-    const report = runSwarm({ seeds: 12, firstSeed: 1, nodesMax: 40, safetyMs: 5000 })
+    // 15 seeds, 3 of them growth seeds: with the LAN rank slack at 0 (session 6) seed 11's split
+    // no longer completes within its run (seeds 1–120: 12 shards added in 24 growth seeds, 16
+    // with the old 15 ms slack, per-seed differences both ways); seed 14 splits with either.
+    const report = runSwarm({ seeds: 15, firstSeed: 1, nodesMax: 40, safetyMs: 5000 })
     const failing = report.failingSeeds.map((f) => `${f.replay}  # ${f.rules.join(' ')} ${f.first}`)
     expect(failing).toEqual([])
     expect(report.growthSeeds).toBeGreaterThan(0)
@@ -45,6 +48,16 @@ describe('swarm (fixed sample)', () => {
     const report = runSwarm({ seeds: 1, firstSeed: seed, nodesMax: 200 })
     expect(report.failingSeeds.map((f) => `${f.replay}  # ${f.first}`)).toEqual([])
     expect(report.seeds).toBe(1)
+  })
+
+  it('seed 805 (120 nodes, growth): joiners whose view misses their announcer pull its claim from the announcement they refuse', () => {
+    // Failed (no leader known to all) with the LAN rank slack 0 (session 6): the 96 nodes added as
+    // the faults stopped lacked the global leader, their announcer, in their membership views and
+    // refused its 20 announcements each as not-a-member for 12 s. A refused frame from a stranger
+    // now starts an anti-entropy exchange with it (membership.ts syncWithStranger).
+    const report = runSwarm({ seeds: 1, firstSeed: 805, nodesMax: 200 })
+    expect(report.failingSeeds.map((f) => `${f.replay}  # ${f.first}`)).toEqual([])
+    expect(report.growthSeeds).toBe(1)
   })
 
   it('seed 556 (26 nodes, growth): a node picked for a new shard that crashed before joining is taken in when it returns', () => {

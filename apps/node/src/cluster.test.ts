@@ -94,6 +94,11 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     expect(text).toContain(`conclave_global_term ${a.term}`)
     expect(text).toMatch(/conclave_messages_sent_total\{type="global\/[a-z-]+"\} [1-9]/)
     expect(text).toContain('conclave_failover_seconds_count')
+    // The bundled node caps its connections' TCP backoff (tcp-rto-cap.ts) where the kernel can.
+    expect(text).toMatch(/conclave_tcp_rto_cap_total\{result="unavailable"\} \d+/)
+    const capped = Number(/conclave_tcp_rto_cap_total\{result="capped"\} (\d+)/.exec(text)?.[1])
+    const refused = Number(/conclave_tcp_rto_cap_total\{result="refused"\} (\d+)/.exec(text)?.[1])
+    if (process.platform === 'linux' && refused === 0) expect(capped).toBeGreaterThan(0)
     // A production start (no CONCLAVE_TEST_*, no --enable-test-hooks) runs no test hook.
     expect(text).toContain('conclave_test_hooks_active 0')
     const st = (await (await fetch(`http://127.0.0.1:${cluster.adminPort(i)}/status`)).json()) as {

@@ -6,7 +6,7 @@
  * leader it followed as gone (no leader known, or that leader suspect/dead/left in membership)
  * to the moment it learned a different leader.
  */
-import type { ConclaveService, LeaderChange, TraceEvent } from '@conclave/core'
+import { type ConclaveService, type LeaderChange, rtoCapStats, type TraceEvent } from '@conclave/core'
 
 const FAILOVER_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
 
@@ -124,6 +124,13 @@ export class NodeMetrics {
       )
       lines.push(`conclave_tcp_table_reads_total ${t.stats.tcpTableReads}`)
     }
+    metric(
+      'conclave_tcp_rto_cap_total',
+      'counter',
+      'connections whose TCP retransmission backoff this process capped (capped), could not (refused: kernel before 6.15; unavailable: no setsockopt here)',
+    )
+    for (const [k, v] of Object.entries(rtoCapStats))
+      lines.push(`conclave_tcp_rto_cap_total{result="${k}"} ${v}`)
     metric(
       'conclave_rejected_frames_total',
       'counter',

@@ -34,6 +34,11 @@ export interface CreateConclaveOptions extends Omit<ConclaveServiceInit, 'bootst
   psk?: Uint8Array
   /** Only these peer ids may connect (inbound and outbound). Default unset (anyone with the key). */
   allowPeers?: Iterable<string>
+  /**
+   * Cap on each connection's TCP retransmission backoff, ms (runtime/tcp-rto-cap.ts; Linux ≥
+   * 6.15). Default 1000; 0 = the kernel's own backoff. See Libp2pBaseInit.tcpRtoMaxMs.
+   */
+  tcpRtoMaxMs?: number
 }
 
 /** A running standalone node: the service's API plus the libp2p node under it. */
@@ -66,13 +71,14 @@ export async function createConclave(options: CreateConclaveOptions): Promise<Co
     clock,
     allowPeers: options.allowPeers ? new Set(options.allowPeers) : undefined,
   })
-  const { psk, allowPeers: _allowPeers, ...serviceOptions } = options
+  const { psk, allowPeers: _allowPeers, tcpRtoMaxMs, ...serviceOptions } = options
   const base = libp2pBaseOptions({
     privateKey,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap ?? [],
     psk,
     admission,
+    tcpRtoMaxMs,
   })
   const libp2p = await createLibp2p({
     ...base,

@@ -10,9 +10,13 @@
  * TCP connection object is reachable): `sendData` is replaced on that connection only. The
  * method is protected in @libp2p/utils' typings; the version is pinned, and coalescing-tcp.test.ts
  * fails if it moves.
+ *
+ * The same hook caps each connection's TCP retransmission backoff (`rtoMaxMs`, tcp-rto-cap.ts) on
+ * the raw socket (`socket` of @libp2p/tcp's connection), inbound and outbound, before the upgrade.
  */
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import { type TCPComponents, type TCPOptions, tcp } from '@libp2p/tcp'
+import { capSocket } from './tcp-rto-cap.js'
 
 /** The part of uint8arraylist's Uint8ArrayList used here (a message as a list of buffers). */
 interface Chunks {
@@ -45,26 +49,43 @@ export function coalesceWrites<T extends MultiaddrConnection>(maConn: T): T {
   return maConn
 }
 
-function wrapUpgrader(upgrader: Upgrader): Upgrader {
+/** Cap the raw socket's retransmission backoff (rtoMaxMs > 0), then coalesce its writes. */
+function prepare<T extends MultiaddrConnection>(maConn: T, rtoMaxMs: number): T {
+  if (rtoMaxMs > 0) capSocket((maConn as unknown as { socket?: unknown }).socket, rtoMaxMs)
+  return coalesceWrites(maConn)
+}
+
+function wrapUpgrader(upgrader: Upgrader, rtoMaxMs: number): Upgrader {
   // @libp2p/tcp calls only these two on the upgrader it is given.
   return Object.assign(Object.create(upgrader) as Upgrader, {
     upgradeInbound: (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) =>
-      upgrader.upgradeInbound(coalesceWrites(maConn), opts),
+      upgrader.upgradeInbound(prepare(maConn, rtoMaxMs), opts),
     upgradeOutbound: (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) =>
-      upgrader.upgradeOutbound(coalesceWrites(maConn), opts),
+      upgrader.upgradeOutbound(prepare(maConn, rtoMaxMs), opts),
   })
 }
 
+export interface CoalescingTcpOptions extends TCPOptions {
+  /**
+   * Cap on each connection's TCP retransmission backoff in ms (tcp-rto-cap.ts; Linux ≥ 6.15,
+   * 1000 .. 120000; 0 = the kernel's own, 120 s by default). Default 0 here; the node sets 1000
+   * (libp2p-options.ts).
+   */
+  rtoMaxMs?: number
+}
+
 /** Drop-in for `tcp(init)`: the same transport, one socket write per message. */
-export function coalescingTcp(init?: TCPOptions): (components: TCPComponents) => Transport {
-  const make = tcp(init)
+export function coalescingTcp(init?: CoalescingTcpOptions): (components: TCPComponents) => Transport {
+  const { rtoMaxMs = 0, ...tcpInit } = init ?? {}
+  const make = tcp(tcpInit)
   return (components) => {
     const transport = make(components)
     const dial = transport.dial.bind(transport)
     const createListener = transport.createListener.bind(transport)
-    transport.dial = (ma, options) => dial(ma, { ...options, upgrader: wrapUpgrader(options.upgrader) })
+    transport.dial = (ma, options) =>
+      dial(ma, { ...options, upgrader: wrapUpgrader(options.upgrader, rtoMaxMs) })
     transport.createListener = (options) =>
-      createListener({ ...options, upgrader: wrapUpgrader(options.upgrader) })
+      createListener({ ...options, upgrader: wrapUpgrader(options.upgrader, rtoMaxMs) })
     return transport
   }
 }

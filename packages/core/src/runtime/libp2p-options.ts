@@ -58,6 +58,15 @@ export interface Libp2pBaseInit {
   pendingInboundPerIpMax?: number
   /** Allow-list and ban gate (admission.ts), installed as the connection gater. Default none. */
   admission?: Admission
+  /**
+   * Cap on each connection's TCP retransmission backoff, ms (tcp-rto-cap.ts; Linux ≥ 6.15, where
+   * the kernel accepts 1000 .. 120000; elsewhere the kernel's backoff stays). Default 1000: a link
+   * that heals after a partition carries again within 1 s instead of up to 3.2 s (6.4 s …) later;
+   * measured in the chaos harness (docs/testing.md, session 7). 0 = the kernel's own backoff.
+   * Lower is refused by the kernel; higher = fewer retransmissions during a partition, longer
+   * waits after it heals.
+   */
+  tcpRtoMaxMs?: number
 }
 
 export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<string, unknown>> {
@@ -76,7 +85,13 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
     // No socket inactivity timeout: with yamux's keep-alive every connection is written to at
     // least every keepAliveInterval, which refreshes the timer at both ends, so it never closed a
     // live connection nor a dead one; refreshing it cost a timer update per socket read and write.
-    transports: [coalescingTcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 })],
+    transports: [
+      coalescingTcp({
+        inboundSocketInactivityTimeout: 0,
+        outboundSocketInactivityTimeout: 0,
+        rtoMaxMs: init.tcpRtoMaxMs ?? 1000,
+      }),
+    ],
     // Noise with a decoder that does not throw (and capture a stack) at the end of every read.
     connectionEncrypters: [quietNoise()],
     // Keep-alive every 90 s instead of 30 s: a ping and a pong per connection and side per

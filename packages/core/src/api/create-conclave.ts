@@ -39,6 +39,14 @@ export interface CreateConclaveOptions extends Omit<ConclaveServiceInit, 'bootst
    * 6.15). Default 1000; 0 = the kernel's own backoff. See Libp2pBaseInit.tcpRtoMaxMs.
    */
   tcpRtoMaxMs?: number
+  /**
+   * Run libp2p identify on every new connection. Default: only for an observer (the inspector,
+   * whose gossipsub must find the nodes' status topic). A node does not need it: it dials
+   * members at the addresses membership carries, and skipping it saves two identify and two
+   * gossipsub streams per connection (see libp2p-options.ts `identifyOnConnect`). Set true when
+   * your own libp2p protocols on `node.libp2p` wait for `peer:identify` (registrar topologies).
+   */
+  identifyPeers?: boolean
 }
 
 /** A running standalone node: the service's API plus the libp2p node under it. */
@@ -71,7 +79,7 @@ export async function createConclave(options: CreateConclaveOptions): Promise<Co
     clock,
     allowPeers: options.allowPeers ? new Set(options.allowPeers) : undefined,
   })
-  const { psk, allowPeers: _allowPeers, tcpRtoMaxMs, ...serviceOptions } = options
+  const { psk, allowPeers: _allowPeers, tcpRtoMaxMs, identifyPeers, ...serviceOptions } = options
   const base = libp2pBaseOptions({
     privateKey,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
@@ -79,6 +87,7 @@ export async function createConclave(options: CreateConclaveOptions): Promise<Co
     psk,
     admission,
     tcpRtoMaxMs,
+    identifyOnConnect: identifyPeers ?? options.observer === true,
   })
   const libp2p = await createLibp2p({
     ...base,

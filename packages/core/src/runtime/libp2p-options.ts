@@ -67,6 +67,16 @@ export interface Libp2pBaseInit {
    * waits after it heals.
    */
   tcpRtoMaxMs?: number
+  /**
+   * Run identify on every new connection (libp2p's default). Default true. Conclave nodes set it
+   * false (createConclave): they dial members at the addresses membership carries, so identify's
+   * addresses are never used, and every other libp2p service that waits for `peer:identify`
+   * (gossipsub's topology) then opens nothing on its own. Identify still answers: a peer that
+   * identifies us (the inspector) learns our protocols, its gossipsub opens a stream, and ours
+   * opens one back (onIncomingStream). At 50 nodes identify was ≈ 10 % of the launch's CPU
+   * samples and node-to-node gossipsub streams carry nothing (nodes subscribe to no topic).
+   */
+  identifyOnConnect?: boolean
 }
 
 export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<string, unknown>> {
@@ -139,7 +149,7 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
       ],
     },
     services: {
-      identify: identify(),
+      identify: identify({ runOnConnectionOpen: init.identifyOnConnect ?? true }),
       ping: ping(),
       // Gossipsub carries only what the inspector reads (nodes publish, never subscribe); its
       // publishes flood to every subscriber at once (floodPublish), so the mesh that heartbeats

@@ -40,6 +40,10 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   the shard heartbeat at 50 ms too), for the equal-timing comparison
   --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at
                   a random phase of the heartbeat period (600 is a multiple of 50 and 120)
+  --crash-phase MS[,MS…]  paired comparisons: crash the global leader exactly MS ms after it
+                  sent a heartbeat round (the k-th crash takes the k-th value, cycling), so two
+                  algorithms can be given the same crash phases; values below the heartbeat
+                  period (120 ms at LAN and baseline --timing conclave); not with --crash-jitter
   --phases        before each report, one JSON line {"phases": [...]}: per crash of the global
                   leader, ms after the crash of its last heartbeat, the first election message,
                   the first PreVote and vote request, a majority of shard votes, the new leader,
@@ -87,6 +91,14 @@ export function timingArg(
   if (v === 'own-rtt')
     return { detection: baselineOwnTiming(algo, conclaveDetectionTiming().roundTripBoundMs) }
   throw new UsageError('--timing for a baseline must be own, own-rtt or conclave')
+}
+
+/** `--crash-phase MS[,MS…]`: whole ms in 0..1000 each, at most 1000 values. */
+export function crashPhaseArg(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined
+  const list = v.split(',')
+  if (list.length > 1000) throw new UsageError('--crash-phase takes at most 1000 values')
+  return list.map((x) => intArg('crash-phase', x, 0, 1000))
 }
 
 export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'persist' | undefined {
@@ -140,6 +152,7 @@ export async function runElectionCommand(
       trace: { type: 'string' },
       timing: { type: 'string' },
       'crash-jitter': { type: 'string', default: '0' },
+      'crash-phase': { type: 'string' },
       phases: { type: 'boolean', default: false },
     },
     strict: true,
@@ -153,6 +166,9 @@ export async function runElectionCommand(
   const unsafeBreak = breakArg(values.break)
   const timing = timingArg(chosen, values.timing)
   const crashJitterMs = intArg('crash-jitter', values['crash-jitter'], 0, 60_000)
+  const crashPhasesMs = crashPhaseArg(values['crash-phase'])
+  if (crashPhasesMs !== undefined && crashJitterMs > 0)
+    throw new UsageError('--crash-phase and --crash-jitter exclude each other')
   const makeSubject = subjectFor(chosen)
   const start = values.start
   if (start !== 'join' && start !== 'converged') throw new UsageError('--start must be join or converged')
@@ -175,6 +191,7 @@ export async function runElectionCommand(
       start,
       makeSubject: (o: SubjectOptions) => makeSubject({ ...o, ...timing }),
       crashJitterMs,
+      ...(crashPhasesMs !== undefined ? { crashPhasesMs } : {}),
       ...(unsafeBreak ? { unsafeBreak } : {}),
       onSimulation: (sim: Simulation, run: ElectionRun) => {
         if (values.phases) phases = new PhaseRecorder(sim, run, chosen)

@@ -13,7 +13,7 @@
  * is unchanged; event times come from the trace itself.
  */
 import type { NodeId } from '@conclave/core'
-import type { Algo, ElectionRun, Simulation } from '@conclave/sim'
+import { type Algo, type ElectionRun, LEADER_ROUND_TYPES, type Simulation } from '@conclave/sim'
 
 /** Sampling period of the sent counters, ms (the message times' resolution). */
 const POLL_MS = 0.5
@@ -21,20 +21,23 @@ const POLL_MS = 0.5
 const WATCH_MS = 3000
 
 /** Per algorithm: the leader's heartbeat round, the first election message, PreVote, vote request. */
-const KEYS: Record<Algo, { heartbeat: string[]; election: string; preVote?: string; vote?: string }> = {
+const KEYS: Record<
+  Algo,
+  { heartbeat: readonly string[]; election: string; preVote?: string; vote?: string }
+> = {
   conclave: {
-    heartbeat: ['global/gheartbeat', 'global/grelay'],
+    heartbeat: LEADER_ROUND_TYPES.conclave,
     election: 'global/gprevote',
     preVote: 'global/gprevote',
     vote: 'global/gvote',
   },
   raft: {
-    heartbeat: ['global/raft-heartbeat'],
+    heartbeat: LEADER_ROUND_TYPES.raft,
     election: 'global/raft-vote-request',
     vote: 'global/raft-vote-request',
   },
   bully: {
-    heartbeat: ['global/bully-heartbeat', 'global/bully-coordinator'],
+    heartbeat: LEADER_ROUND_TYPES.bully,
     election: 'global/bully-election',
   },
 }

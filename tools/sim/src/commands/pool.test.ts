@@ -143,6 +143,45 @@ describe('--crash-jitter and --phases', () => {
   })
 })
 
+describe('--crash-phase (paired crash phases)', () => {
+  it('crashes the leader the given ms after its last round, the same phases for every algorithm', async () => {
+    const phasesMs = [0, 40, 110]
+    const runs: Array<{ algo: string; args: string[] }> = [
+      { algo: 'conclave', args: ['election', '--nodes', '10', '--start', 'converged'] },
+      { algo: 'bully', args: ['baseline', '--algo', 'bully', '--nodes', '10', '--timing', 'conclave'] },
+    ]
+    for (const { algo, args } of runs) {
+      const full = [...args, '--seed', '2', '--scenario', 'crash-global-leader', '--repeats', '3']
+      const { lines } = await run([...full, '--crash-phase', phasesMs.join(','), '--phases', '--json'])
+      const r = JSON.parse(lines.at(-1) as string) as ElectionReport
+      const { phases } = JSON.parse(lines.at(-2) as string) as { phases: FailoverPhases[] }
+      expect(r.crashPhasesMs, algo).toEqual(phasesMs)
+      expect(phases.length, algo).toBe(3)
+      // The recorder samples every 0.5 ms and the crash comes ≤ 0.05 ms late: within 0.6 ms.
+      phases.forEach((p, k) => {
+        expect(p.lastHeartbeatMs, algo).not.toBeNull()
+        expect(
+          Math.abs((p.lastHeartbeatMs as number) + (phasesMs[k] as number)),
+          `${algo} crash ${k}`,
+        ).toBeLessThan(0.6)
+      })
+      // Same seed and phases: the same run; without the option the crashes fall elsewhere.
+      const again = await report([...full, '--crash-phase', phasesMs.join(',')])
+      expect(again.traceHash, algo).toBe(r.traceHash)
+      const plain = await report(full)
+      expect(plain.crashPhasesMs, algo).toEqual([])
+      expect(plain.traceHash, algo).not.toBe(r.traceHash)
+    }
+  })
+
+  it('refuses --crash-jitter with it and values out of range', async () => {
+    const args = ['election', '--nodes', '10', ...crash]
+    expect((await run([...args, '--crash-phase', '10', '--crash-jitter', '600'])).code).not.toBe(0)
+    expect((await run([...args, '--crash-phase', '10,x'])).code).not.toBe(0)
+    expect((await run([...args, '--crash-phase', '1001'])).code).not.toBe(0)
+  })
+})
+
 describe('pnpm sim pool', () => {
   const base = (seed: number, samples: number[]): ElectionReport =>
     ({

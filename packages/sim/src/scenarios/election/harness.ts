@@ -20,7 +20,7 @@ import { sideHasQuorum, withCommittedConfig } from '../../checkers/election/shar
 import type { LeaderProbe } from '../../checkers/election/violation.js'
 import { lanNetwork, type NetworkModel } from '../../network-model.js'
 import { Simulation } from '../../simulation.js'
-import type { ElectionSubject, SubjectKind } from './subjects.js'
+import { type ElectionSubject, LEADER_ROUND_TYPES, type SubjectKind } from './subjects.js'
 
 /** The trace kinds the election checkers and figures read; the rest is hashed, not kept. */
 const KEPT_KINDS: ReadonlySet<TraceEvent['kind']> = new Set([
@@ -57,6 +57,9 @@ function keepForInv7(): (e: TraceEvent) => boolean {
     return true
   }
 }
+
+/** ElectionRun.runToNextRound's step: how late after its send a leader's round is seen, ms. */
+export const ROUND_POLL_MS = 0.05
 
 export interface ElectionRunInit {
   readonly subject: SubjectKind
@@ -182,6 +185,29 @@ export class ElectionRun {
     }
     if (agreed === undefined || !this.isActive(agreed.id)) return undefined
     return this.subject(agreed.id)?.isLeader(this.sim.localNow(agreed.id)) ? agreed : undefined
+  }
+
+  /**
+   * Run until `id` sends its next heartbeat round (a message of one of its algorithm's
+   * LEADER_ROUND_TYPES), in steps of ROUND_POLL_MS of true time: returns the true ms at which the
+   * round was seen — at most ROUND_POLL_MS after it was sent —, or undefined if none was sent
+   * within maxMs. Reads the accounting counters only: the run's events are unchanged.
+   */
+  runToNextRound(id: NodeId, maxMs: number): number | undefined {
+    const types = LEADER_ROUND_TYPES[this.init.subject.algo]
+    const sent = (): number => {
+      const t = this.sim.accounting.perNode.get(id)
+      let n = 0
+      if (t !== undefined) for (const k of types) n += t.byType.get(k)?.sentMsgs ?? 0
+      return n
+    }
+    const n0 = sent()
+    const endMs = this.sim.nowMs + maxMs
+    while (this.sim.nowMs < endMs) {
+      this.sim.runFor(Math.min(ROUND_POLL_MS, endMs - this.sim.nowMs))
+      if (sent() > n0) return this.sim.nowMs
+    }
+    return undefined
   }
 
   /** Run in steps of stepMs until agreedLeader holds or maxMs pass; the true time it held, or undefined. */

@@ -10,6 +10,7 @@ export {
   conclaveSubject,
   type DetectionTiming,
   type ElectionSubject,
+  LEADER_ROUND_TYPES,
   raftPaperTiming,
   raftSubject,
   type SubjectKind,

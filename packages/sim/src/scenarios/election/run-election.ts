@@ -45,6 +45,8 @@ export interface ElectionRunOptions {
   readonly start?: 'join' | 'converged'
   /** ScenarioOptions.crashJitterMs: a random wait before each crash, ms. Default 0. */
   readonly crashJitterMs?: number
+  /** ScenarioOptions.crashPhasesMs: crash the global leader these ms after its last round. */
+  readonly crashPhasesMs?: readonly number[]
   /** Called once with the simulation (and its harness) before it runs (e.g. to record the trace). */
   readonly onSimulation?: (sim: Simulation, run: ElectionRun) => void
 }
@@ -62,6 +64,8 @@ export interface ElectionReport {
   detection: { heartbeatIntervalMs: number; timeoutMinMs: number; timeoutMaxMs: number }
   /** ElectionRunOptions.crashJitterMs. */
   crashJitterMs: number
+  /** ElectionRunOptions.crashPhasesMs ([] when unset). */
+  crashPhasesMs: number[]
   traceHash: string
   firstLeaderMs: number | null
   globalFailovers: number
@@ -132,6 +136,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     repeats: opts.repeats ?? 5,
     waitMaxMs: 10_000,
     crashJitterMs: opts.crashJitterMs ?? 0,
+    ...(opts.crashPhasesMs !== undefined ? { crashPhasesMs: opts.crashPhasesMs } : {}),
   }
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
 
@@ -192,6 +197,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     unsafeBreak: opts.unsafeBreak ?? null,
     detection: { ...subject.timing.detection },
     crashJitterMs: opts.crashJitterMs ?? 0,
+    crashPhasesMs: [...(opts.crashPhasesMs ?? [])],
     traceHash: run.sim.traceHash(),
     firstLeaderMs: round(firstLeaderMs),
     globalFailovers: g.samplesMs.length,

@@ -24,6 +24,16 @@ export interface ScenarioOptions {
    * without it are unchanged.
    */
   readonly crashJitterMs?: number
+  /**
+   * Paired comparisons: a crash that hits the acting global leader waits for the leader's next
+   * heartbeat round (LEADER_ROUND_TYPES) and comes exactly `crashPhasesMs[k mod length]` ms after
+   * that round was sent (+ at most ElectionRun's ROUND_POLL_MS), k counting this run's global
+   * failover episodes. The same list gives every algorithm the same crash phases, so a
+   * crash → known difference is the algorithms' and not the phase draws'. Phases should be below
+   * the heartbeat period (a later one falls after the next round). Unset or empty: no waiting
+   * (traces unchanged); when set, crashJitterMs is not drawn for those crashes.
+   */
+  readonly crashPhasesMs?: readonly number[]
 }
 
 export interface Scenario {
@@ -89,7 +99,13 @@ function crashAndMeasure(
   what: string,
 ): void {
   const jitterMs = opts.crashJitterMs ?? 0
-  if (jitterMs > 0) run.sim.runFor(run.rng.float() * jitterMs)
+  const phases = opts.crashPhasesMs ?? []
+  const before = phases.length > 0 ? (run.agreedLeader() ?? run.actingLeader()) : undefined
+  if (before !== undefined && victims.includes(before.id)) {
+    const k = run.episodes.filter((e) => e.kind === 'global').length
+    if (run.runToNextRound(before.id, opts.waitMaxMs) !== undefined)
+      run.sim.runFor(phases[k % phases.length] as number)
+  } else if (jitterMs > 0) run.sim.runFor(run.rng.float() * jitterMs)
   const leader = run.agreedLeader() ?? run.actingLeader()
   const leaderHit = leader !== undefined && victims.includes(leader.id)
   const map = lazyShardMap(run)

@@ -34,6 +34,18 @@ export interface ElectionSubject extends Machine {
 
 export type Algo = 'conclave' | 'raft' | 'bully'
 
+/**
+ * The message types (`layer/type`, simulator accounting) that make up a leader's heartbeat round,
+ * per algorithm: Conclave's global heartbeat (direct and through relays), flat Raft's heartbeat,
+ * Bully's heartbeat and COORDINATOR. "The leader's last heartbeat round" means a message of one
+ * of these sent by the leader, for `--crash-phase` (scenarios.ts) and `--phases`.
+ */
+export const LEADER_ROUND_TYPES: Readonly<Record<Algo, readonly string[]>> = {
+  conclave: ['global/gheartbeat', 'global/grelay'],
+  raft: ['global/raft-heartbeat'],
+  bully: ['global/bully-heartbeat', 'global/bully-coordinator'],
+}
+
 export interface SubjectOptions {
   /** Every node of the run (baselines need the full voter list up front). */
   readonly ids: readonly NodeId[]

@@ -63,8 +63,9 @@ export interface Libp2pBaseInit {
    * the kernel accepts 1000 .. 120000; elsewhere the kernel's backoff stays). Default 1000: a link
    * that heals after a partition carries again within 1 s instead of up to 3.2 s (6.4 s …) later;
    * measured in the chaos harness (docs/testing.md, session 7). 0 = the kernel's own backoff.
-   * Lower is refused by the kernel; higher = fewer retransmissions during a partition, longer
-   * waits after it heals.
+   * A lower value is raised to 1000 (capSocket clamps to what the kernel accepts); higher = fewer
+   * retransmissions during a partition, longer waits after it heals. A capped socket also gets
+   * TCP_USER_TIMEOUT 900 s, so the cap does not shorten TCP's ~15 min give-up.
    */
   tcpRtoMaxMs?: number
   /**

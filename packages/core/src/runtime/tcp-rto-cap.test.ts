@@ -1,10 +1,10 @@
 /**
- * tcp-rto-cap.ts: the value set is clamped to what the kernel accepts and every outcome is
- * counted; on Linux ≥ 6.15 a real socket reads the cap back (getsockopt), and both ends of a
- * libp2p connection made with libp2pBaseOptions are capped (and none with tcpRtoMaxMs 0).
+ * tcp-rto-cap.ts: the value set is clamped to what the kernel accepts, TCP_USER_TIMEOUT follows a
+ * cap, and every outcome is counted; on Linux ≥ 6.15 a real socket reads both options back
+ * (getsockopt), and both ends of a libp2p connection made with libp2pBaseOptions are capped (and
+ * none with tcpRtoMaxMs 0).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,15 +17,20 @@ import {
   capSocket,
   IPPROTO_TCP,
   libcSetIntSockopt,
+  loadLibc,
+  type NativeLibrary,
+  openLibc,
   rtoCapStats,
   type SetIntSockopt,
   TCP_RTO_MAX_MS,
+  TCP_USER_TIMEOUT,
+  USER_TIMEOUT_MS,
 } from './tcp-rto-cap.js'
 
 const fakeSocket = { _handle: { fd: 17 } }
 
 describe('capSocket', () => {
-  it('sets TCP_RTO_MAX_MS on the descriptor, clamped to 1000 .. 120000 ms', () => {
+  it('sets TCP_RTO_MAX_MS on the descriptor, clamped to 1000 .. 120000 ms, then TCP_USER_TIMEOUT', () => {
     const calls: number[][] = []
     const set: SetIntSockopt = (...args) => {
       calls.push(args)
@@ -34,11 +39,39 @@ describe('capSocket', () => {
     expect(capSocket(fakeSocket, 1000, set)).toBe('capped')
     expect(capSocket(fakeSocket, 200, set)).toBe('capped')
     expect(capSocket(fakeSocket, 999_999, set)).toBe('capped')
+    const userTimeout = [17, IPPROTO_TCP, TCP_USER_TIMEOUT, 900_000]
     expect(calls).toEqual([
       [17, IPPROTO_TCP, TCP_RTO_MAX_MS, 1000],
+      userTimeout,
       [17, IPPROTO_TCP, TCP_RTO_MAX_MS, 1000],
+      userTimeout,
       [17, IPPROTO_TCP, TCP_RTO_MAX_MS, 120_000],
+      userTimeout,
     ])
+  })
+
+  it('counts the cap when only TCP_USER_TIMEOUT fails, and sets no user timeout without a cap', () => {
+    const before = { ...rtoCapStats }
+    const names: number[] = []
+    const userTimeoutFails =
+      (code: 'rc' | 'throw'): SetIntSockopt =>
+      (_fd, _level, name) => {
+        names.push(name)
+        if (name !== TCP_USER_TIMEOUT) return 0
+        if (code === 'throw') throw new Error('boom')
+        return -1
+      }
+    expect(capSocket(fakeSocket, 1000, userTimeoutFails('rc'))).toBe('capped')
+    expect(capSocket(fakeSocket, 1000, userTimeoutFails('throw'))).toBe('capped')
+    expect(rtoCapStats.capped - before.capped).toBe(2)
+    names.length = 0
+    expect(
+      capSocket(fakeSocket, 1000, (_fd, _level, name) => {
+        names.push(name)
+        return -1
+      }),
+    ).toBe('refused')
+    expect(names).toEqual([TCP_RTO_MAX_MS])
   })
 
   it('counts a refusal, a missing descriptor and a missing setsockopt, and never throws', () => {
@@ -58,16 +91,44 @@ describe('capSocket', () => {
   })
 })
 
-/** getsockopt(TCP_RTO_MAX_MS) through koffi, or undefined where the kernel lacks the option. */
-function readRtoMax(fd: number): number | undefined {
-  const koffi = createRequire(import.meta.url)('koffi') as {
-    load(path: string): { func(signature: string): (...args: unknown[]) => number }
-  }
-  const getsockopt = koffi
-    .load('libc.so.6')
-    .func('int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)')
+describe('openLibc', () => {
+  const lib: NativeLibrary = { func: () => () => 0 }
+
+  it('loads libc.so.6, else the process itself (musl), else nothing', () => {
+    const paths: (string | null)[] = []
+    const glibc = (path: string | null) => {
+      paths.push(path)
+      return lib
+    }
+    expect(openLibc(glibc)).toBe(lib)
+    expect(paths).toEqual(['libc.so.6'])
+    paths.length = 0
+    const musl = (path: string | null) => {
+      paths.push(path)
+      if (path !== null) throw new Error('libc.so.6: cannot open shared object file')
+      return lib
+    }
+    expect(openLibc(musl)).toBe(lib)
+    expect(paths).toEqual(['libc.so.6', null])
+    expect(
+      openLibc(() => {
+        throw new Error('no')
+      }),
+    ).toBeNull()
+  })
+})
+
+/** getsockopt(IPPROTO_TCP, `name`) through koffi, or undefined where the kernel lacks it. */
+function readTcpOption(fd: number, name: number): number | undefined {
+  const getsockopt = (loadLibc() as NonNullable<ReturnType<typeof loadLibc>>).func(
+    'int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)',
+  )
   const out = Buffer.alloc(4)
-  return getsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, out, [4]) === 0 ? out.readInt32LE() : undefined
+  return getsockopt(fd, IPPROTO_TCP, name, out, [4]) === 0 ? out.readInt32LE() : undefined
+}
+
+function readRtoMax(fd: number): number | undefined {
+  return readTcpOption(fd, TCP_RTO_MAX_MS)
 }
 
 /** Whether this host can cap: Linux, koffi loads, and the kernel knows TCP_RTO_MAX_MS (6.15+). */
@@ -118,12 +179,17 @@ async function connectedPair(tcpRtoMaxMs: number | undefined): Promise<void> {
 }
 
 describe.runIf(capable)('on this kernel (Linux ≥ 6.15 with koffi)', () => {
-  it('a real socket reads the cap back', async () => {
+  it('a real socket reads the cap and the user timeout back', async () => {
+    // A new socket starts at the namespace's default (120000 unless an operator set the sysctl).
+    const namespaceRtoMaxMs = Number(readFileSync('/proc/sys/net/ipv4/tcp_rto_max_ms', 'utf8'))
     const { server, client } = await socketPair()
     try {
-      expect(readRtoMax(fdOf(client))).toBe(120_000)
+      expect(readRtoMax(fdOf(client))).toBe(namespaceRtoMaxMs)
+      expect(readTcpOption(fdOf(client), TCP_USER_TIMEOUT)).toBe(0)
       expect(capSocket(client, 1000)).toBe('capped')
       expect(readRtoMax(fdOf(client))).toBe(1000)
+      expect(readTcpOption(fdOf(client), TCP_USER_TIMEOUT)).toBe(USER_TIMEOUT_MS)
+      expect(USER_TIMEOUT_MS).toBe(900_000)
       expect(capSocket(client, 2500)).toBe('capped')
       expect(readRtoMax(fdOf(client))).toBe(2500)
     } finally {

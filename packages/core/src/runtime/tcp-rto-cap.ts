@@ -15,21 +15,31 @@
  * frame: during a partition each stalled connection sends one retransmitted segment a second
  * instead of fewer, and nothing else changes.
  *
- * Side effect: TCP gives up on a connection after `tcp_retries2` (15) retransmissions, a time the
- * kernel computes with the cap: about 15 s of nothing acknowledged at a 1 s cap (measured 15.0 s
- * on loopback with the peer's packets dropped) instead of ~15 min. Such a connection is closed and
- * the next frame redials, which a partition longer than that needs anyway.
+ * Side effect, and why the node also sets `TCP_USER_TIMEOUT`: TCP gives up on a connection after
+ * `tcp_retries2` (15) retransmissions, a time the kernel computes with the cap: about 15 s of
+ * nothing acknowledged at a 1 s cap (measured 15.0 s on loopback with the peer's packets dropped)
+ * instead of ~15 min (924.6 s at the default 200 ms .. 120 s backoff). A partition longer than
+ * 15 s would then reset every connection across it, and the heal would start with a full-mesh
+ * re-handshake. `TCP_USER_TIMEOUT` (Linux ≥ 2.6.37) replaces that count with a time: set to
+ * 900 000 ms on the same socket, a connection keeps the kernel's ~15 min give-up whatever the cap.
+ * Both options are set and read back on a real socket (tcp-rto-cap.test.ts); the give-up itself
+ * was not measured in a partition. If only `TCP_USER_TIMEOUT` is refused the cap still stands and
+ * is counted as capped (the ~15 s give-up then applies).
  *
  * How: Node has no `setsockopt`; libc's is called through koffi (a foreign-function interface
- * whose npm package ships prebuilt binaries) on the socket's file descriptor. Where that is not
+ * whose npm package ships prebuilt binaries) on the socket's file descriptor: from `libc.so.6`
+ * (glibc), else from the process itself (musl links libc into it). Where that is not
  * possible (not Linux, koffi or the option missing, an older kernel: ENOPROTOOPT/EINVAL) the
  * connection keeps the kernel's backoff, as before, and the outcome is counted.
  */
 import { createRequire } from 'node:module'
 
-/** `IPPROTO_TCP` and `TCP_RTO_MAX_MS` (linux/tcp.h, Linux 6.15). */
+/** `IPPROTO_TCP`, `TCP_RTO_MAX_MS` (Linux 6.15) and `TCP_USER_TIMEOUT` (linux/tcp.h). */
 export const IPPROTO_TCP = 6
 export const TCP_RTO_MAX_MS = 44
+export const TCP_USER_TIMEOUT = 18
+/** ≈ the kernel's own give-up at the default backoff (tcp_retries2 = 15: 924.6 s), in ms. */
+export const USER_TIMEOUT_MS = 900_000
 /** The kernel accepts 1000 .. 120000 ms for TCP_RTO_MAX_MS. */
 export const RTO_MAX_MS_MIN = 1000
 export const RTO_MAX_MS_MAX = 120_000
@@ -47,23 +57,55 @@ export const rtoCapStats = {
   unavailable: 0,
 }
 
-let loaded: SetIntSockopt | null | undefined
+/** The part of a koffi library handle used here. */
+export interface NativeLibrary {
+  func(signature: string): (...args: unknown[]) => number
+}
 
 /**
- * libc's setsockopt through koffi, loaded once; null where it cannot be (not Linux, koffi or its
- * binary missing).
+ * libc from `load` (koffi's): `libc.so.6` (glibc), else the process itself (`load(null)`, where
+ * musl's libc is linked in); null where neither loads.
  */
+export function openLibc(load: (path: string | null) => NativeLibrary): NativeLibrary | null {
+  try {
+    return load('libc.so.6')
+  } catch {
+    try {
+      return load(null)
+    } catch {
+      return null
+    }
+  }
+}
+
+let libc: NativeLibrary | null | undefined
+
+/** libc through koffi (openLibc), loaded once; null on another OS or without koffi's binary. */
+export function loadLibc(): NativeLibrary | null {
+  if (libc !== undefined) return libc
+  libc = null
+  if (process.platform !== 'linux') return libc
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(path: string | null): NativeLibrary
+    }
+    libc = openLibc((path) => koffi.load(path))
+  } catch {
+    libc = null
+  }
+  return libc
+}
+
+let loaded: SetIntSockopt | null | undefined
+
+/** libc's setsockopt through koffi, loaded once; null where it cannot be (see loadLibc). */
 export function libcSetIntSockopt(): SetIntSockopt | null {
   if (loaded !== undefined) return loaded
   loaded = null
-  if (process.platform !== 'linux') return loaded
+  const lib = loadLibc()
+  if (lib === null) return loaded
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(path: string): { func(signature: string): (...args: unknown[]) => number }
-    }
-    const setsockopt = koffi
-      .load('libc.so.6')
-      .func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
+    const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
     const value = Buffer.alloc(4)
     loaded = (fd, level, name, v) => {
       value.writeInt32LE(v)
@@ -81,8 +123,10 @@ interface SocketLike {
 }
 
 /**
- * Cap `socket`'s retransmission backoff at `maxMs` (clamped to what the kernel accepts). Returns
- * the outcome, also counted in `rtoCapStats`. Never throws.
+ * Cap `socket`'s retransmission backoff at `maxMs` (clamped to what the kernel accepts) and, once
+ * capped, set its `TCP_USER_TIMEOUT` to USER_TIMEOUT_MS so that the cap does not shorten TCP's
+ * give-up (file comment). Returns the outcome of the cap, also counted in `rtoCapStats`; a refused
+ * user timeout does not change it. Never throws.
  */
 export function capSocket(
   socket: unknown,
@@ -106,5 +150,10 @@ export function capSocket(
     return 'refused'
   }
   rtoCapStats.capped++
+  try {
+    set(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
+  } catch {
+    // The cap stands; the connection gives up after ~15 s of silence instead (file comment).
+  }
   return 'capped'
 }

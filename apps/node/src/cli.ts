@@ -149,6 +149,7 @@ async function start(opts: StartOptions, testHooks: readonly string[]): Promise<
     config,
     psk: admission.psk,
     allowPeers: admission.allowPeers,
+    tcpRtoMaxMs: opts.tcpRtoMaxMs,
     machineFactory:
       opts.engine === 'flat-raft'
         ? (ctx) => {

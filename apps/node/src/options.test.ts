@@ -57,6 +57,13 @@ describe('conclave start options', () => {
     [['--data-dir'], /needs a value/],
     [['--data-dir', 'd', '--init', '--admin', '0.0.0.0:7000'], /not a loopback address/],
     [['--data-dir', 'd', '--init', '--admin', '10.0.0.5:7000', '--admin-token', 'short'], /at least 16/],
+    [
+      ['--data-dir', 'd', '--init', '--tcp-rto-max-ms', '200'],
+      /--tcp-rto-max-ms: expected 0 .* \[1000, 120000\]/,
+    ],
+    [['--data-dir', 'd', '--init', '--tcp-rto-max-ms', '120001'], /--tcp-rto-max-ms: expected 0/],
+    [['--data-dir', 'd', '--init', '--tcp-rto-max-ms', '1.5s'], /--tcp-rto-max-ms: expected 0/],
+    [['--data-dir', 'd', '--init', '--tcp-rto-max-ms', '-1'], /--tcp-rto-max-ms: expected 0/],
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => resolveStartOptions(argv, {})).toThrow(UsageError)
     expect(() => resolveStartOptions(argv, {})).toThrow(message)
@@ -88,6 +95,22 @@ describe('conclave start options', () => {
     expect(p.adminToken).toBeUndefined()
     expect(p.allowPeers).toBeUndefined()
     expect(p.pskFile).toBeUndefined()
+  })
+
+  it('tcp-rto-max-ms: flag, env and config file names; unset leaves createConclave its default', () => {
+    const base = ['--data-dir', 'd', '--init']
+    expect(resolveStartOptions(base, {}).tcpRtoMaxMs).toBeUndefined()
+    expect(resolveStartOptions([...base, '--tcp-rto-max-ms', '0'], {}).tcpRtoMaxMs).toBe(0)
+    expect(resolveStartOptions([...base, '--tcp-rto-max-ms=2500'], {}).tcpRtoMaxMs).toBe(2500)
+    expect(resolveStartOptions(base, { CONCLAVE_TCP_RTO_MAX_MS: '120000' }).tcpRtoMaxMs).toBe(120_000)
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const file = join(dir, 'c.json')
+    writeFileSync(file, JSON.stringify({ tcpRtoMaxMs: 1000 }))
+    expect(resolveStartOptions([...base, '--config', file], {}).tcpRtoMaxMs).toBe(1000)
+    writeFileSync(file, JSON.stringify({ 'tcp-rto-max-ms': 500 }))
+    expect(() => resolveStartOptions([...base, '--config', file], {})).toThrow(
+      /c\.json:tcp-rto-max-ms: expected 0 \(the kernel's own backoff\)/,
+    )
   })
 
   it('refuses an admin token file that other users may read', () => {

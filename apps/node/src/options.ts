@@ -5,7 +5,7 @@
  * clear UsageError naming the option and the source it came from.
  */
 import { readFileSync } from 'node:fs'
-import { AdmissionConfigError, checkPrivateFile } from '@conclave/core'
+import { AdmissionConfigError, checkPrivateFile, RTO_MAX_MS_MAX, RTO_MAX_MS_MIN } from '@conclave/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ADMIN_TOKEN_CHARS_MIN, isLoopbackHost } from './admin-auth.js'
 
@@ -39,6 +39,11 @@ export interface StartOptions {
   allowPeersFile: string | undefined
   /** Bearer token for the admin HTTP API; required when `admin` is not a loopback address. */
   adminToken: string | undefined
+  /**
+   * Cap on each connection's TCP retransmission backoff, ms (createConclave's tcpRtoMaxMs):
+   * undefined = its default (1000), 0 = the kernel's own backoff, else 1000 .. 120000.
+   */
+  tcpRtoMaxMs: number | undefined
 }
 
 interface Spec {
@@ -75,6 +80,10 @@ export const START_SPECS: Record<string, Spec> = {
   'admin-token-file': {
     kind: 'string',
     help: 'file holding the admin token (first line; must not be readable by group or others)',
+  },
+  'tcp-rto-max-ms': {
+    kind: 'int',
+    help: `cap on TCP's retransmission backoff per connection, ms: ${RTO_MAX_MS_MIN}..${RTO_MAX_MS_MAX} (Linux >= 6.15; default 1000), 0 = the kernel's own`,
   },
   config: { kind: 'string', help: 'JSON config file with the same option names' },
 }
@@ -197,6 +206,7 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
     throw new UsageError(
       `${get('admin')?.source}: ${admin.host} is not a loopback address; the admin API there needs --admin-token or --admin-token-file`,
     )
+  const tcpRtoMaxMs = rtoMaxMs(get('tcp-rto-max-ms'))
   const allowList = [...list('allow-peers')]
   const allowFile = str('allow-peers-file')
   return {
@@ -216,7 +226,19 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
     allowPeers: allowList.length > 0 || allowFile ? allowList : undefined,
     allowPeersFile: allowFile,
     adminToken,
+    tcpRtoMaxMs,
   }
+}
+
+/** `--tcp-rto-max-ms`: 0 (the kernel's own backoff) or what the kernel accepts, 1000 .. 120000. */
+function rtoMaxMs(e: { value: unknown; source: string } | undefined): number | undefined {
+  if (e === undefined) return undefined
+  const n = typeof e.value === 'number' ? e.value : Number(e.value)
+  if (!Number.isInteger(n) || (n !== 0 && (n < RTO_MAX_MS_MIN || n > RTO_MAX_MS_MAX)))
+    throw new UsageError(
+      `${e.source}: expected 0 (the kernel's own backoff) or an integer in [${RTO_MAX_MS_MIN}, ${RTO_MAX_MS_MAX}] ms (what the kernel accepts), got ${JSON.stringify(e.value)}`,
+    )
+  return n
 }
 
 /**

@@ -31,8 +31,11 @@ export const CHAOS_USAGE = `pnpm chaos --nodes N --schedules K [--seed S] [--sch
   --node-log-level L  the nodes' log level (default info); debug also logs every protocol trace
                       event and failed dial, and every line a node logs (samples aside) goes to
                       DIR/node-log.jsonl stamped with host time, for diagnosing a failing schedule
-  --tcp-rto-max-ms MS set net.ipv4.tcp_rto_max_ms in every node's namespace (Linux >= 6.15;
-                      kernel default 120000): an operator's cap on TCP's retransmission backoff
+  --tcp-rto-max-ms MS every node's cap on TCP's retransmission backoff (Linux >= 6.15): passed to
+                      each node as its --tcp-rto-max-ms (a socket option, which wins over the
+                      namespace's sysctl) and, unless 0, set as net.ipv4.tcp_rto_max_ms in every
+                      namespace too. 0 = the kernel's own backoff (default 120000) everywhere;
+                      1000..120000; unset = the nodes' default (1000)
   --json              print the summary as one JSON object on the last line
 pnpm chaos --cleanup  remove what a killed harness left (namespaces, the fenced resource, data dirs)`
 

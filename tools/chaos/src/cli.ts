@@ -69,6 +69,9 @@ async function main(): Promise<number> {
   const nodeLogLevel = flags.get('node-log-level') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(nodeLogLevel))
     throw new Error('--node-log-level: one of debug, info, warn, error')
+  const tcpRtoMaxMs = flags.has('tcp-rto-max-ms') ? int(flags, 'tcp-rto-max-ms', 0, 0, 120_000) : undefined
+  if (tcpRtoMaxMs !== undefined && tcpRtoMaxMs !== 0 && tcpRtoMaxMs < 1000)
+    throw new Error(`--tcp-rto-max-ms: 0 or 1000..120000 (what the kernel accepts), got ${tcpRtoMaxMs}`)
   const outDir = flags.get('out') ?? join(ROOT, 'artifacts', 'chaos', `seed-${seed}`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -93,7 +96,7 @@ async function main(): Promise<number> {
       dataDir: join('/dev/shm', `conclave-chaos-${process.pid}`),
       kinds,
       nodeLogLevel,
-      tcpRtoMaxMs: flags.has('tcp-rto-max-ms') ? int(flags, 'tcp-rto-max-ms', 0, 200, 120_000) : undefined,
+      tcpRtoMaxMs,
       log,
     })
     runs.push({ nodes: n, run })

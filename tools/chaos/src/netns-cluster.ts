@@ -38,6 +38,8 @@ export interface NetnsClusterInit {
   breakRule: string | undefined
   /** The nodes' --log-level (info unless diagnosing: debug logs every trace event). */
   logLevel?: string
+  /** The nodes' --tcp-rto-max-ms; undefined: not passed (the node's default). */
+  tcpRtoMaxMs?: number
   probeIntervalMs: number
   onSample(s: Sample): void
   /** The node's own global lease events (`chaos:lease`), in the order it logged them. */
@@ -118,6 +120,7 @@ export class NetnsCluster {
       `--bootstrap-expect=${this.init.nodes}`,
       '--enable-test-hooks', // the second opt-in the CONCLAVE_TEST_* variables below need
     ]
+    if (this.init.tcpRtoMaxMs !== undefined) args.push(`--tcp-rto-max-ms=${this.init.tcpRtoMaxMs}`)
     if (seeds.length > 0) args.push(`--bootstrap=${seeds.map((j) => this.addr(j)).join(',')}`)
     // Only what the node needs: never the harness's whole environment (no stray CONCLAVE_* setting).
     const env: NodeJS.ProcessEnv = {

@@ -94,8 +94,8 @@ export async function teardown(): Promise<void> {
 
 /**
  * `rtoMaxMs`: set the namespaces' `net.ipv4.tcp_rto_max_ms` (Linux >= 6.15; default 120000),
- * TCP's cap on its retransmission backoff — an operator's setting, for A/Bs of how long TCP's
- * backoff holds the first packets after a heal (docs/testing.md).
+ * TCP's cap on its retransmission backoff for sockets that set none of their own (the nodes set
+ * theirs, `--tcp-rto-max-ms`, which the harness passes with the same value: run.ts).
  */
 export async function setup(slots: number, rtoMaxMs?: number): Promise<void> {
   const batch: string[] = [

@@ -48,7 +48,11 @@ export interface ChaosOptions {
   kinds?: FaultKind[]
   /** The nodes' log level; other than `info`, every line they log goes to node-log.jsonl. */
   nodeLogLevel?: string
-  /** The namespaces' net.ipv4.tcp_rto_max_ms (an operator's kernel setting); undefined: the kernel's default. */
+  /**
+   * Every node's --tcp-rto-max-ms (its per-socket cap, which wins over the namespace's sysctl), and
+   * unless 0 also the namespaces' net.ipv4.tcp_rto_max_ms; 0 = the kernel's own backoff;
+   * undefined: the nodes' default (1000) and the kernel's sysctl default.
+   */
   tcpRtoMaxMs?: number
   log(line: string): void
 }
@@ -168,7 +172,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
 
   try {
     await net.teardown() // leftovers of a crashed earlier run
-    await net.setup(n, o.tcpRtoMaxMs)
+    await net.setup(n, o.tcpRtoMaxMs === 0 ? undefined : o.tcpRtoMaxMs)
     rmSync(o.dataDir, { recursive: true, force: true })
 
     // History, appended by the nodes' probes and the resource as they report.
@@ -217,6 +221,7 @@ export async function runChaos(o: ChaosOptions): Promise<RunResult> {
       dir: o.dataDir,
       seeds: SEEDS,
       preset: 'local',
+      tcpRtoMaxMs: o.tcpRtoMaxMs,
       breakRule: protocolBreak,
       logLevel: nodeLogLevel,
       probeIntervalMs: PROBE_INTERVAL_MS,

@@ -15,6 +15,29 @@ import {
 import { safetyViolations } from './safety-check.js'
 import { TestNet, testIds } from './test-net.js'
 
+/** A global leader sends a heartbeat round every heartbeatIntervalMs (120 ms at LAN): far inside this. */
+const HEARTBEAT_WAIT_MS_MAX = 2000
+
+/**
+ * Run 1 ms at a time until `leader` sends its next global heartbeat (the log scanned from where it
+ * stood, each entry once); fails the test after HEARTBEAT_WAIT_MS_MAX simulated ms.
+ */
+function runUntilHeartbeatSent(net: TestNet, leader: NodeId): void {
+  const startMs = net.nowMs
+  let next = net.log.length
+  for (;;) {
+    for (; next < net.log.length; next++) {
+      const e = net.log[next]
+      if (e?.node === leader && e.type === 'gheartbeat') return
+    }
+    if (net.nowMs - startMs >= HEARTBEAT_WAIT_MS_MAX)
+      throw new Error(
+        `${leader} sent no global heartbeat within ${HEARTBEAT_WAIT_MS_MAX} ms (from ${startMs} ms)`,
+      )
+    net.runFor(1)
+  }
+}
+
 type Traced = TraceEvent & { trueMs: number }
 
 /** Invariant 2 only (lease overlaps per shard and global), from the fuzz tests' shared checker. */
@@ -197,8 +220,7 @@ describe('global group', () => {
         const leader = net.globalLeaders()[0]
         if (leader === undefined) break
         const term = net.machine(leader).leader()?.term ?? 0
-        const mark = net.log.length
-        while (!net.log.slice(mark).some((e) => e.node === leader && e.type === 'gheartbeat')) net.runFor(1)
+        runUntilHeartbeatSent(net, leader)
         const roundMs = net.nowMs
         net.runFor(1) // delivered (a crashed node's frames in flight are dropped)
         net.crash(leader)
@@ -395,9 +417,7 @@ describe('global group', () => {
       .filter((s) => s !== leaderShard && s !== first)
       .slice(0, 2)
       .map((s) => shardLeaderOf(net, s) as NodeId)
-    const mark = net.log.length
-    const sent = () => net.log.slice(mark).some((e) => e.node === leader && e.type === 'gheartbeat')
-    while (!sent()) net.runFor(1)
+    runUntilHeartbeatSent(net, leader)
     for (const v of late) net.pause(v, 30)
     net.runFor(35) // the paused two get it now; the leader dies before its next round
     const crashMs = net.nowMs

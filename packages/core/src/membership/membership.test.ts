@@ -414,6 +414,37 @@ describe('membership: anti-entropy fingerprint round', () => {
   })
 })
 
+describe('membership: syncing with a stranger', () => {
+  it('syncWithStranger sends one digest per aeFastIntervalMs whoever asks, and none to itself', () => {
+    const cfg = lanConfig()
+    const [aId, s1, s2] = testIds(3) as [NodeId, NodeId, NodeId]
+    const a = new Membership(
+      { id: aId, bootEpoch: 1, rng: createRng(1), config: cfg, signer: simSigner() },
+      0,
+    )
+    a.drain()
+    const digests = () => a.drain().send.filter((o) => o.type === 'digest')
+    const t0 = 1000
+    // Many strangers (or one, many times) within the interval: one exchange, to the first.
+    for (let i = 0; i < 50; i++) a.syncWithStranger(i % 2 === 0 ? s1 : s2, t0 + i)
+    a.syncWithStranger(s2, t0 + cfg.aeFastIntervalMs - 1)
+    const first = digests()
+    expect(first.map((o) => o.to)).toEqual([s1])
+    const frame = decodeFrame((first[0] as { bytes: Uint8Array }).bytes, FRAME)
+    expect(frame.type).toBe('digest')
+    // Once the interval has passed, the next one.
+    a.syncWithStranger(s2, t0 + cfg.aeFastIntervalMs)
+    a.syncWithStranger(s1, t0 + cfg.aeFastIntervalMs + 1)
+    expect(digests().map((o) => o.to)).toEqual([s2])
+    // Its own id: never, even with the interval long past (and it uses up no exchange).
+    const later = t0 + 10 * cfg.aeFastIntervalMs
+    a.syncWithStranger(aId, later)
+    expect(digests()).toEqual([])
+    a.syncWithStranger(s1, later)
+    expect(digests().map((o) => o.to)).toEqual([s1])
+  })
+})
+
 describe('membership: telling the dead', () => {
   it('a member held dead that talks to us is told, refutes, and comes back at a new incarnation', () => {
     const cfg = lanConfig()

@@ -33,7 +33,7 @@ export interface GlobalConfig {
    * arrives. Too short costs at most one rank step, never a second term: a shard leader whose window
    * closes within a rank step of the PreVote's arrival answers it then (one held PreVote), later
    * ones refuse it and the next-ranked one runs. Default 0 (LAN and local presets; the LAN preset
-   * had 15 ms = one rank step until session 6): the windows open when the same round arrives, at
+   * had 15 ms = one rank step until session 7; tried in session 6 and reverted): the windows open when the same round arrives, at
    * most one relay hop + one delay spread (LAN: < 4 ms) plus the drift over T_g (2ρ·300 = 6 ms)
    * apart, well inside the one rank step for which a shard leader holds a PreVote; a 15 ms wait
    * only delayed every failover by 15 ms (1000 nodes: 318 ms from the last round to the first

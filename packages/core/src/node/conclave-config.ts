@@ -49,7 +49,7 @@ export function wanConclaveConfig(): ConclaveConfig {
   c.membership = wanConfig()
   c.shard = scaleShard(c.shard, 5)
   c.global = scaleGlobal(c.global, 5)
-  // The LAN preset's slack went 15 → 0 in session 6 (its delay spread, < 4 ms, is far inside the
+  // The LAN preset's slack went 15 → 0 in session 7 (its delay spread, < 4 ms, is far inside the
   // 15 ms for which a shard leader holds a PreVote). A WAN round reaches shard leaders up to
   // ≈ 250 ms apart, more than the 75 ms step: keep the old slack of one step (not measured).
   c.global.rankSlackMs = c.global.rankStepMs

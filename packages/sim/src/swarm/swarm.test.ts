@@ -13,7 +13,7 @@ describe('swarm (fixed sample)', () => {
   })
 
   it('growth seeds (3–9 founders, the rest joining under faults) split shards with no violation', () => {
-    // 15 seeds, 3 of them growth seeds: with the LAN rank slack at 0 (session 6) seed 11's split
+    // 15 seeds, 3 of them growth seeds: with the LAN rank slack at 0 (session 7) seed 11's split
     // no longer completes within its run (seeds 1–120: 12 shards added in 24 growth seeds, 16
     // with the old 15 ms slack, per-seed differences both ways); seed 14 splits with either.
     const report = runSwarm({ seeds: 15, firstSeed: 1, nodesMax: 40, safetyMs: 5000 })
@@ -51,7 +51,8 @@ describe('swarm (fixed sample)', () => {
   })
 
   it('seed 805 (120 nodes, growth): joiners whose view misses their announcer pull its claim from the announcement they refuse', () => {
-    // Failed (no leader known to all) with the LAN rank slack 0 (session 6): the 96 nodes added as
+    // Failed (no leader known to all) with the LAN rank slack 0 when session 6 tried it (it landed
+    // in session 7, with the stranger sync this test covers): the 96 nodes added as
     // the faults stopped lacked the global leader, their announcer, in their membership views and
     // refused its 20 announcements each as not-a-member for 12 s. A refused frame from a stranger
     // now starts an anti-entropy exchange with it (membership.ts syncWithStranger).

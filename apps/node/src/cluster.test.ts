@@ -99,6 +99,9 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     const capped = Number(/conclave_tcp_rto_cap_total\{result="capped"\} (\d+)/.exec(text)?.[1])
     const refused = Number(/conclave_tcp_rto_cap_total\{result="refused"\} (\d+)/.exec(text)?.[1])
     if (process.platform === 'linux' && refused === 0) expect(capped).toBeGreaterThan(0)
+    const userTimeouts = Number(/conclave_tcp_user_timeout_total\{result="set"\} (\d+)/.exec(text)?.[1])
+    expect(text).toMatch(/conclave_tcp_user_timeout_total\{result="refused"\} 0/)
+    expect(userTimeouts).toBe(capped)
     // A production start (no CONCLAVE_TEST_*, no --enable-test-hooks) runs no test hook.
     expect(text).toContain('conclave_test_hooks_active 0')
     const st = (await (await fetch(`http://127.0.0.1:${cluster.adminPort(i)}/status`)).json()) as {

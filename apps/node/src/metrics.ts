@@ -6,7 +6,13 @@
  * leader it followed as gone (no leader known, or that leader suspect/dead/left in membership)
  * to the moment it learned a different leader.
  */
-import { type ConclaveService, type LeaderChange, rtoCapStats, type TraceEvent } from '@conclave/core'
+import {
+  type ConclaveService,
+  type LeaderChange,
+  rtoCapStats,
+  type TraceEvent,
+  userTimeoutStats,
+} from '@conclave/core'
 
 const FAILOVER_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
 
@@ -131,6 +137,13 @@ export class NodeMetrics {
     )
     for (const [k, v] of Object.entries(rtoCapStats))
       lines.push(`conclave_tcp_rto_cap_total{result="${k}"} ${v}`)
+    metric(
+      'conclave_tcp_user_timeout_total',
+      'counter',
+      'capped connections given TCP_USER_TIMEOUT 900 s, so the cap keeps the kernel give-up of ~15 min (set), or not (refused: they give up after ~15 s of silence)',
+    )
+    for (const [k, v] of Object.entries(userTimeoutStats))
+      lines.push(`conclave_tcp_user_timeout_total{result="${k}"} ${v}`)
     metric(
       'conclave_rejected_frames_total',
       'counter',

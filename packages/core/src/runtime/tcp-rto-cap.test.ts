@@ -25,6 +25,7 @@ import {
   TCP_RTO_MAX_MS,
   TCP_USER_TIMEOUT,
   USER_TIMEOUT_MS,
+  userTimeoutStats,
 } from './tcp-rto-cap.js'
 
 const fakeSocket = { _handle: { fd: 17 } }
@@ -61,9 +62,12 @@ describe('capSocket', () => {
         if (code === 'throw') throw new Error('boom')
         return -1
       }
+    const userBefore = { ...userTimeoutStats }
     expect(capSocket(fakeSocket, 1000, userTimeoutFails('rc'))).toBe('capped')
     expect(capSocket(fakeSocket, 1000, userTimeoutFails('throw'))).toBe('capped')
     expect(rtoCapStats.capped - before.capped).toBe(2)
+    expect(userTimeoutStats.refused - userBefore.refused).toBe(2)
+    expect(userTimeoutStats.set).toBe(userBefore.set)
     names.length = 0
     expect(
       capSocket(fakeSocket, 1000, (_fd, _level, name) => {
@@ -72,6 +76,9 @@ describe('capSocket', () => {
       }),
     ).toBe('refused')
     expect(names).toEqual([TCP_RTO_MAX_MS])
+    expect(capSocket(fakeSocket, 1000, () => 0)).toBe('capped')
+    expect(userTimeoutStats.set - userBefore.set).toBe(1)
+    expect(userTimeoutStats.refused - userBefore.refused).toBe(2)
   })
 
   it('counts a refusal, a missing descriptor and a missing setsockopt, and never throws', () => {

@@ -99,12 +99,8 @@ export class NetnsCluster {
     this.ids[i] = peerIdFromPrivateKey(key).toString()
   }
 
-  spawn(i: number): void {
-    const prev = this.slots[i]
-    if (prev && prev.state !== 'down') throw new Error(`n${i} is ${prev.state}, not down`)
-    const offsetMs = prev?.offsetMs ?? 0
-    const driftPpm = prev?.driftPpm ?? 0
-    writeFileSync(this.clockFile(i), JSON.stringify({ offsetMs, driftPpm }))
+  /** `ip` arguments that start slot i's node in its namespace (the `conclave start` flags). */
+  startArgs(i: number): string[] {
     const seeds = [...Array(Math.min(this.init.seeds, this.init.nodes)).keys()].filter((j) => j !== i)
     const args = [
       'netns',
@@ -118,10 +114,20 @@ export class NetnsCluster {
       `--preset=${this.init.preset}`,
       `--log-level=${this.init.logLevel ?? 'info'}`,
       `--bootstrap-expect=${this.init.nodes}`,
-      '--enable-test-hooks', // the second opt-in the CONCLAVE_TEST_* variables below need
+      '--enable-test-hooks', // the second opt-in the CONCLAVE_TEST_* variables (spawn's env) need
     ]
     if (this.init.tcpRtoMaxMs !== undefined) args.push(`--tcp-rto-max-ms=${this.init.tcpRtoMaxMs}`)
     if (seeds.length > 0) args.push(`--bootstrap=${seeds.map((j) => this.addr(j)).join(',')}`)
+    return args
+  }
+
+  spawn(i: number): void {
+    const prev = this.slots[i]
+    if (prev && prev.state !== 'down') throw new Error(`n${i} is ${prev.state}, not down`)
+    const offsetMs = prev?.offsetMs ?? 0
+    const driftPpm = prev?.driftPpm ?? 0
+    writeFileSync(this.clockFile(i), JSON.stringify({ offsetMs, driftPpm }))
+    const args = this.startArgs(i)
     // Only what the node needs: never the harness's whole environment (no stray CONCLAVE_* setting).
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,

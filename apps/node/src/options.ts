@@ -5,7 +5,13 @@
  * clear UsageError naming the option and the source it came from.
  */
 import { readFileSync } from 'node:fs'
-import { AdmissionConfigError, checkPrivateFile, RTO_MAX_MS_MAX, RTO_MAX_MS_MIN } from '@conclave/core'
+import {
+  AdmissionConfigError,
+  checkPrivateFile,
+  isRtoMaxMs,
+  RTO_MAX_MS_MAX,
+  RTO_MAX_MS_MIN,
+} from '@conclave/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ADMIN_TOKEN_CHARS_MIN, isLoopbackHost } from './admin-auth.js'
 
@@ -234,7 +240,7 @@ export function resolveStartOptions(argv: readonly string[], env: NodeJS.Process
 function rtoMaxMs(e: { value: unknown; source: string } | undefined): number | undefined {
   if (e === undefined) return undefined
   const n = typeof e.value === 'number' ? e.value : Number(e.value)
-  if (!Number.isInteger(n) || (n !== 0 && (n < RTO_MAX_MS_MIN || n > RTO_MAX_MS_MAX)))
+  if (!isRtoMaxMs(n))
     throw new UsageError(
       `${e.source}: expected 0 (the kernel's own backoff) or an integer in [${RTO_MAX_MS_MIN}, ${RTO_MAX_MS_MAX}] ms (what the kernel accepts), got ${JSON.stringify(e.value)}`,
     )

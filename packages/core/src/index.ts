@@ -67,7 +67,13 @@ export { type Libp2pBaseInit, libp2pBaseOptions } from './runtime/libp2p-options
 export { DEFAULT_PEER_STREAMS_LIMITS, type PeerStreamsLimits } from './runtime/peer-streams.js'
 export { PROTOCOLS, TOPIC_LEADER, TOPIC_STATUS } from './runtime/protocols.js'
 export { ed25519Signer } from './runtime/signer.js'
-export { RTO_MAX_MS_MAX, RTO_MAX_MS_MIN, rtoCapStats, userTimeoutStats } from './runtime/tcp-rto-cap.js'
+export {
+  isRtoMaxMs,
+  RTO_MAX_MS_MAX,
+  RTO_MAX_MS_MIN,
+  rtoCapStats,
+  userTimeoutStats,
+} from './runtime/tcp-rto-cap.js'
 export type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from './sans-io.js'
 export { emptyReady } from './sans-io.js'
 export { isLeaseValid, leaseUntilMs } from './shard/raft-rules.js'

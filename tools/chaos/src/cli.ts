@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isRtoMaxMs, RTO_MAX_MS_MAX, RTO_MAX_MS_MIN } from '@conclave/core'
 import { intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
 import { quantile, VIOLATION_KINDS, type ViolationKind } from './checker.js'
 import { cleanup } from './cleanup.js'
@@ -69,9 +70,13 @@ async function main(): Promise<number> {
   const nodeLogLevel = flags.get('node-log-level') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(nodeLogLevel))
     throw new Error('--node-log-level: one of debug, info, warn, error')
-  const tcpRtoMaxMs = flags.has('tcp-rto-max-ms') ? int(flags, 'tcp-rto-max-ms', 0, 0, 120_000) : undefined
-  if (tcpRtoMaxMs !== undefined && tcpRtoMaxMs !== 0 && tcpRtoMaxMs < 1000)
-    throw new Error(`--tcp-rto-max-ms: 0 or 1000..120000 (what the kernel accepts), got ${tcpRtoMaxMs}`)
+  const tcpRtoMaxMs = flags.has('tcp-rto-max-ms')
+    ? int(flags, 'tcp-rto-max-ms', 0, 0, RTO_MAX_MS_MAX)
+    : undefined
+  if (tcpRtoMaxMs !== undefined && !isRtoMaxMs(tcpRtoMaxMs))
+    throw new Error(
+      `--tcp-rto-max-ms: 0 or ${RTO_MAX_MS_MIN}..${RTO_MAX_MS_MAX} (what the kernel accepts), got ${tcpRtoMaxMs}`,
+    )
   const outDir = flags.get('out') ?? join(ROOT, 'artifacts', 'chaos', `seed-${seed}`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
 

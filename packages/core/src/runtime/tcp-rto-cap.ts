@@ -44,6 +44,11 @@ export const USER_TIMEOUT_MS = 900_000
 export const RTO_MAX_MS_MIN = 1000
 export const RTO_MAX_MS_MAX = 120_000
 
+/** A valid `tcpRtoMaxMs` setting: 0 (the kernel's own backoff) or what the kernel accepts. */
+export function isRtoMaxMs(ms: number): boolean {
+  return Number.isInteger(ms) && (ms === 0 || (ms >= RTO_MAX_MS_MIN && ms <= RTO_MAX_MS_MAX))
+}
+
 /** Sets one int socket option: 0 on success, or an errno-like failure (non-zero). */
 export type SetIntSockopt = (fd: number, level: number, name: number, value: number) => number
 
@@ -148,26 +153,21 @@ export function capSocket(
     return 'unavailable'
   }
   const ms = Math.round(Math.min(RTO_MAX_MS_MAX, Math.max(RTO_MAX_MS_MIN, maxMs)))
-  let rc: number
-  try {
-    rc = set(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, ms)
-  } catch {
-    rc = -1
+  const tcpOption = (name: number, value: number): boolean => {
+    try {
+      return set(fd, IPPROTO_TCP, name, value) === 0
+    } catch {
+      return false
+    }
   }
-  if (rc !== 0) {
+  if (!tcpOption(TCP_RTO_MAX_MS, ms)) {
     rtoCapStats.refused++
     return 'refused'
   }
   rtoCapStats.capped++
   // The cap stands either way; without the user timeout the connection gives up after ~15 s of
   // silence instead (file comment).
-  let userRc: number
-  try {
-    userRc = set(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
-  } catch {
-    userRc = -1
-  }
-  if (userRc === 0) userTimeoutStats.set++
+  if (tcpOption(TCP_USER_TIMEOUT, USER_TIMEOUT_MS)) userTimeoutStats.set++
   else userTimeoutStats.refused++
   return 'capped'
 }

@@ -77,7 +77,7 @@ export class PhaseRecorder {
     sim.onEvent(({ event }) => {
       if (event.kind === 'global:leader' && (this.leader === undefined || event.term > this.leader.term)) {
         this.leader = { id: event.leader, term: event.term }
-        this.lastHeartbeatCount = this.sentBy(event.leader, this.keys.heartbeat)
+        this.lastHeartbeatCount = this.run.sentBy(event.leader, this.keys.heartbeat)
         this.lastHeartbeatSentMs = undefined
       }
     })
@@ -87,14 +87,6 @@ export class PhaseRecorder {
       sim.schedule(sim.nowMs + POLL_MS, poll)
     }
     sim.schedule(sim.nowMs + POLL_MS, poll)
-  }
-
-  private sentBy(id: NodeId, keys: readonly string[]): number {
-    const t = this.sim.accounting.perNode.get(id)
-    if (t === undefined) return 0
-    let n = 0
-    for (const k of keys) n += t.byType.get(k)?.sentMsgs ?? 0
-    return n
   }
 
   private sentByAll(key: string): number {
@@ -107,7 +99,7 @@ export class PhaseRecorder {
     // A crashed leader's counters stay readable: a round sent in the same poll period as the
     // crash, just before it, still counts as its last.
     if (this.leader === undefined) return
-    const n = this.sentBy(this.leader.id, this.keys.heartbeat)
+    const n = this.run.sentBy(this.leader.id, this.keys.heartbeat)
     if (n > this.lastHeartbeatCount) {
       this.lastHeartbeatCount = n
       this.lastHeartbeatSentMs = this.sim.nowMs
@@ -160,7 +152,7 @@ export class PhaseRecorder {
     // Heartbeat rounds sent by each node so far: the new leader's first round is counted in the
     // same step as its global:leader event, so its count is taken from before the election.
     const beats0 = new Map<NodeId, number>()
-    for (const id of live) beats0.set(id, this.sentBy(id, keys.heartbeat))
+    for (const id of live) beats0.set(id, this.run.sentBy(id, keys.heartbeat))
     const waitingLeaders = new Set(shardLeaders)
     const waitingNodes = new Set(live)
     const stop = this.sim.onEvent(({ trueMs, event }) => {
@@ -192,7 +184,7 @@ export class PhaseRecorder {
       if (
         newLeader !== undefined &&
         p.newLeaderFirstHeartbeatMs === null &&
-        this.sentBy(newLeader, keys.heartbeat) > (beats0.get(newLeader) ?? 0)
+        this.run.sentBy(newLeader, keys.heartbeat) > (beats0.get(newLeader) ?? 0)
       )
         p.newLeaderFirstHeartbeatMs = since(now)
       // A node that crashed meanwhile (or the restarted victim) is not waited for.

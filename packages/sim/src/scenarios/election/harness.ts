@@ -195,19 +195,22 @@ export class ElectionRun {
    */
   runToNextRound(id: NodeId, maxMs: number): number | undefined {
     const types = LEADER_ROUND_TYPES[this.init.subject.algo]
-    const sent = (): number => {
-      const t = this.sim.accounting.perNode.get(id)
-      let n = 0
-      if (t !== undefined) for (const k of types) n += t.byType.get(k)?.sentMsgs ?? 0
-      return n
-    }
-    const n0 = sent()
+    const n0 = this.sentBy(id, types)
     const endMs = this.sim.nowMs + maxMs
     while (this.sim.nowMs < endMs) {
       this.sim.runFor(Math.min(ROUND_POLL_MS, endMs - this.sim.nowMs))
-      if (sent() > n0) return this.sim.nowMs
+      if (this.sentBy(id, types) > n0) return this.sim.nowMs
     }
     return undefined
+  }
+
+  /** Messages of these `layer/type`s that `id` has sent so far (the simulator's accounting). */
+  sentBy(id: NodeId, types: readonly string[]): number {
+    const t = this.sim.accounting.perNode.get(id)
+    if (t === undefined) return 0
+    let n = 0
+    for (const k of types) n += t.byType.get(k)?.sentMsgs ?? 0
+    return n
   }
 
   /** Run in steps of stepMs until agreedLeader holds or maxMs pass; the true time it held, or undefined. */

@@ -229,6 +229,29 @@ describe('pnpm sim pool', () => {
     expect(poolReports([base(1, [1]), other])).toHaveLength(2)
   })
 
+  it('keeps --crash-phase runs apart from jittered ones and labels them by their phases', async () => {
+    const phased = (seed: number): ElectionReport => ({
+      ...base(seed, [100]),
+      crashJitterMs: 0,
+      crashPhasesMs: [0, 50],
+    })
+    const rows = poolReports([base(1, [1]), phased(2), phased(3)])
+    expect(rows.map((r) => [r.crashJitterMs, r.crashPhasesMs, r.failovers])).toEqual([
+      [600, [], 1],
+      [0, [0, 50], 2],
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'sim-pool-'))
+    try {
+      const file = join(dir, 'r.jsonl')
+      writeFileSync(file, [base(1, [1]), phased(2)].map((r) => JSON.stringify(r)).join('\n'))
+      const { lines } = await run(['pool', file])
+      expect(lines.find((l) => l.startsWith('| bully') && l.includes('| jitter 600 |'))).toBeDefined()
+      expect(lines.find((l) => l.startsWith('| bully') && l.includes('| phases 0,50 |'))).toBeDefined()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('reads reports from saved --json output and prints a table', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-pool-'))
     try {
@@ -244,7 +267,9 @@ describe('pnpm sim pool', () => {
       expect(code).toBe(0)
       // The report's row, then the (here empty) phases of its failovers.
       expect(lines).toContain('| step | failovers | p50 / p99 / max ms | mean ± SE ms |')
-      expect(lines[2]).toContain('| bully | 50 / 150–300 | 600 | 1000 | 1 | 2 | 100 / 120 / 120 | 110 ± 10 |')
+      expect(lines[2]).toContain(
+        '| bully | 50 / 150–300 | jitter 600 | 1000 | 1 | 2 | 100 / 120 / 120 | 110 ± 10 |',
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -1,6 +1,6 @@
 /**
  * `pnpm sim pool FILE…`: pool saved `pnpm sim election|baseline --json` reports (every line of
- * each FILE that holds one) over seeds. One row per (algo, detection timing, crash jitter,
+ * each FILE that holds one) over seeds. One row per (algo, detection timing, crash timing,
  * nodes, scenario, start): p50 / p99 / max over ALL the runs' global failover samples together
  * (a per-run "p99" of 3 samples is only its max), the per-seed spread, election messages per
  * failover (mean over failovers), steady load (mean msgs/s: median over seeds; busiest: the
@@ -83,6 +83,8 @@ export interface PooledRow {
   timeoutMinMs: number
   timeoutMaxMs: number
   crashJitterMs: number
+  /** `--crash-phase` (paired runs): the crashes' phases after the leader's last round; [] when unset. */
+  crashPhasesMs: number[]
   nodes: number
   scenario: string
   start: string
@@ -140,6 +142,7 @@ export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
       d.timeoutMinMs,
       d.timeoutMaxMs,
       r.crashJitterMs,
+      crashPhases(r).join(','),
       r.nodes,
       r.scenario,
       r.start,
@@ -170,6 +173,7 @@ export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
       timeoutMinMs: r0.detection.timeoutMinMs,
       timeoutMaxMs: r0.detection.timeoutMaxMs,
       crashJitterMs: r0.crashJitterMs,
+      crashPhasesMs: crashPhases(r0),
       nodes: r0.nodes,
       scenario: r0.scenario,
       start: r0.start,
@@ -196,7 +200,13 @@ export function poolReports(reports: readonly SavedReport[]): PooledRow[] {
   return rows
 }
 
+/** Reports saved before `--crash-phase` existed have no crashPhasesMs. */
+const crashPhases = (r: ElectionReport): number[] => r.crashPhasesMs ?? []
+
 const fmt = (v: number | null): string => (v === null ? '—' : String(v))
+/** How the row's crashes were timed: `--crash-phase` phases, else the `--crash-jitter` window. */
+const fmtCrash = (r: PooledRow): string =>
+  r.crashPhasesMs.length > 0 ? `phases ${r.crashPhasesMs.join(',')}` : `jitter ${r.crashJitterMs}`
 const fmtSe = (r: { meanMs: number | null; seMs: number | null }): string =>
   r.meanMs === null ? '—' : r.seMs === null ? String(r.meanMs) : `${r.meanMs} ± ${r.seMs}`
 const fmtRange = (v: [number, number] | null): string => (v === null ? '—' : `${v[0]}–${v[1]}`)
@@ -222,19 +232,19 @@ export const poolCommand: Command = {
       return 0
     }
     io.out(
-      '| algo | heartbeat / timeout ms | crash jitter ms | N | seeds | failovers | pooled p50 / p99 / max ms | mean ± SE ms | per-seed p50 | per-seed max | election msgs per failover (above steady) | msgs/node/s mean (median over seeds) / busiest (worst seed) | violations | liveness failures |',
+      '| algo | heartbeat / timeout ms | crash timing ms | N | seeds | failovers | pooled p50 / p99 / max ms | mean ± SE ms | per-seed p50 | per-seed max | election msgs per failover (above steady) | msgs/node/s mean (median over seeds) / busiest (worst seed) | violations | liveness failures |',
     )
     io.out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for (const r of rows) {
       io.out(
-        `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${r.crashJitterMs} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtSe(r)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
+        `| ${r.algo} | ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} | ${fmtCrash(r)} | ${r.nodes} | ${r.seeds.length} | ${r.failovers}${r.unrecovered > 0 ? ` (+${r.unrecovered} unrecovered)` : ''} | ${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} / ${fmt(r.maxMs)} | ${fmtSe(r)} | ${fmtRange(r.seedP50RangeMs)} | ${fmtRange(r.seedMaxRangeMs)} | ${fmt(r.electionMsgsPerFailover)} (${fmt(r.electionMsgsPerFailoverAboveSteady)}) | ${fmt(r.msgsPerNodePerSecMeanMedian)} / ${fmt(r.msgsPerNodePerSecMaxMax)} | ${r.violations} | ${r.livenessFailures} |`,
       )
     }
     for (const r of rows) {
       if (r.phases === null) continue
       io.out('')
       io.out(
-        `${r.algo}, ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} ms, crash jitter ${r.crashJitterMs} ms, N = ${r.nodes}, seeds ${r.seeds.join(',')}:`,
+        `${r.algo}, ${r.heartbeatIntervalMs} / ${r.timeoutMinMs}–${r.timeoutMaxMs} ms, crash ${fmtCrash(r)} ms, N = ${r.nodes}, seeds ${r.seeds.join(',')}:`,
       )
       io.out('')
       io.out('| step | failovers | p50 / p99 / max ms | mean ± SE ms |')

@@ -203,6 +203,9 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
     bootstrap: init.bootstrap,
     dataDir,
     observer: true,
+    // Identify every node: gossipsub finds the nodes' status topic through it (nodes skip it
+    // between themselves; an observer's default is already on, said here for the reader).
+    identifyPeers: true,
     listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     psk: init.psk,
   })

@@ -1,21 +1,35 @@
-/** `pnpm bench <name> [options]`: benchmarks on real node processes. */
+/** `pnpm bench <name> [options]`: benchmarks on real node processes, and `conn` in one process. */
 import { intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
+import { runConnBench } from './conn.js'
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
 const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
 const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args='FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
-const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}`
+const CONN_HELP = `pnpm bench conn [--peers M] [--runs R] [--starts S] [--settle-ms MS] [--cpu-prof DIR] [--json]`
+const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}\n${CONN_HELP}`
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)
-  if (name !== 'failover' && name !== 'idle') {
+  if (name !== 'failover' && name !== 'idle' && name !== 'conn') {
     process.stderr.write(`${HELP}\n`)
     process.exit(name ? 2 : 0)
   }
-  const usage = name === 'idle' ? IDLE_HELP : FAILOVER_HELP
+  const usage = name === 'idle' ? IDLE_HELP : name === 'conn' ? CONN_HELP : FAILOVER_HELP
   const flags = parseFlags(rest, optionsIn(usage), usage)
   const json = flags.has('json')
+  if (name === 'conn') {
+    const conn = await runConnBench({
+      peers: int(flags, 'peers', 40, 2, 400),
+      runs: int(flags, 'runs', 5, 1, 100),
+      starts: int(flags, 'starts', 5, 0, 100),
+      settleMs: int(flags, 'settle-ms', 200, 0, 10_000),
+      cpuProfDir: flags.get('cpu-prof'),
+      say: (line) => process.stderr.write(`[bench] ${line}\n`),
+    })
+    process.stdout.write(`${JSON.stringify(conn, null, json ? undefined : 2)}\n`)
+    process.exit(0)
+  }
   const engine = flags.get('engine') ?? 'conclave'
   if (engine !== 'conclave' && engine !== 'flat-raft')
     throw new Error(`--engine: conclave or flat-raft, got ${engine}`)

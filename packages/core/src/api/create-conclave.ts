@@ -14,7 +14,9 @@ import { createLibp2p } from 'libp2p'
 import { Admission } from '../runtime/admission.js'
 import { monotonicClock } from '../runtime/clock.js'
 import { loadOrCreatePrivateKey } from '../runtime/identity.js'
+import { leanPeerStore } from '../runtime/lean-peer-store.js'
 import { libp2pBaseOptions } from '../runtime/libp2p-options.js'
+import { PROTOCOLS } from '../runtime/protocols.js'
 import {
   type ConclaveService,
   type ConclaveServiceInit,
@@ -97,6 +99,8 @@ export async function createConclave(options: CreateConclaveOptions): Promise<Co
       conclave: conclave({ ...serviceOptions, clock, admission, bootstrap: options.bootstrap ?? [] }),
     },
   })
+  // Skip the peer-store writes per stream and per dial that nothing in a node reads.
+  leanPeerStore(libp2p.peerStore, Object.values(PROTOCOLS))
   const service = libp2p.services.conclave
   service.attachPubSub((libp2p.services as Record<string, unknown>).pubsub as PubSubLike)
   await libp2p.start()

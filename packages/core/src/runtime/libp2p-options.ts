@@ -25,6 +25,7 @@ import { coalescingTcp } from './coalescing-tcp.js'
 import { HandshakeGuard } from './handshake-guard.js'
 import { lazyWindowYamux } from './lazy-window-yamux.js'
 import { quietNoise } from './quiet-noise.js'
+import { libp2pLogger } from './silent-logger.js'
 
 export interface Libp2pBaseInit {
   privateKey: PrivateKey
@@ -90,8 +91,11 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
   })
   const guardGater = guard.gater()
   const admissionGater = init.admission?.gater()
+  const logger = libp2pLogger()
   return {
     privateKey: init.privateKey,
+    // No per-connection and per-stream debug loggers (silent-logger.ts) unless DEBUG asks for them.
+    ...(logger ? { logger } : {}),
     addresses: { listen: init.listen },
     // No socket inactivity timeout: with yamux's keep-alive every connection is written to at
     // least every keepAliveInterval, which refreshes the timer at both ends, so it never closed a

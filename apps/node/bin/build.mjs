@@ -1,15 +1,23 @@
 #!/usr/bin/env node
-// Bundles the CLI and everything it imports (Conclave sources, libp2p) into one ESM file,
-// dist/conclave.mjs, with esbuild. A bundled node starts several times faster than one that
-// compiles TypeScript through tsx, which matters when one machine starts 25–100 of them.
-// `ensureBuilt()` rebuilds only when a source file is newer than the bundle.
-import { existsSync, readdirSync, renameSync, statSync } from 'node:fs'
+// Bundles the CLI and everything it imports (Conclave sources, libp2p) into one CommonJS file,
+// dist/conclave.cjs, with esbuild, and makes its V8 code cache (conclave-cached.cjs). A bundled
+// node starts several times faster than one that compiles TypeScript through tsx, and the code
+// cache saves a further ≈ 30 % of a start's CPU, which matters when one machine starts 25–100 of
+// them. `ensureBuilt()` rebuilds only when a source file is newer than the bundle, and returns
+// the file to run: `node <it> start …`.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..', '..')
-export const BUNDLE = join(here, '..', 'dist', 'conclave.mjs')
+export const BUNDLE = join(here, '..', 'dist', 'conclave.cjs')
+/** What to run: the bundle with its code cache. */
+export const LAUNCHER = join(here, 'conclave-cached.cjs')
+/** How long the build's warm-up node runs before it writes the code cache (its start is done by then). */
+const WARMUP_MS = 1500
 
 function newestMtime(dir) {
   let newest = 0
@@ -24,29 +32,54 @@ function newestMtime(dir) {
 export async function ensureBuilt({ force = false } = {}) {
   const sources = [join(root, 'packages/core/src'), join(here, '..', 'src')]
   if (!force && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= Math.max(...sources.map(newestMtime)))
-    return BUNDLE
+    return LAUNCHER
   const { build } = await import('esbuild')
   // Build beside the bundle and rename over it: several harnesses may rebuild at once, and a
   // process must never load a half-written file.
-  const tmp = `${BUNDLE}.${process.pid}.tmp.mjs`
+  const tmp = `${BUNDLE}.${process.pid}.tmp.cjs`
   await build({
     entryPoints: [join(here, '..', 'src', 'cli.ts')],
     outfile: tmp,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     conditions: ['conclave-source'],
     sourcemap: 'external',
     logLevel: 'warning',
-    // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
+    // The sources' `import.meta.url` (e.g. createRequire in tcp-rto-cap.ts) is the bundle's URL.
+    define: { 'import.meta.url': '__conclaveBundleUrl' },
+    banner: { js: "const __conclaveBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   })
   renameSync(tmp, BUNDLE)
   renameSync(`${tmp}.map`, `${BUNDLE}.map`)
-  return BUNDLE
+  writeCodeCache()
+  return LAUNCHER
+}
+
+/** Run one node on the new bundle until its start path is compiled; it writes the code cache. */
+function writeCodeCache() {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-warmup-'))
+  try {
+    spawnSync(
+      process.execPath,
+      [
+        LAUNCHER,
+        'start',
+        `--data-dir=${join(dir, 'data')}`,
+        '--listen=/ip4/127.0.0.1/tcp/0',
+        '--init',
+        '--log-level=error',
+      ],
+      {
+        env: { ...process.env, CONCLAVE_CODE_CACHE_WARMUP_MS: String(WARMUP_MS) },
+        stdio: 'ignore',
+        timeout: 30_000,
+      },
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

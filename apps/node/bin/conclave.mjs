@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `conclave` command: runs the bundled CLI (dist/conclave.mjs), rebuilding it first with
+// The `conclave` command: runs the bundled CLI (dist/conclave.cjs), rebuilding it first with
 // esbuild when a TypeScript source is newer (about a second; see build.mjs). No separate build
 // step is needed on a fresh clone. Set CONCLAVE_TSX=1 to run the sources through tsx instead.
 import { register } from 'node:module'

@@ -16,7 +16,8 @@
  * the phases end when their last step is seen plus `settleMs` (late peer-store and event work).
  * An idle window of the same length as the settles, with all nodes up, is measured too.
  *
- * Process start: `node apps/node/dist/conclave.mjs start` with a fresh data dir (its key made
+ * Process start: `node apps/node/bin/conclave-cached.cjs start` (what LocalCluster runs: the
+ * bundle with its V8 code cache, apps/node/bin/build.mjs) with a fresh data dir (its key made
  * beforehand, as LocalCluster does) and no bootstrap; CPU of all its threads from
  * /proc/PID/task/ * /schedstat when it logs `started` (listening).
  */

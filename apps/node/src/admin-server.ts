@@ -1,7 +1,8 @@
 /**
  * Admin HTTP for one node: GET /status, /members, /healthz, /metrics (Prometheus text) and
- * POST /leave (graceful leave with handover, then the process exits), and POST /debug/gc (a full
- * garbage collection, only when node runs with --expose-gc: the fuzz run's heap figures). With a `token`, every
+ * POST /leave (graceful leave with handover, then the process exits), POST /debug/gc (a full
+ * garbage collection, only when node runs with --expose-gc: the fuzz run's heap figures) and,
+ * TEST ONLY, POST /debug/hang (testing/debug-hang.ts: the hang watch's own test). With a `token`, every
  * request must carry `Authorization: Bearer <token>` or gets 401 (counted in the metrics); the
  * CLI requires a token whenever the address is not loopback (admin-auth.ts).
  */
@@ -9,6 +10,7 @@ import { createServer, type Server } from 'node:http'
 import type { ConclaveService } from '@conclave/core'
 import { bearerMatches } from './admin-auth.js'
 import type { NodeMetrics } from './metrics.js'
+import { debugBlockFor, debugSpinUntil, parseDebugHang } from './testing/debug-hang.js'
 
 export interface AdminInit {
   host: string
@@ -21,6 +23,8 @@ export interface AdminInit {
   token?: string
   /** TEST ONLY hooks the node runs with, shown in /status (testing/test-hooks.ts). */
   testHooks?: readonly string[]
+  /** TEST ONLY: serve POST /debug/hang (testing/debug-hang.ts). Default false. */
+  debugHang?: boolean
 }
 
 export function startAdminServer(init: AdminInit): Promise<Server> {
@@ -63,6 +67,17 @@ export function startAdminServer(init: AdminInit): Promise<Server> {
         // Only when the process runs with --expose-gc (the fuzz run measures retained heap).
         gc()
         return json(200, { heapUsedBytes: process.memoryUsage().heapUsed })
+      }
+      if (req.method === 'POST' && url === '/debug/hang' && init.debugHang) {
+        const hang = parseDebugHang((req.url ?? '').split('?')[1] ?? '')
+        if (typeof hang === 'string') return json(400, { error: hang })
+        json(202, { hanging: hang.mode, ms: hang.ms })
+        // After the answer has been written out.
+        setTimeout(() => {
+          if (hang.mode === 'spin') debugSpinUntil(Date.now() + hang.ms)
+          else debugBlockFor(hang.ms)
+        }, 20)
+        return
       }
       if (req.method === 'POST' && url === '/leave') {
         json(202, { leaving: true })

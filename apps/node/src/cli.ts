@@ -35,6 +35,7 @@ import {
   UsageError,
 } from './options.js'
 import { startChaosProbe } from './testing/chaos-probe.js'
+import { debugHangEnabled } from './testing/debug-hang.js'
 import {
   activeTestHooks,
   ENABLE_TEST_HOOKS_FLAG,
@@ -207,6 +208,7 @@ async function start(opts: StartOptions, testHooks: readonly string[]): Promise<
         addrs,
         token: opts.adminToken,
         testHooks,
+        debugHang: testHooks.length > 0 && debugHangEnabled(process.env),
         onLeave: () => void shutdown('admin /leave'),
       })
     : undefined

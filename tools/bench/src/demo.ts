@@ -104,8 +104,12 @@ async function shutdown(code: number): Promise<never> {
     say('stopping every node (SIGTERM: graceful leave)…')
     await Promise.race([cluster.stopAll('SIGTERM'), new Promise((r) => setTimeout(r, 8000))])
     await cluster.stopAll('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
-    say('stopped; temp data removed.')
+    // A hang report lives in the silent node's data dir (the harness's hang watch): keep them all.
+    if (cluster.hangCaptures.length > 0) say(`stopped; kept ${dir} for its hang reports.`)
+    else {
+      rmSync(dir, { recursive: true, force: true })
+      say('stopped; temp data removed.')
+    }
   }
   process.exit(code)
 }

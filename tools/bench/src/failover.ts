@@ -222,7 +222,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   } finally {
     await cluster.stopAll()
     if (trace !== undefined) closeSync(trace)
-    rmSync(dir, { recursive: true, force: true })
+    // A hang report lives in the silent node's data dir (the harness's hang watch): keep them all.
+    if (cluster.hangCaptures.length > 0) o.say(`kept ${dir} for its hang reports`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -276,7 +276,9 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
   } finally {
     // SIGTERM: a graceful exit, so --cpu-prof writes its profiles.
     await cluster.stopAll(o.cpuProfDir ? 'SIGTERM' : 'SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    // A hang report lives in the silent node's data dir (the harness's hang watch): keep them all.
+    if (cluster.hangCaptures.length > 0) o.say(`kept ${dir} for its hang reports`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }
 

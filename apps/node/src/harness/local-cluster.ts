@@ -3,7 +3,8 @@
  * failover benchmark and the demo. Every node is its own OS process (its own libp2p node, key and
  * data dir); the harness only spawns, kills and restarts them, and reads what each node reports
  * in its JSON log (`started`, `leader:change` with the node's wall-clock time). It never decides
- * who leads.
+ * who leads. While one of its waits drags on, it watches the nodes' admin HTTP and captures a node
+ * that stops answering (hang-watch.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -12,6 +13,15 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { loadOrCreatePrivateKey } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import {
+  captureHang,
+  type HangWatchInit,
+  parseDebuggerUrl,
+  probeAdmin,
+  SilenceTracker,
+} from './hang-watch.js'
+
+export type { HangWatchInit } from './hang-watch.js'
 
 export const CONCLAVE_BIN = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url))
 const BUILD_SCRIPT = new URL('../../bin/build.mjs', import.meta.url).href
@@ -40,7 +50,26 @@ export interface LocalClusterInit {
   onLog?(index: number, line: Record<string, unknown>): void
   /** More `conclave start` flags for node i (e.g. `--psk-file`, `--admin-token`). Default none. */
   extraArgs?(index: number): string[]
+  /** Environment variables added for node i (test hooks). Default none. */
+  extraEnv?(index: number): Record<string, string>
+  /** The hang watch (hang-watch.ts): its settings, or false for none. Default on, with its defaults. */
+  hangWatch?: HangWatchInit | false
+  /** Called when a silent node was captured. Default: a line on stderr. */
+  onHang?(index: number, capture: HangCapture): void
 }
+
+export interface HangCapture {
+  index: number
+  pid: number
+  /** The report in the node's data dir. */
+  path: string
+  /** Spinning, blocked or stopped, with the figures that say so. */
+  verdict: string
+}
+
+/** Last stderr lines kept per node for a hang report. */
+const TAIL_LINES = 30
+const TAIL_LINE_CHARS = 2000
 
 export interface NodeReport {
   id: string
@@ -52,6 +81,8 @@ export interface NodeReport {
   leader: { id: string | null; term: number; wallMs: number } | undefined
   startedWallMs: number
   exit: Promise<number | null> | undefined
+  /** The inspector's URL once the node printed it (after SIGUSR1; the hang watch). */
+  inspectorUrl?: string
 }
 
 export class LocalCluster {
@@ -60,6 +91,14 @@ export class LocalCluster {
   private readonly procs: (ChildProcess | undefined)[] = []
   private listeners = new Set<() => void>()
   private bundle = CONCLAVE_BIN
+  private sourceMapFile: string | undefined
+  private readonly tails: string[][] = []
+  /** Hang reports written so far (bounded by the watch's capturesMax). */
+  readonly hangCaptures: HangCapture[] = []
+  private readonly capturing = new Set<Promise<void>>()
+  private readonly captured = new Set<number>()
+  private readonly probing = new Map<number, number>()
+  private silence: SilenceTracker | undefined
 
   constructor(readonly init: LocalClusterInit) {}
 
@@ -67,8 +106,12 @@ export class LocalCluster {
   async start(): Promise<void> {
     mkdirSync(this.init.dir, { recursive: true })
     // Build the bundle once here, so N processes do not race to rebuild it.
-    const { ensureBuilt } = (await import(BUILD_SCRIPT)) as { ensureBuilt(): Promise<string> }
+    const { ensureBuilt, BUNDLE } = (await import(BUILD_SCRIPT)) as {
+      ensureBuilt(): Promise<string>
+      BUNDLE: string
+    }
     this.bundle = await ensureBuilt()
+    this.sourceMapFile = `${BUNDLE}.map`
     for (let i = 0; i < this.init.nodes; i++) {
       const key = await loadOrCreatePrivateKey(this.dataDir(i))
       this.ids.push(peerIdFromPrivateKey(key).toString())
@@ -135,9 +178,18 @@ export class LocalCluster {
   }
 
   spawnNode(i: number): void {
-    const child = spawn(process.execPath, [...(this.init.nodeArgs ?? []), this.bundle, ...this.args(i)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
+    // --inspect-port=0 starts nothing: it only lets SIGUSR1 (the hang watch) open the inspector on
+    // a free port, which the node then prints on stderr.
+    const inspect = this.init.hangWatch === false ? [] : ['--inspect-port=127.0.0.1:0']
+    const env = this.init.extraEnv ? { ...process.env, ...this.init.extraEnv(i) } : process.env
+    const child = spawn(
+      process.execPath,
+      [...inspect, ...(this.init.nodeArgs ?? []), this.bundle, ...this.args(i)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env,
+      },
+    )
     this.procs[i] = child
     const report: NodeReport = {
       id: this.ids[i] as string,
@@ -154,13 +206,19 @@ export class LocalCluster {
       report.alive = false
       this.notify()
     })
+    const tail: string[] = []
+    this.tails[i] = tail
     const rl = createInterface({ input: child.stderr as NodeJS.ReadableStream })
     rl.on('line', (text) => {
+      tail.push(text.slice(0, TAIL_LINE_CHARS))
+      if (tail.length > TAIL_LINES) tail.shift()
       let line: Record<string, unknown>
       try {
         line = JSON.parse(text) as Record<string, unknown>
       } catch {
         line = { level: 'raw', msg: text }
+        const url = parseDebuggerUrl(text)
+        if (url) report.inspectorUrl = url
       }
       if (line.msg === 'started') report.ready = true
       if (line.msg === 'leader:change') {
@@ -212,12 +270,14 @@ export class LocalCluster {
 
   /** Wait (event-driven, with a deadline) until `cond` holds; throws with `what` on timeout. */
   async waitFor<T>(cond: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-    const deadline = Date.now() + timeoutMs
+    const t0 = Date.now()
+    const deadline = t0 + timeoutMs
     for (;;) {
       const v = cond()
       if (v) return v
+      this.watchTick(Date.now() - t0)
       const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${this.notReady()}`)
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(left, 250))
         function done() {
@@ -229,6 +289,19 @@ export class LocalCluster {
         listeners.add(done)
       })
     }
+  }
+
+  /** For a timeout's message: the nodes that exited or never logged `started`, with their last line. */
+  private notReady(): string {
+    const bad = this.nodes.filter((n) => n && (!n.alive || !n.ready))
+    if (bad.length === 0) return ''
+    return ` (${bad
+      .slice(0, 5)
+      .map(
+        (n) =>
+          `node ${n.index} ${n.alive ? 'not started' : 'exited'}: ${(this.tails[n.index]?.at(-1) ?? '').slice(0, 300)}`,
+      )
+      .join('; ')})`
   }
 
   async status(i: number): Promise<Record<string, unknown>> {
@@ -251,9 +324,87 @@ export class LocalCluster {
     }
   }
 
-  /** SIGKILL every node still running. */
+  /** SIGKILL every node still running (after any hang capture in progress has finished). */
   async stopAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all([...this.capturing])
     await Promise.all(this.nodes.map((_, i) => this.kill(i, signal)))
+  }
+
+  /**
+   * One step of the hang watch, called from waitFor while it waits (`waitedMs` so far): once a wait
+   * has lasted probeAfterMs, probe every live node's /healthz every probeEveryMs (one probe in
+   * flight per node) and capture a node silent for silentMs (hang-watch.ts).
+   */
+  private watchTick(waitedMs: number): void {
+    const w = this.init.hangWatch
+    if (w === false) return
+    if (waitedMs < (w?.probeAfterMs ?? 5000)) return
+    const silentMs = w?.silentMs ?? 10_000
+    const everyMs = w?.probeEveryMs ?? 2500
+    this.silence ??= new SilenceTracker(silentMs, 3 * everyMs)
+    const now = Date.now()
+    const watched = this.nodes.filter((n) => n.alive && n.ready && n.pid !== undefined)
+    for (const n of watched) {
+      const pid = n.pid as number
+      if ((this.probing.get(pid) ?? 0) + everyMs > now) continue
+      this.probing.set(pid, Number.POSITIVE_INFINITY) // in flight
+      void probeAdmin(this.adminPort(n.index), Math.max(everyMs, 5000)).then((ok) => {
+        this.probing.set(pid, Date.now())
+        if (ok) this.silence?.answered(pid, Date.now())
+      })
+    }
+    for (const k of [...this.probing.keys()]) if (!watched.some((n) => n.pid === k)) this.probing.delete(k)
+    const silent = this.silence.tick(
+      now,
+      watched.map((n) => n.pid as number),
+    )
+    for (const { pid, silentMs: ms } of silent) {
+      if (this.captured.has(pid) || this.captured.size >= (w?.capturesMax ?? 3)) continue
+      const n = watched.find((x) => x.pid === pid)
+      if (!n) continue
+      this.captured.add(pid)
+      const job = this.capture(n, ms).finally(() => this.capturing.delete(job))
+      this.capturing.add(job)
+    }
+  }
+
+  private async capture(n: NodeReport, silentMs: number): Promise<void> {
+    const pid = n.pid as number
+    const child = this.procs[n.index]
+    const { path, verdict } = await captureHang(
+      {
+        index: n.index,
+        pid,
+        dataDir: this.dataDir(n.index),
+        silentMs,
+        sourceMapFile: this.sourceMapFile,
+        startInspector: async (timeoutMs) => {
+          if (!n.inspectorUrl) {
+            try {
+              process.kill(pid, 'SIGUSR1')
+            } catch {
+              return undefined
+            }
+          }
+          const deadline = Date.now() + timeoutMs
+          while (!n.inspectorUrl && Date.now() < deadline && n.alive)
+            await new Promise((r) => setTimeout(r, 50))
+          return n.inspectorUrl
+        },
+        context: () => [
+          ...(this.tails[n.index] ?? []).map((l) => `  ${l}`),
+          `  stderr pipe as the harness reads it: flowing ${child?.stderr?.readableFlowing}, buffered ${child?.stderr?.readableLength} bytes, alive ${n.alive}`,
+        ],
+      },
+      this.init.hangWatch === false ? false : (this.init.hangWatch?.nativeStacks ?? true),
+    )
+    const capture = { index: n.index, pid, path, verdict }
+    this.hangCaptures.push(capture)
+    if (this.init.onHang) this.init.onHang(n.index, capture)
+    else
+      process.stderr.write(
+        `[harness] node ${n.index} (pid ${pid}) silent ${Math.round(silentMs / 1000)} s: ${verdict}; report ${path}\n`,
+      )
   }
 
   private notify(): void {

@@ -17,6 +17,8 @@
  *   so the harness changes the skew of a running node (drift continuously, offset as a step).
  * - CONCLAVE_TEST_BREAK: lease | vote-commit | persist — turn that safety rule off
  *   (ConclaveConfig.unsafe, the same switch as the simulator's `--break`).
+ * - CONCLAVE_TEST_DEBUG_HANG=1: the admin HTTP serves POST /debug/hang, which spins or blocks
+ *   the main thread on request (debug-hang.ts; the hang watch's test).
  */
 import { readFileSync } from 'node:fs'
 import { type ConclaveConfig, type SkewedClock, skewedClock, type UnsafeBreak } from '@conclave/core'

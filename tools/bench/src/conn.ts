@@ -207,7 +207,9 @@ async function oneRun(
     const pairs = nodes.map((p, i) => (i % 2 === 0 ? { from: hub, to: p } : { from: p, to: hub }))
     const conns = (b: Bench, other: Bench) =>
       b.node.libp2p.getConnections(other.node.libp2p.peerId).filter((c) => c.status === 'open').length
-    await sleep(init.settleMs)
+    // libp2p updates each node's own peer record 1 s after it listens (debounced): not a
+    // connection's work, so it must be over before the idle window and the phases.
+    await sleep(Math.max(init.settleMs, 1200))
 
     const idle0 = cpuUs()
     await sleep(2 * init.settleMs)

@@ -57,6 +57,11 @@ export async function ensureBuilt({ force = false } = {}) {
   return LAUNCHER
 }
 
+/** The environment without CONCLAVE_* settings: the warm-up node must not join a real cluster. */
+function warmupEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
+}
+
 /** Run one node on the new bundle until its start path is compiled; it writes the code cache. */
 function writeCodeCache() {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-warmup-'))
@@ -72,7 +77,7 @@ function writeCodeCache() {
         '--log-level=error',
       ],
       {
-        env: { ...process.env, CONCLAVE_CODE_CACHE_WARMUP_MS: String(WARMUP_MS) },
+        env: { ...warmupEnv(), CONCLAVE_CODE_CACHE_WARMUP_MS: String(WARMUP_MS) },
         stdio: 'ignore',
         timeout: 30_000,
       },

@@ -177,7 +177,8 @@ async function start(opts: StartOptions, testHooks: readonly string[]): Promise<
     log.info('leader:change', { ...e.detail, wallMs: Date.now() }),
   )
   service.addEventListener('peer:cut-off', (e) => log.warn('peer cut off', e.detail))
-  service.addEventListener('trace', (e) => log.debug('trace', e.detail))
+  // Only when they are written: a listener makes the service build a CustomEvent per trace event.
+  if (opts.logLevel === 'debug') service.addEventListener('trace', (e) => log.debug('trace', e.detail))
   service.addEventListener('dial:error', (e) => log.debug('dial failed', e.detail))
 
   // TEST ONLY, off by default; it samples until the process exits, through a graceful leave too.

@@ -31,7 +31,8 @@ export class NodeMetrics {
 
   constructor(private readonly service: ConclaveService) {
     service.addEventListener('leader:change', (e) => this.onLeaderChange(e.detail))
-    service.addEventListener('trace', (e) => this.onTrace(e.detail))
+    // A plain call per trace event, not a `trace` CustomEvent (a leader emits one per round).
+    service.observeTrace((ev) => this.onTrace(ev))
   }
 
   private onLeaderChange(d: LeaderChange): void {

@@ -30,6 +30,8 @@ export interface LeaderMachine extends Machine<TraceEvent> {
 export interface RejectionCounterView {
   get(code: string): number
   snapshot(): Record<string, number>
+  /** All rejections so far (any code); when given, it must be O(1) (read for every frame). */
+  total?(): number
 }
 
 export interface MachineContext {

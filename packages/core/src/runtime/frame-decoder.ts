@@ -26,8 +26,10 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
   return out
 }
 
+const EMPTY = new Uint8Array(0)
+
 export class FrameDecoder {
-  private buf: Uint8Array = new Uint8Array(0)
+  private buf: Uint8Array = EMPTY
 
   constructor(readonly frameBytesMax: number) {}
 
@@ -49,7 +51,7 @@ export class FrameDecoder {
       data = data.subarray(used + n)
     }
     // A partial frame waits; its size is bounded because its length header already passed.
-    this.buf = data.length === 0 ? new Uint8Array(0) : data.slice()
+    this.buf = data.length === 0 ? EMPTY : data.slice()
     return frames
   }
 }

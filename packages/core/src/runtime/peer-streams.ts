@@ -332,7 +332,7 @@ export class PeerStreams {
       this.channels.set(key, ch)
     }
     const frame = encodeFrame(out.bytes)
-    const statKey = `${out.layer}/${out.type}`
+    const statKey = this.statKey(out.layer, out.type)
     bump(this.stats.sentMsgs, statKey, 1)
     bump(this.stats.sentBytes, statKey, frame.length)
     const stream = ch.stream
@@ -351,6 +351,24 @@ export class PeerStreams {
       this.drop('queue-full')
     }
     if (!stream && !ch.opening) void this.open(out.to, out.layer, ch, key, statKey)
+  }
+
+  /** `layer/type` names of the sent-frame counters, built once per pair (not once per frame). */
+  private readonly statKeys = new Map<string, Map<string, string>>()
+
+  private statKey(layer: Layer, type: string): string {
+    let byType = this.statKeys.get(layer)
+    if (!byType) {
+      byType = new Map()
+      this.statKeys.set(layer, byType)
+    }
+    let key = byType.get(type)
+    if (key === undefined) {
+      key = `${layer}/${type}`
+      // Frame types are a fixed set per layer (wire codecs); the bound only guards a caller bug.
+      if (byType.size < 64) byType.set(type, key)
+    }
+    return key
   }
 
   /** Number of open outbound channels (a gauge). */

@@ -25,19 +25,21 @@ export class WireError extends Error {
 /** Counts rejections by code; every layer that decodes owns one and exports it as metrics. */
 export class RejectionCounter {
   private readonly counts = new Map<string, number>()
+  /** Sum of all counts, kept as they are added (read once per received frame by the runtime). */
+  private sum = 0
 
   add(code: WireErrorCode | string): void {
     this.counts.set(code, (this.counts.get(code) ?? 0) + 1)
+    this.sum++
   }
 
   get(code: string): number {
     return this.counts.get(code) ?? 0
   }
 
+  /** All rejections counted so far, whatever the code (O(1)). */
   total(): number {
-    let sum = 0
-    for (const n of this.counts.values()) sum += n
-    return sum
+    return this.sum
   }
 
   snapshot(): Record<string, number> {

@@ -23,6 +23,7 @@ import {
 } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { startAdminServer } from './admin-server.js'
+import { watchLaunchMilestones } from './launch-milestones.js'
 import { jsonLogger } from './logger.js'
 import { NodeMetrics } from './metrics.js'
 import {
@@ -183,6 +184,8 @@ async function start(opts: StartOptions, testHooks: readonly string[]): Promise<
 
   // TEST ONLY, off by default; it samples until the process exits, through a graceful leave too.
   startChaosProbe(node, process.env, testClock)
+  // BENCH ONLY, off by default: the failover bench's launch timeline.
+  watchLaunchMilestones(node, process.env, log)
 
   let leaving = false
   const shutdown = async (why: string) => {

@@ -4,7 +4,7 @@ import { runConnBench } from './conn.js'
 import { defaultDataRoot, runFailover } from './failover.js'
 import { runIdle } from './idle.js'
 
-const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
+const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--bootstrap-expect K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
 const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args='FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
 const CONN_HELP = `pnpm bench conn [--peers M] [--runs R] [--starts S] [--settle-ms MS] [--cpu-prof DIR] [--json]`
 const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}\n${CONN_HELP}`
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     dataRoot: flags.get('data-root') ?? defaultDataRoot(),
     convergeWaitMs: int(flags, 'converge-wait-s', 60, 1, 3600) * 1000,
     startBatch: int(flags, 'start-batch', 5, 1, 500),
+    bootstrapExpect: flags.has('bootstrap-expect') ? int(flags, 'bootstrap-expect', 0, 1, 500) : undefined,
     idleSettleS: int(flags, 'idle-settle-s', 20, 0, 3600),
     idleWindowS: int(flags, 'idle-window-s', 10, 1, 3600),
     roundSettleS: int(flags, 'round-settle-s', 3, 0, 600),
@@ -70,7 +71,8 @@ async function main(): Promise<void> {
   else {
     process.stdout.write(
       `failover (${result.engine}, ${result.nodes} nodes, ${result.rounds} kills, ${result.failedRounds} failed): p50 ${result.failoverP50Ms} ms, p99 ${result.failoverP99Ms} ms, max ${result.failoverMaxMs} ms\n` +
-        `launch → leader known by all: ${result.convergeMs} ms (all processes started: ${result.startedMs} ms, ${result.launchCpuSPerNode} CPU-s per node); idle CPU ${result.idleCpuPctPerNode}% of a core per node; RSS ${result.rssMbPerNode} MB per node\n`,
+        `launch → leader known by all: ${result.convergeMs} ms (all processes started: ${result.startedMs} ms, ${result.launchCpuSPerNode} CPU-s per node; bootstrap-expect ${result.bootstrapExpect}); idle CPU ${result.idleCpuPctPerNode}% of a core per node; RSS ${result.rssMbPerNode} MB per node\n` +
+        `launch phases (ms after launch, CPU-s per node): ${result.launchPhases.map((p) => `${p.phase} ${p.ms} (${p.cpuSPerNode})`).join(', ')}\n`,
     )
   }
   process.exit(result.failedRounds > 0 ? 1 : 0)

@@ -40,6 +40,20 @@ export interface LocalClusterInit {
   logLevel?: string
   /** conclave engine: members to wait for before the first election. Default: nodes. */
   bootstrapExpect?: number
+  /**
+   * conclave engine: form the cluster from its first `founders` nodes, as an operator does with
+   * Consul's or Nomad's bootstrap_expect: only they get `--bootstrap-expect=founders`, start()
+   * spawns them first and waits until they agree on a leader and each is in a shard, then spawns
+   * the others with seeds only (they join the running cluster: observers that the global leader
+   * assigns to shards, docs/protocol.md "Joining"). Overrides bootstrapExpect. Default: unset
+   * (every node gets bootstrapExpect and they all start together).
+   */
+  founders?: number
+  /**
+   * Every node logs `launch:milestone` lines (apps/node/src/launch-milestones.ts): the bench's launch
+   * timeline. Recorded in NodeReport.milestones. Default false.
+   */
+  launchMilestones?: boolean
   /** Nodes started by start(); the rest have keys and can be started later with spawnNode. Default: nodes. */
   initialNodes?: number
   /** Processes starting at once (spawned, not yet logged `started`); the next is spawned as one is up. Default 5. */
@@ -80,6 +94,8 @@ export interface NodeReport {
   /** Last leader this node logged, with the node's wall clock when it learned it. */
   leader: { id: string | null; term: number; wallMs: number } | undefined
   startedWallMs: number
+  /** `launch:milestone` lines this process logged (node wall clock), when launchMilestones is on. */
+  milestones: Partial<Record<'members' | 'shard' | 'shard-leader', number>>
   exit: Promise<number | null> | undefined
   /** The inspector's URL once the node printed it (after SIGUSR1; the hang watch). */
   inspectorUrl?: string
@@ -126,6 +142,34 @@ export class LocalCluster {
       return n
     }
     let next = 0
+    const founders = this.founders()
+    if (founders !== undefined && founders < initial) {
+      // The founders alone first: a founder that saw a joiner alive before its view held every
+      // founder would deal a different bootstrap map (the K smallest ids it sees).
+      while (next < founders) {
+        while (next < founders && starting(next) < window) this.spawnNode(next++)
+        await this.waitFor(
+          () => next >= founders || starting(next) < window,
+          60_000,
+          `founder ${next} to start`,
+        )
+      }
+      await this.waitFor(
+        () => {
+          const f = this.nodes.slice(0, founders)
+          const first = f[0]?.leader
+          return (
+            first?.id &&
+            f.every(
+              (n) =>
+                n.milestones.shard !== undefined && n.leader?.id === first.id && n.leader.term === first.term,
+            )
+          )
+        },
+        60_000,
+        `the ${founders} founders to agree on a leader`,
+      )
+    }
     while (next < initial) {
       while (next < initial && starting(next) < window) this.spawnNode(next++)
       await this.waitFor(
@@ -153,6 +197,14 @@ export class LocalCluster {
     return (this.init.adminBasePort ?? this.init.basePort + 1000) + i
   }
 
+  /** The founders count when the cluster forms from its first nodes (conclave engine only). */
+  private founders(): number | undefined {
+    const f = this.init.founders
+    return (this.init.engine ?? 'conclave') === 'conclave' && f !== undefined
+      ? Math.min(f, this.init.nodes)
+      : undefined
+  }
+
   private args(i: number): string[] {
     const engine = this.init.engine ?? 'conclave'
     const seedsMax = this.init.seedsMax ?? 3
@@ -171,7 +223,12 @@ export class LocalCluster {
     ]
     if (seeds.length > 0) args.push(`--bootstrap=${seeds.map((j) => this.addr(j)).join(',')}`)
     // Every node computes the same bootstrap shard map once N members are alive (docs/protocol.md).
-    if (engine === 'conclave') args.push(`--bootstrap-expect=${this.init.bootstrapExpect ?? this.init.nodes}`)
+    // With founders, only they do; the others join through the seeds (the first nodes).
+    const founders = this.founders()
+    if (founders !== undefined) {
+      if (i < founders) args.push(`--bootstrap-expect=${founders}`)
+    } else if (engine === 'conclave')
+      args.push(`--bootstrap-expect=${this.init.bootstrapExpect ?? this.init.nodes}`)
     if (engine === 'flat-raft') args.push(`--voters=${this.ids.join(',')}`)
     args.push(...(this.init.extraArgs?.(i) ?? []))
     return args
@@ -181,7 +238,12 @@ export class LocalCluster {
     // --inspect-port=0 starts nothing: it only lets SIGUSR1 (the hang watch) open the inspector on
     // a free port, which the node then prints on stderr.
     const inspect = this.init.hangWatch === false ? [] : ['--inspect-port=127.0.0.1:0']
-    const env = this.init.extraEnv ? { ...process.env, ...this.init.extraEnv(i) } : process.env
+    const milestones = this.init.launchMilestones || this.founders() !== undefined
+    const env = {
+      ...process.env,
+      ...(milestones ? { CONCLAVE_LAUNCH_MEMBERS: String(this.init.nodes) } : {}),
+      ...this.init.extraEnv?.(i),
+    }
     const child = spawn(
       process.execPath,
       [...inspect, ...(this.init.nodeArgs ?? []), this.bundle, ...this.args(i)],
@@ -199,6 +261,7 @@ export class LocalCluster {
       ready: false,
       leader: undefined,
       startedWallMs: Date.now(),
+      milestones: {},
       exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
     }
     this.nodes[i] = report
@@ -221,6 +284,11 @@ export class LocalCluster {
         if (url) report.inspectorUrl = url
       }
       if (line.msg === 'started') report.ready = true
+      if (line.msg === 'launch:milestone') {
+        const what = line.what
+        if (what === 'members' || what === 'shard' || what === 'shard-leader')
+          report.milestones[what] = Number(line.wallMs)
+      }
       if (line.msg === 'leader:change') {
         report.leader = {
           id: (line.leader as string | null) ?? null,

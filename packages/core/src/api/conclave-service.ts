@@ -87,6 +87,13 @@ export interface StatusTraffic {
   boot: number
 }
 
+/**
+ * Global channels a shard leader opens ahead of time per loop-monitor check (500 ms): 4 dials a
+ * second, ≈ 20 ms of CPU each (both ends), so ≈ 8 % of a core per warming shard leader until its
+ * channels are open (≈ 25 s for 90 peers).
+ */
+export const WARM_CHANNELS_PER_CHECK = 2
+
 /** A NodeStatus larger than this is not published (counted in `statusOversize`): bounded frames. */
 export const STATUS_MAX_BYTES = 4096
 
@@ -243,6 +250,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
       pauseMsMin,
       onPause: (durationMs, now) => driver.run(() => this.notePause(durationMs, now)),
       onCheck: () => {
+        this.warmGlobalChannels()
         if (statusEveryMs <= 0 || ++checks < checksPerStatus) return
         checks = 0
         // Nobody listening (no inspector connected): the periodic status would be built, signed
@@ -258,6 +266,30 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     this.publishedAddrs = ctx.addrs.join(',')
     this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
     setImmediate(this.onSelfUpdate)
+  }
+
+  /**
+   * A shard leader campaigns for the global lease by writing to every voter of every other shard
+   * (global-group.ts `broadcast`), so its first campaign dials each of them it has no connection
+   * to. A cluster whose nodes all bootstrapped together got those connections during its launch
+   * (its own first global election made the full mesh); one grown from a few founders has ≈ 21
+   * connections per node at 100 nodes, and its first global failover made every campaigning shard
+   * leader dial ≈ 90 peers at once: no leader known by all for 30 s (docs/operations.md, "Session
+   * 8"). So a shard leader that knows a global leader opens its global channel to each member of
+   * another shard ahead of time, WARM_CHANNELS_PER_CHECK per loop-monitor check (every 500 ms),
+   * off the failover's critical path. Once they are open a check is one walk over the members.
+   */
+  private warmGlobalChannels(): void {
+    const m = this.machineRef
+    const streams = this.streams
+    if (!m || !streams || !m.leader()) return
+    const own = m.shardLeader?.()
+    if (!own || own.id !== this.id) return
+    let started = 0
+    for (const member of m.membership?.members() ?? []) {
+      if (member.state !== 'alive' || member.meta.shard === null || member.meta.shard === own.shard) continue
+      if (streams.warm(member.id, 'global') && ++started >= WARM_CHANNELS_PER_CHECK) return
+    }
   }
 
   /** End of the last stall reported to the machine (the monitor and the driver may both see one). */

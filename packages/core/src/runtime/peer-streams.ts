@@ -371,6 +371,26 @@ export class PeerStreams {
     return key
   }
 
+  /**
+   * Open the `layer` channel to `to` (a connection if there is none, and the stream) before any
+   * frame needs it, so that the first frame sent later does not wait for a Noise handshake. A
+   * dial it makes is counted in `dialsByFrame` as `<layer>/warm`. True when it started opening;
+   * false when the channel exists, is opening, or backs off after a failed dial, or `to` is us.
+   */
+  warm(to: NodeId, layer: Layer): boolean {
+    if (!this.running || to === this.components.peerId.toString() || this.isBanned(to)) return false
+    const key = `${to}\n${layer}`
+    let ch = this.channels.get(key)
+    if (ch && (ch.stream || ch.opening || this.init.clock.nowMs() < ch.retryAtMs)) return false
+    if (!ch) {
+      if (this.channels.size >= this.limits.peersMax) return false
+      ch = { stream: undefined, conn: undefined, queue: [], opening: false, failures: 0, retryAtMs: 0 }
+      this.channels.set(key, ch)
+    }
+    void this.open(to, layer, ch, key, `${layer}/warm`)
+    return true
+  }
+
   /** Number of open outbound channels (a gauge). */
   get channelCount(): number {
     return this.channels.size

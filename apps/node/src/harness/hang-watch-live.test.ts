@@ -29,7 +29,7 @@ describe('hang watch on real processes', () => {
       adminBasePort: base + 5,
       extraArgs: () => ['--enable-test-hooks'],
       extraEnv: () => ({ CONCLAVE_TEST_DEBUG_HANG: '1' }),
-      hangWatch: { silentMs: 3000, probeAfterMs: 0, probeEveryMs: 500, capturesMax: 3 },
+      hangWatch: { silentMs: 3000, loadScaleMax: 1, probeAfterMs: 0, probeEveryMs: 500, capturesMax: 3 },
       onHang: () => {},
     })
     cluster = c
@@ -55,7 +55,7 @@ describe('hang watch on real processes', () => {
     expect(caps.map((x) => x.index).sort()).toEqual([0, 1, 2])
 
     const spin = readFileSync(by(0).path, 'utf8')
-    expect(by(0).verdict).toMatch(/^main thread spinning/)
+    expect(by(0).verdict).toMatch(/^main thread (spinning|busy but starved)/) // starved when the host is saturated
     expect(spin).toMatch(/main thread paused/)
     expect(spin).toMatch(/at debugSpinUntil \(.*debug-hang\.ts:\d+:\d+/)
     expect(spin).toMatch(/"heapUsed":\d+/)

@@ -6,6 +6,7 @@ import {
   parseDebuggerUrl,
   parseProcStat,
   SilenceTracker,
+  silentMsFor,
   topSelf,
 } from './hang-watch.js'
 import { encodeClientFrame, WsFrameDecoder } from './inspector-client.js'
@@ -65,32 +66,43 @@ describe('parseDebuggerUrl', () => {
 
 describe('SilenceTracker', () => {
   it('reports a process silent once silentMs pass without an answer, counted from its first tick', () => {
-    const t = new SilenceTracker(10_000, 7500)
-    expect(t.tick(0, [1, 2])).toEqual([])
+    const t = new SilenceTracker(7500)
+    expect(t.tick(0, [1, 2], 10_000)).toEqual([])
     t.answered(1, 2500)
-    expect(t.tick(2500, [1, 2])).toEqual([])
+    expect(t.tick(2500, [1, 2], 10_000)).toEqual([])
     t.answered(1, 5000)
-    expect(t.tick(9999, [1, 2])).toEqual([])
-    expect(t.tick(10_000, [1, 2])).toEqual([{ pid: 2, silentMs: 10_000 }])
+    expect(t.tick(9999, [1, 2], 10_000)).toEqual([])
+    expect(t.tick(10_000, [1, 2], 10_000)).toEqual([{ pid: 2, silentMs: 10_000 }])
     t.answered(2, 11_000)
-    expect(t.tick(12_000, [1, 2])).toEqual([])
-    expect(t.tick(15_000, [1, 2])).toEqual([{ pid: 1, silentMs: 10_000 }])
+    expect(t.tick(12_000, [1, 2], 10_000)).toEqual([])
+    expect(t.tick(15_000, [1, 2], 10_000)).toEqual([{ pid: 1, silentMs: 10_000 }])
   })
 
   it('does not count time between waits (a gap in the ticks) or before a new process was seen', () => {
-    const t = new SilenceTracker(10_000, 7500)
-    t.tick(0, [1])
+    const t = new SilenceTracker(7500)
+    t.tick(0, [1], 10_000)
     // The harness stopped watching at 5 s and resumed at 60 s: silence counts from 60 s.
-    t.tick(5000, [1])
-    expect(t.tick(60_000, [1, 3])).toEqual([])
-    expect(t.tick(65_000, [1, 3])).toEqual([])
-    expect(t.tick(70_000, [1, 3])).toEqual([
+    t.tick(5000, [1], 10_000)
+    expect(t.tick(60_000, [1, 3], 10_000)).toEqual([])
+    expect(t.tick(65_000, [1, 3], 10_000)).toEqual([])
+    expect(t.tick(70_000, [1, 3], 10_000)).toEqual([
       { pid: 1, silentMs: 10_000 },
       { pid: 3, silentMs: 10_000 },
     ])
     // A process that went away is forgotten; the same pid later starts afresh.
-    t.tick(72_000, [3])
-    expect(t.tick(74_000, [1, 3])).toEqual([{ pid: 3, silentMs: 14_000 }])
+    t.tick(72_000, [3], 10_000)
+    expect(t.tick(74_000, [1, 3], 10_000)).toEqual([{ pid: 3, silentMs: 14_000 }])
+  })
+})
+
+describe('silentMsFor', () => {
+  it('is silentMs on a host with a CPU to spare, up to scaleMax times it on a saturated one', () => {
+    expect(silentMsFor(10_000, 0.5, 2, 6)).toBe(10_000)
+    expect(silentMsFor(10_000, 4, 2, 6)).toBe(10_000)
+    expect(silentMsFor(10_000, 10, 2, 6)).toBe(25_000)
+    expect(silentMsFor(10_000, 72, 2, 6)).toBe(60_000)
+    expect(silentMsFor(10_000, 72, 0, 6)).toBe(60_000)
+    expect(silentMsFor(10_000, Number.NaN, 2, 6)).toBe(10_000)
   })
 })
 

@@ -27,8 +27,19 @@ import { join } from 'node:path'
 import { connectCdp } from './inspector-client.js'
 
 export interface HangWatchInit {
-  /** A node is silent when its admin HTTP has answered nothing for this long. Default 10 000. */
+  /**
+   * A node is silent when its admin HTTP has answered nothing for this long on a host with a CPU
+   * to spare. Default 10 000. On a saturated host it is scaled by loadScale (below).
+   */
   silentMs?: number
+  /**
+   * At most this factor on silentMs when the host is saturated: silentMs × clamp(1-min load ÷
+   * (2 × cores), 1, loadScaleMax). Default 6. Why: when 100 nodes launch on 2 cores (load 70–130)
+   * busy nodes miss 5 s probes for 10 s and more without being stuck (measured, session 8: three
+   * such captures in one 100-node launch, each runnable with 2 ticks of CPU a second), and would use
+   * up the captures before a real hang; the hangs seen so far lasted 150 s.
+   */
+  loadScaleMax?: number
   /** Probe each node's /healthz this often while watching. Default 2500. */
   probeEveryMs?: number
   /** Watch only once a harness wait has lasted this long. Default 5000. */
@@ -116,6 +127,12 @@ export function parseDebuggerUrl(line: string): string | undefined {
   return /^Debugger listening on (ws:\/\/\S+)/.exec(line.trim())?.[1]
 }
 
+/** silentMs scaled for a saturated host: × clamp(load1 ÷ (2 × cpus), 1, scaleMax). */
+export function silentMsFor(silentMs: number, load1: number, cpus: number, scaleMax: number): number {
+  const f = Math.min(scaleMax, Math.max(1, load1 / (2 * Math.max(1, cpus))))
+  return Number.isFinite(f) ? Math.round(silentMs * f) : silentMs
+}
+
 /**
  * When each watched process last answered, and which have been silent for `silentMs`. A process
  * first seen, or every process after a gap in the ticks (the harness stopped watching between
@@ -125,17 +142,14 @@ export class SilenceTracker {
   private readonly since = new Map<number, number>()
   private lastTickMs = Number.NEGATIVE_INFINITY
 
-  constructor(
-    readonly silentMs: number,
-    readonly gapMs: number,
-  ) {}
+  constructor(readonly gapMs: number) {}
 
   answered(pid: number, nowMs: number): void {
     if (this.since.has(pid)) this.since.set(pid, Math.max(this.since.get(pid) ?? nowMs, nowMs))
   }
 
   /** The watched processes now; returns those silent ≥ silentMs, with how long. */
-  tick(nowMs: number, pids: readonly number[]): { pid: number; silentMs: number }[] {
+  tick(nowMs: number, pids: readonly number[], silentMs: number): { pid: number; silentMs: number }[] {
     const resume = nowMs - this.lastTickMs > this.gapMs
     this.lastTickMs = nowMs
     const live = new Set(pids)
@@ -147,7 +161,7 @@ export class SilenceTracker {
         this.since.set(pid, nowMs)
         continue
       }
-      if (nowMs - since >= this.silentMs) silent.push({ pid, silentMs: nowMs - since })
+      if (nowMs - since >= silentMs) silent.push({ pid, silentMs: nowMs - since })
     }
     return silent
   }
@@ -196,6 +210,12 @@ const read = (p: string) => {
     return `(${(err as Error).message})`
   }
 }
+/**
+ * How long the inspector may take to start and to answer: a node spinning in JS answers within
+ * milliseconds on a quiet host, but a starved one (runnable, a few ticks of CPU a second) took more
+ * than 5 s to pause at load 72 (session 8).
+ */
+const INSPECTOR_WAIT_MS = 10_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface ThreadSample {
@@ -341,10 +361,10 @@ function loadMap(file: string | undefined): SourceMap | undefined {
 
 /** The JS side: stack, heap and resources while paused, then a 2 s profile. Never throws. */
 async function jsSide(t: HangTarget, base: string, out: string[]): Promise<void> {
-  const url = await t.startInspector(5000)
+  const url = await t.startInspector(INSPECTOR_WAIT_MS)
   if (!url) {
     out.push(
-      'no inspector: the node printed no "Debugger listening" line within 5 s of SIGUSR1 (Node starts it on the main thread: stopped, blocked in a system call, or spinning in native code?)',
+      'no inspector: the node printed no "Debugger listening" line within 10 s of SIGUSR1 (Node starts it on the main thread: stopped, blocked in a system call, or spinning in native code?)',
     )
     return
   }
@@ -357,15 +377,15 @@ async function jsSide(t: HangTarget, base: string, out: string[]): Promise<void>
     const scripts = new Map<string, string>()
     s.on('Debugger.scriptParsed', (p) => scripts.set(String(p.scriptId), String(p.url)))
     try {
-      await s.send('Debugger.enable', {}, 5000)
+      await s.send('Debugger.enable', {}, INSPECTOR_WAIT_MS)
     } catch (err) {
       out.push(
         `Debugger.enable: ${(err as Error).message} (the main thread does not run JS: blocked, or spinning in native code)`,
       )
       return
     }
-    const paused = s.next('Debugger.paused', 5000)
-    await s.send('Debugger.pause', {}, 5000)
+    const paused = s.next('Debugger.paused', INSPECTOR_WAIT_MS)
+    await s.send('Debugger.pause', {}, INSPECTOR_WAIT_MS)
     const p = (await paused) as { callFrames?: (CallFrame & { callFrameId: string })[]; reason?: string }
     const frames = (p.callFrames ?? []).map((f) => ({
       ...f,
@@ -458,9 +478,11 @@ export async function captureHang(
   const verdict =
     procState === 'T' || procState === 't'
       ? 'stopped (SIGSTOP or a tracer)'
-      : cpu.mainTicks >= 50 || running >= 8
+      : cpu.mainTicks >= 50
         ? `main thread spinning: ${cpu.mainTicks} ticks of CPU in 1 s, runnable in ${running}/10 samples`
-        : `main thread blocked: ${cpu.mainTicks} ticks of CPU in 1 s, states ${cpu.mainStates}, wchan ${mainWchan || '-'}, ${mainSys}`
+        : running >= 8
+          ? `main thread busy but starved: runnable in ${running}/10 samples, ${cpu.mainTicks} ticks of CPU in 1 s, host load ${read('/proc/loadavg').split(' ')[0]} (a loop or a saturated host: see its stack)`
+          : `main thread blocked: ${cpu.mainTicks} ticks of CPU in 1 s, states ${cpu.mainStates}, wchan ${mainWchan || '-'}, ${mainSys}`
   out.push(
     `verdict: ${verdict}`,
     '',

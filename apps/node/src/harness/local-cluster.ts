@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +20,7 @@ import {
   parseDebuggerUrl,
   probeAdmin,
   SilenceTracker,
+  silentMsFor,
 } from './hang-watch.js'
 
 export type { HangWatchInit } from './hang-watch.js'
@@ -401,15 +403,20 @@ export class LocalCluster {
   /**
    * One step of the hang watch, called from waitFor while it waits (`waitedMs` so far): once a wait
    * has lasted probeAfterMs, probe every live node's /healthz every probeEveryMs (one probe in
-   * flight per node) and capture a node silent for silentMs (hang-watch.ts).
+   * flight per node) and capture a node silent for silentMs (scaled on a saturated host; hang-watch.ts).
    */
   private watchTick(waitedMs: number): void {
     const w = this.init.hangWatch
     if (w === false) return
     if (waitedMs < (w?.probeAfterMs ?? 5000)) return
-    const silentMs = w?.silentMs ?? 10_000
+    const silentMs = silentMsFor(
+      w?.silentMs ?? 10_000,
+      loadavg()[0] ?? 0,
+      availableParallelism(),
+      w?.loadScaleMax ?? 6,
+    )
     const everyMs = w?.probeEveryMs ?? 2500
-    this.silence ??= new SilenceTracker(silentMs, 3 * everyMs)
+    this.silence ??= new SilenceTracker(3 * everyMs)
     const now = Date.now()
     const watched = this.nodes.filter((n) => n.alive && n.ready && n.pid !== undefined)
     for (const n of watched) {
@@ -425,6 +432,7 @@ export class LocalCluster {
     const silent = this.silence.tick(
       now,
       watched.map((n) => n.pid as number),
+      silentMs,
     )
     for (const { pid, silentMs: ms } of silent) {
       if (this.captured.has(pid) || this.captured.size >= (w?.capturesMax ?? 3)) continue

@@ -550,7 +550,11 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     return (this.pubsub?.getSubscribers?.(topic).length ?? 1) > 0
   }
 
-  private readonly traceObservers: Array<(ev: TraceEvent) => void> = []
+  /**
+   * Replaced, never changed in place (copy-on-write): an observer may unsubscribe itself or
+   * another one while onTrace walks the array, and a splice there would skip the next observer.
+   */
+  private traceObservers: ReadonlyArray<(ev: TraceEvent) => void> = []
 
   /**
    * Call `fn` with every trace event of the machine, synchronously, as a plain call: no event
@@ -559,10 +563,13 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
    * dispatched through the EventTarget costs far more than the call. Returns the unsubscribe.
    */
   observeTrace(fn: (ev: TraceEvent) => void): () => void {
-    this.traceObservers.push(fn)
+    this.traceObservers = [...this.traceObservers, fn]
+    let subscribed = true
     return () => {
+      if (!subscribed) return
+      subscribed = false
       const i = this.traceObservers.indexOf(fn)
-      if (i >= 0) this.traceObservers.splice(i, 1)
+      if (i >= 0) this.traceObservers = this.traceObservers.filter((_, j) => j !== i)
     }
   }
 

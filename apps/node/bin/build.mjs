@@ -3,10 +3,26 @@
 // dist/conclave.cjs, with esbuild, and makes its V8 code cache (conclave-cached.cjs). A bundled
 // node starts several times faster than one that compiles TypeScript through tsx, and the code
 // cache saves a further ≈ 30 % of a start's CPU, which matters when one machine starts 25–100 of
-// them. `ensureBuilt()` rebuilds only when a source file is newer than the bundle, and returns
-// the file to run: `node <it> start …`.
+// them. `ensureBuilt()` rebuilds only when a source file (or this directory's launcher and build
+// script) is newer than the bundle, and returns the file to run: `node <it> start …`.
+//
+// V8 checks a code cache against its source by the source's LENGTH only, so a cache made from one
+// bundle is accepted by a rebuilt bundle of the same length, and runs the old code. Hence the
+// bundle ends with its content hash (stampBundle) and its cache is named by it
+// (dist/conclave.cjs.<hash>.v8cache): a rebuild never meets an older bundle's cache, whichever
+// process wrote it and when.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +32,8 @@ const root = join(here, '..', '..', '..')
 export const BUNDLE = join(here, '..', 'dist', 'conclave.cjs')
 /** What to run: the bundle with its code cache. */
 export const LAUNCHER = join(here, 'conclave-cached.cjs')
+/** The bundle's last line: this and its content hash (read by conclave-cached.cjs). */
+export const BUNDLE_ID_MARK = '//! conclave-bundle-id '
 /** How long the build's warm-up node runs before it writes the code cache (its start is done by then). */
 const WARMUP_MS = 1500
 
@@ -30,7 +48,7 @@ function newestMtime(dir) {
 }
 
 export async function ensureBuilt({ force = false } = {}) {
-  const sources = [join(root, 'packages/core/src'), join(here, '..', 'src')]
+  const sources = [join(root, 'packages/core/src'), join(here, '..', 'src'), here]
   if (!force && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= Math.max(...sources.map(newestMtime)))
     return LAUNCHER
   const { build } = await import('esbuild')
@@ -51,10 +69,29 @@ export async function ensureBuilt({ force = false } = {}) {
     define: { 'import.meta.url': '__conclaveBundleUrl' },
     banner: { js: "const __conclaveBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   })
+  stampBundle(tmp)
+  removeCodeCaches(dirname(BUNDLE))
   renameSync(tmp, BUNDLE)
   renameSync(`${tmp}.map`, `${BUNDLE}.map`)
   writeCodeCache()
   return LAUNCHER
+}
+
+/**
+ * Append the bundle's id (a hash of its content) as its last line; the launcher names the code
+ * cache by it. After the source map's last mapping, so the map stays right.
+ */
+export function stampBundle(file) {
+  const id = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 32)
+  appendFileSync(file, `\n${BUNDLE_ID_MARK}${id}\n`)
+  return id
+}
+
+/** Older bundles' code caches (and temporary files of their writes): none can serve a new bundle. */
+export function removeCodeCaches(dir) {
+  for (const name of readdirSync(dir))
+    if (name.startsWith('conclave.cjs.') && name.includes('.v8cache'))
+      rmSync(join(dir, name), { force: true })
 }
 
 /** The environment without CONCLAVE_* settings: the warm-up node must not join a real cluster. */

@@ -5,8 +5,11 @@
 // conn --starts`, docs/operations.md "Session 8 (issue 4, conn)"): a node's CPU from exec to
 // `started` ≈ 150 ms with the ESM bundle, ≈ 137 ms as CommonJS, ≈ 105 ms with the cache. Node 20
 // has no compile cache for ES modules (module.enableCompileCache is Node 22), hence CommonJS and
-// vm.Script, whose `cachedData` V8 checks against the source, its version and its flags: a
-// mismatch is rejected (the bundle is then compiled as usual) and this process writes a new cache.
+// vm.Script, whose `cachedData` V8 checks against its version, its flags and the source's LENGTH
+// (not its content): a mismatch is rejected (the bundle is then compiled as usual) and this process
+// writes a new cache. A rebuilt bundle of the same length would accept an older bundle's cache and
+// run the old code, so the cache is named by the bundle's id, the content hash build.mjs appends as
+// its last line (dist/conclave.cjs.<id>.v8cache); a bundle without one runs without a cache.
 //
 // The cache is made by build.mjs right after bundling: it runs one node here with
 // CONCLAVE_CODE_CACHE_WARMUP_MS set, which writes the cache that long after `started` (the start
@@ -20,21 +23,27 @@ const { dirname, join } = require('node:path')
 const vm = require('node:vm')
 
 const BUNDLE = join(__dirname, '..', 'dist', 'conclave.cjs')
-const CACHE = `${BUNDLE}.v8cache`
+/** Same as build.mjs BUNDLE_ID_MARK. */
+const BUNDLE_ID = /\n\/\/! conclave-bundle-id ([0-9a-f]{16,64})\n$/
 /** A running node whose cache was missing or rejected writes one after this long. */
 const CACHE_WRITE_AFTER_MS = 10_000
 
+const source = readFileSync(BUNDLE, 'utf8')
+// Only the tail is searched: a few bytes per start.
+const id = BUNDLE_ID.exec(source.slice(-128))?.[1]
+const CACHE = id === undefined ? undefined : `${BUNDLE}.${id}.v8cache`
 let cachedData
 try {
-  cachedData = readFileSync(CACHE)
+  if (CACHE) cachedData = readFileSync(CACHE)
 } catch {}
-const script = new vm.Script(Module.wrap(readFileSync(BUNDLE, 'utf8')), {
+const script = new vm.Script(Module.wrap(source), {
   filename: BUNDLE,
   cachedData,
   importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 })
 
 function writeCache() {
+  if (!CACHE) return
   const tmp = `${CACHE}.${process.pid}.tmp`
   try {
     writeFileSync(tmp, script.createCachedData())
@@ -48,7 +57,7 @@ if (warmupMs > 0) {
     writeCache()
     process.exit(0)
   }, warmupMs)
-} else if (cachedData === undefined || script.cachedDataRejected) {
+} else if (CACHE && (cachedData === undefined || script.cachedDataRejected)) {
   setTimeout(() => {
     // Another node may have written a missing one meanwhile; one is enough.
     if (script.cachedDataRejected || !existsSync(CACHE)) writeCache()

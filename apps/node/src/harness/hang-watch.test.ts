@@ -1,6 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDebugHang } from '../testing/debug-hang.js'
 import {
+  captureHang,
   describeSyscall,
   formatFrames,
   parseDebuggerUrl,
@@ -183,5 +189,64 @@ describe('debug hang request (test hook)', () => {
       'mode=block&ms=600001',
     ])
       expect(typeof parseDebugHang(bad)).toBe('string')
+  })
+})
+
+/** An inspector that answers Debugger.enable and hangs up on Debugger.pause. */
+async function hangUpInspector(): Promise<{ url: string; close(): void }> {
+  const server = createServer()
+  const sockets: Socket[] = []
+  server.on('upgrade', (_req, socket: Socket) => {
+    sockets.push(socket)
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+    const decoder = new WsFrameDecoder()
+    socket.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        const { id, method } = JSON.parse(f.payload.toString('utf8')) as { id: number; method: string }
+        if (method === 'Debugger.pause') return socket.destroy()
+        const body = Buffer.from(JSON.stringify({ id, result: {} }))
+        socket.write(Buffer.concat([Buffer.from([0x81, body.length]), body]))
+      }
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `ws://127.0.0.1:${port}/fake`,
+    close: () => {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
+
+describe('captureHang', () => {
+  it('an inspector that hangs up mid-capture is reported, and leaves no unhandled rejection', async () => {
+    const inspector = await hangUpInspector()
+    const dataDir = mkdtempSync(join(tmpdir(), 'conclave-hang-capture-'))
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const { path } = await captureHang(
+        {
+          index: 0,
+          pid: process.pid,
+          dataDir,
+          silentMs: 10_000,
+          startInspector: async () => inspector.url,
+          context: () => [],
+        },
+        false,
+      )
+      // Rejections are reported after the microtask queue drains: give them a turn.
+      await new Promise((r) => setTimeout(r, 50))
+      expect(readFileSync(path, 'utf8')).toMatch(/inspector: inspector connection closed/)
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      inspector.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })

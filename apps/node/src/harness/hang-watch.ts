@@ -385,6 +385,9 @@ async function jsSide(t: HangTarget, base: string, out: string[]): Promise<void>
       return
     }
     const paused = s.next('Debugger.paused', INSPECTOR_WAIT_MS)
+    // Awaited below; but when the pause command fails first, closing the session rejects this one
+    // too, and nothing would handle that (an unhandled rejection ends the harness).
+    paused.catch(() => {})
     await s.send('Debugger.pause', {}, INSPECTOR_WAIT_MS)
     const p = (await paused) as { callFrames?: (CallFrame & { callFrameId: string })[]; reason?: string }
     const frames = (p.callFrames ?? []).map((f) => ({

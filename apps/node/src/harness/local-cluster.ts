@@ -439,7 +439,13 @@ export class LocalCluster {
       const n = watched.find((x) => x.pid === pid)
       if (!n) continue
       this.captured.add(pid)
-      const job = this.capture(n, ms).finally(() => this.capturing.delete(job))
+      // captureHang never throws, but onHang may: reported, never an unhandled rejection (which
+      // would end the harness) nor a failed stopAll.
+      const job = this.capture(n, ms)
+        .catch((err) => {
+          process.stderr.write(`[harness] hang capture of node ${n.index}: ${String(err)}\n`)
+        })
+        .finally(() => this.capturing.delete(job))
       this.capturing.add(job)
     }
   }

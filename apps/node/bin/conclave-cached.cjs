@@ -9,7 +9,7 @@
 // (not its content): a mismatch is rejected (the bundle is then compiled as usual) and this process
 // writes a new cache. A rebuilt bundle of the same length would accept an older bundle's cache and
 // run the old code, so the cache is named by the bundle's id, the content hash build.mjs appends as
-// its last line (dist/conclave.cjs.<id>.v8cache); a bundle without one runs without a cache.
+// its last line (dist/conclave.cjs.<id>.v8cache); a bundle without one writes no cache.
 //
 // The cache is made by build.mjs right after bundling: it runs one node here with
 // CONCLAVE_CODE_CACHE_WARMUP_MS set, which writes the cache that long after `started` (the start
@@ -34,7 +34,9 @@ const id = BUNDLE_ID.exec(source.slice(-128))?.[1]
 const CACHE = id === undefined ? undefined : `${BUNDLE}.${id}.v8cache`
 let cachedData
 try {
-  if (CACHE) cachedData = readFileSync(CACHE)
+  // A bundle without an id was made by the build before ids (the next build replaces it: bin/ is
+  // newer); it may read that build's unnamed cache, as it did then, and never writes one.
+  cachedData = readFileSync(CACHE ?? `${BUNDLE}.v8cache`)
 } catch {}
 const script = new vm.Script(Module.wrap(source), {
   filename: BUNDLE,

@@ -78,7 +78,7 @@ describe('bundle code cache', () => {
     expect(readdirSync(dist).sort()).toEqual(['conclave.cjs', 'conclave.cjs.123.tmp.cjs', 'conclave.cjs.map'])
   })
 
-  it('a bundle without an id runs without a cache and writes none', () => {
+  it('a bundle without an id (the build before ids) writes no cache', () => {
     const { dist, run } = layout()
     writeFileSync(join(dist, 'conclave.cjs'), "console.log('unstamped')\n")
     expect(run({ CONCLAVE_CODE_CACHE_WARMUP_MS: '1' })).toBe('unstamped')

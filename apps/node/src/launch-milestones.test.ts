@@ -4,13 +4,24 @@ import { launchMembersTarget, watchLaunchMilestones } from './launch-milestones.
 import { jsonLogger } from './logger.js'
 import { UsageError } from './options.js'
 
-/** A node whose service is an EventTarget and whose membership table is `members`. */
+/** A node whose service has trace observers and whose membership table is `members`. */
 function fakeNode(members: { id: string; state: string }[]) {
-  const service = new EventTarget() as EventTarget & { machine: unknown }
-  service.machine = { membership: { members: () => members } }
-  const emit = (ev: Partial<TraceEvent>) =>
-    service.dispatchEvent(new CustomEvent('trace', { detail: { node: 'me', atMs: 0, ...ev } }))
-  return { node: { service } as unknown as ConclaveNode, service, emit }
+  const observers = new Set<(ev: TraceEvent) => void>()
+  const service = {
+    machine: { membership: { members: () => members } },
+    observeTrace(fn: (ev: TraceEvent) => void) {
+      observers.add(fn)
+      return () => observers.delete(fn)
+    },
+    // A `trace` listener would make the real service build a CustomEvent per trace event.
+    addEventListener: () => {
+      throw new Error('listened to trace events')
+    },
+  }
+  const emit = (ev: Partial<TraceEvent>) => {
+    for (const fn of [...observers]) fn({ node: 'me', atMs: 0, ...ev } as TraceEvent)
+  }
+  return { node: { service } as unknown as ConclaveNode, observers, emit }
 }
 
 function capture() {
@@ -40,7 +51,7 @@ describe('launch milestones', () => {
       { id: 'a', state: 'alive' },
       { id: 'b', state: 'suspect' },
     ]
-    const { node, service, emit } = fakeNode(members)
+    const { node, observers, emit } = fakeNode(members)
     const { lines, log } = capture()
     watchLaunchMilestones(node, { CONCLAVE_LAUNCH_MEMBERS: '3' }, log)
     emit({ kind: 'member:join', member: 'b', incarnation: 0 })
@@ -58,20 +69,12 @@ describe('launch milestones', () => {
     ])
     expect(lines[0]?.alive).toBe(3)
     expect(lines[1]?.shard).toBe(2)
-    const removed: string[] = []
-    const remove = service.removeEventListener.bind(service)
-    service.removeEventListener = (
-      type: string,
-      ...rest: [Parameters<EventTarget['removeEventListener']>[1]]
-    ) => {
-      removed.push(type)
-      remove(type, ...rest)
-    }
+    expect(observers.size).toBe(1)
     emit({ kind: 'shard:leader', shard: 2, term: 2, leader: 'a' })
     expect(lines.map((l) => l.what)).toEqual(['members', 'shard', 'shard-leader'])
     expect(typeof lines[2]?.wallMs).toBe('number')
-    // All three logged: the listener is gone, later events log nothing.
-    expect(removed).toEqual(['trace'])
+    // All three logged: the observer is gone, later events log nothing.
+    expect(observers.size).toBe(0)
     emit({ kind: 'shard:leader', shard: 2, term: 3, leader: 'b' })
     expect(lines).toHaveLength(3)
   })

@@ -9,8 +9,10 @@
  *   waits for before the first election);
  * - `shard`: this node is in a shard (its first `shard:role` other than `observer`);
  * - `shard-leader`: this node learned a leader of its shard (its first `shard:leader`).
- * Each line carries the node's wall clock (`wallMs`); all processes of the bench share it. Once
- * all three are logged the listener is removed, so a running node pays nothing for it.
+ * Each line carries the node's wall clock (`wallMs`); all processes of the bench share it. It reads
+ * the trace as a plain observer (`ConclaveService.observeTrace`), not as a `trace` listener, which
+ * would make the service build a CustomEvent for every trace event of the launch the bench measures;
+ * once all three are logged it unsubscribes, so a running node pays nothing for it.
  */
 import type { ConclaveNode, TraceEvent } from '@conclave/core'
 import type { Logger } from './logger.js'
@@ -44,8 +46,7 @@ export function watchLaunchMilestones(node: ConclaveNode, env: NodeJS.ProcessEnv
     for (const m of service.machine.membership?.members() ?? []) if (m.state === 'alive') n++
     return n
   }
-  const onTrace = (e: CustomEvent<TraceEvent>) => {
-    const ev = e.detail
+  const unsubscribe = service.observeTrace((ev: TraceEvent) => {
     if (ev.kind === 'member:join' || ev.kind === 'member:state') {
       if (!done.has('members')) {
         const alive = aliveMembers()
@@ -53,7 +54,6 @@ export function watchLaunchMilestones(node: ConclaveNode, env: NodeJS.ProcessEnv
       }
     } else if (ev.kind === 'shard:role' && ev.role !== 'observer') reach('shard', { shard: ev.shard })
     else if (ev.kind === 'shard:leader') reach('shard-leader', { shard: ev.shard, term: ev.term })
-    if (done.size === 3) service.removeEventListener('trace', onTrace)
-  }
-  service.addEventListener('trace', onTrace)
+    if (done.size === 3) unsubscribe()
+  })
 }

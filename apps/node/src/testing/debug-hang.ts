@@ -43,7 +43,9 @@ export function debugBlockFor(ms: number): void {
   const fifo = join(dir, 'fifo')
   const mk = spawn('mkfifo', [fifo], { stdio: 'ignore' })
   mk.once('exit', () => {
-    spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3>"$0"`, fifo], { stdio: 'ignore', detached: true }).unref()
+    // Read-write, not write-only: a FIFO's O_RDWR open never blocks, so the sh ends even when the
+    // node is gone (killed by its test) and nobody reads; `3>` blocked such a sh forever.
+    spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3<>"$0"`, fifo], { stdio: 'ignore', detached: true }).unref()
     closeSync(openSync(fifo, 'r'))
     rmSync(dir, { recursive: true, force: true })
   })

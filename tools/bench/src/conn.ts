@@ -279,30 +279,52 @@ function processCpuNs(pid: number): number {
 
 async function oneStart(bundle: string): Promise<{ cpuMs: number; wallMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-start-'))
+  let child: ReturnType<typeof spawn> | undefined
   try {
     await loadOrCreatePrivateKey(join(dir, 'd'))
     const t0 = performance.now()
-    const child = spawn(
+    // Without the caller's CONCLAVE_* settings (a CONCLAVE_BOOTSTRAP would make the node dial it).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
+    const started = spawn(
       process.execPath,
       [bundle, 'start', `--data-dir=${join(dir, 'd')}`, '--listen=/ip4/127.0.0.1/tcp/0', '--init'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'ignore', 'pipe'], env },
     )
-    const pid = child.pid
+    child = started
+    const pid = started.pid
     if (pid === undefined) throw new Error('spawn failed')
-    const rl = createInterface({ input: child.stderr as NodeJS.ReadableStream })
+    const rl = createInterface({ input: started.stderr as NodeJS.ReadableStream })
     const cpuNs = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`node not started within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      )
       rl.on('line', (text) => {
-        if (text.includes('"msg":"started"')) resolve(processCpuNs(pid))
+        if (!text.includes('"msg":"started"')) return
+        clearTimeout(timer)
+        resolve(processCpuNs(pid))
       })
-      child.once('exit', (code) => reject(new Error(`node exited (${code}) before started`)))
+      started.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`node exited (${code}) before started`))
+      })
     })
-    const wallMs = performance.now() - t0
-    child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
-    return { cpuMs: cpuNs / 1e6, wallMs }
+    return { cpuMs: cpuNs / 1e6, wallMs: performance.now() - t0 }
   } finally {
+    if (child !== undefined) await killAndReap(child)
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** How long `oneStart` waits for a node's `started` line. */
+const START_TIMEOUT_MS = 30_000
+
+/** SIGKILL a child and wait for its exit, unless it has exited already (then no exit event comes). */
+async function killAndReap(child: ReturnType<typeof spawn>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGKILL')
+  await exited
 }
 
 /** One child process: a cold run (its first connections) then a warm run, as JSON on stdout. */

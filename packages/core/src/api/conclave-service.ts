@@ -30,7 +30,7 @@ import type { Layer, NodeId } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
 import { createRng } from '../util/rng.js'
 import type { ConclaveEvents, LeaderChange } from './events.js'
-import type { LeaderMachine, MachineContext } from './leader-machine.js'
+import type { LeaderMachine, MachineContext, RejectionCounterView } from './leader-machine.js'
 
 export interface ConclaveServiceInit {
   /** Directory for durable state (terms, votes, control log, boot counter). Required. */
@@ -323,27 +323,20 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
     this.driverRef?.run((nowMs) => {
       const m = this.machineRef
       if (!m) return
+      // Almost every frame is rejected by no one: two rejection totals (O(1) for RejectionCounter)
+      // instead of summing the fault codes (2 counters x 9 map lookups) before and after every
+      // frame. The fault count is read only when some rejection was counted, against the count
+      // taken at the last total seen (re-read first if something other than a frame was rejected
+      // since).
       const total = rejectionTotal(m)
-      if (total === undefined) {
-        // A machine whose counters cannot sum themselves: count the fault codes each time.
-        const counters = [m.rejections, m.membership?.rejections]
-        const before = peerFaultCount(counters)
-        m.receive(from, layer, bytes, nowMs)
-        if (peerFaultCount(counters) > before) this.streams?.strike(from, layer)
-        return
-      }
-      // Almost every frame is rejected by no one: two O(1) totals instead of summing the fault
-      // codes (2 counters x 9 map lookups) before and after every frame. The fault count is read
-      // only when some rejection was counted, against the count taken at the last total seen
-      // (re-read first if something other than a frame was rejected since).
       if (total !== this.faultsAtTotal) {
-        this.faultsSeen = peerFaultCount([m.rejections, m.membership?.rejections])
+        this.faultsSeen = machineFaults(m)
         this.faultsAtTotal = total
       }
       m.receive(from, layer, bytes, nowMs)
-      const after = rejectionTotal(m) as number
+      const after = rejectionTotal(m)
       if (after === total) return
-      const faults = peerFaultCount([m.rejections, m.membership?.rejections])
+      const faults = machineFaults(m)
       const struck = faults > this.faultsSeen
       this.faultsSeen = faults
       this.faultsAtTotal = after
@@ -604,12 +597,22 @@ export function conclave(init: ConclaveServiceInit): (components: ConclaveCompon
   return (components) => new ConclaveService(components, init)
 }
 
-/** All rejections of the machine's counters, or undefined when one cannot total itself in O(1). */
-function rejectionTotal(m: LeaderMachine): number | undefined {
-  const a = m.rejections
-  const b = m.membership?.rejections
-  if ((a && !a.total) || (b && !b.total)) return undefined
-  return (a?.total?.() ?? 0) + (b?.total?.() ?? 0)
+/** All rejections of the machine's counters (a view without `total` is summed from its snapshot). */
+function rejectionTotal(m: LeaderMachine): number {
+  return counterTotal(m.rejections) + counterTotal(m.membership?.rejections)
+}
+
+function counterTotal(c: RejectionCounterView | undefined): number {
+  if (!c) return 0
+  if (c.total) return c.total()
+  let n = 0
+  for (const v of Object.values(c.snapshot())) n += v
+  return n
+}
+
+/** Rejections of the machine's counters that are the sender's fault. */
+function machineFaults(m: LeaderMachine): number {
+  return peerFaultCount([m.rejections, m.membership?.rejections])
 }
 
 function sum(counts: ReadonlyMap<string, number>): number {

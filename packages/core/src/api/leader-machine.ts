@@ -30,7 +30,10 @@ export interface LeaderMachine extends Machine<TraceEvent> {
 export interface RejectionCounterView {
   get(code: string): number
   snapshot(): Record<string, number>
-  /** All rejections so far (any code); when given, it must be O(1) (read for every frame). */
+  /**
+   * All rejections so far (any code), read twice per received frame: keep it O(1). Without it the
+   * runtime sums `snapshot()` each time.
+   */
   total?(): number
 }
 

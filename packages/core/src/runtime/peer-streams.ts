@@ -321,15 +321,7 @@ export class PeerStreams {
     let ch = this.channels.get(key)
     if (!ch) {
       if (this.channels.size >= this.limits.peersMax) this.evictIdleChannel()
-      ch = {
-        stream: undefined,
-        conn: undefined,
-        queue: [],
-        opening: false,
-        failures: 0,
-        retryAtMs: 0,
-      }
-      this.channels.set(key, ch)
+      ch = this.addChannel(key)
     }
     const frame = encodeFrame(out.bytes)
     const statKey = this.statKey(out.layer, out.type)
@@ -384,11 +376,24 @@ export class PeerStreams {
     if (ch && (ch.stream || ch.opening || this.init.clock.nowMs() < ch.retryAtMs)) return false
     if (!ch) {
       if (this.channels.size >= this.limits.peersMax) return false
-      ch = { stream: undefined, conn: undefined, queue: [], opening: false, failures: 0, retryAtMs: 0 }
-      this.channels.set(key, ch)
+      ch = this.addChannel(key)
     }
     void this.open(to, layer, ch, key, `${layer}/warm`)
     return true
+  }
+
+  /** A new, closed channel under `key` (the caller has made room for it). */
+  private addChannel(key: string): Channel {
+    const ch: Channel = {
+      stream: undefined,
+      conn: undefined,
+      queue: [],
+      opening: false,
+      failures: 0,
+      retryAtMs: 0,
+    }
+    this.channels.set(key, ch)
+    return ch
   }
 
   /** Number of open outbound channels (a gauge). */

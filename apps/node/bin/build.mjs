@@ -94,8 +94,11 @@ export function removeCodeCaches(dir) {
       rmSync(join(dir, name), { force: true })
 }
 
-/** The environment without CONCLAVE_* settings: the warm-up node must not join a real cluster. */
-function warmupEnv() {
+/**
+ * The environment without CONCLAVE_* settings, for a node that must not join a real cluster (the
+ * warm-up node here, `pnpm bench conn`'s timed starts).
+ */
+export function envWithoutConclave() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
 }
 
@@ -114,7 +117,7 @@ function writeCodeCache() {
         '--log-level=error',
       ],
       {
-        env: { ...warmupEnv(), CONCLAVE_CODE_CACHE_WARMUP_MS: String(WARMUP_MS) },
+        env: { ...envWithoutConclave(), CONCLAVE_CODE_CACHE_WARMUP_MS: String(WARMUP_MS) },
         stdio: 'ignore',
         timeout: 30_000,
       },

@@ -277,14 +277,12 @@ function processCpuNs(pid: number): number {
   return ns
 }
 
-async function oneStart(bundle: string): Promise<{ cpuMs: number; wallMs: number }> {
+async function oneStart(bundle: string, env: NodeJS.ProcessEnv): Promise<{ cpuMs: number; wallMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-start-'))
   let child: ReturnType<typeof spawn> | undefined
   try {
     await loadOrCreatePrivateKey(join(dir, 'd'))
     const t0 = performance.now()
-    // Without the caller's CONCLAVE_* settings (a CONCLAVE_BOOTSTRAP would make the node dial it).
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')))
     const started = spawn(
       process.execPath,
       [bundle, 'start', `--data-dir=${join(dir, 'd')}`, '--listen=/ip4/127.0.0.1/tcp/0', '--init'],
@@ -384,14 +382,17 @@ export async function runConnBench(init: ConnBenchInit): Promise<ConnBenchResult
   const startCpuMs: number[] = []
   const startWallMs: number[] = []
   if (init.starts > 0) {
-    const { ensureBuilt } = (await import(
+    const { ensureBuilt, envWithoutConclave } = (await import(
       new URL('../../../apps/node/bin/build.mjs', import.meta.url).href
     )) as {
       ensureBuilt(): Promise<string>
+      envWithoutConclave(): NodeJS.ProcessEnv
     }
     const bundle = await ensureBuilt()
+    // Without the caller's CONCLAVE_* settings (a CONCLAVE_BOOTSTRAP would make the node dial it).
+    const env = envWithoutConclave()
     for (let s = 0; s < init.starts; s++) {
-      const { cpuMs, wallMs } = await oneStart(bundle)
+      const { cpuMs, wallMs } = await oneStart(bundle, env)
       init.say(`start ${s + 1}: ${cpuMs.toFixed(1)} CPU-ms, ${Math.round(wallMs)} ms to started`)
       startCpuMs.push(Math.round(cpuMs * 10) / 10)
       startWallMs.push(Math.round(wallMs))

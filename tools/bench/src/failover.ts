@@ -9,7 +9,7 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalCluster, type NodeReport } from '@conclave/node/harness'
+import { LocalCluster, type NodeReport, parseProcStat } from '@conclave/node/harness'
 
 export interface FailoverOptions {
   nodes: number
@@ -478,11 +478,10 @@ async function describeLaggards(
     const lead = n.leader?.id ? `node ${cluster.indexOf(n.leader.id)} t${n.leader.term}` : 'none'
     let proc = ''
     try {
-      const stat = readFileSync(`/proc/${n.pid}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const stat = parseProcStat(readFileSync(`/proc/${n.pid}/stat`, 'utf8'))
       // wchan: where a sleeping main thread waits in the kernel (e.g. pipe_write: a full stderr pipe)
       const wchan = readFileSync(`/proc/${n.pid}/wchan`, 'utf8').trim() || '-'
-      proc = `, state ${f[0]} (wchan ${wchan}), ${((Number(f[11]) + Number(f[12])) / 100).toFixed(2)} CPU-s`
+      proc = `, state ${stat.state} (wchan ${wchan}), ${((stat.utimeTicks + stat.stimeTicks) / 100).toFixed(2)} CPU-s`
     } catch {
       proc = ', no /proc entry'
     }

@@ -50,6 +50,18 @@ export interface HangWatchInit {
   nativeStacks?: boolean
 }
 
+/** HangWatchInit with every default filled in (the defaults documented above). */
+export function hangWatchSettings(w: HangWatchInit | undefined): Required<HangWatchInit> {
+  return {
+    silentMs: w?.silentMs ?? 10_000,
+    loadScaleMax: w?.loadScaleMax ?? 6,
+    probeEveryMs: w?.probeEveryMs ?? 2500,
+    probeAfterMs: w?.probeAfterMs ?? 5000,
+    capturesMax: w?.capturesMax ?? 3,
+    nativeStacks: w?.nativeStacks ?? true,
+  }
+}
+
 /** The fields of /proc/PID/stat (or /proc/PID/task/TID/stat) the watch reads. */
 export interface ProcStat {
   comm: string

@@ -17,13 +17,14 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   captureHang,
   type HangWatchInit,
+  hangWatchSettings,
   parseDebuggerUrl,
   probeAdmin,
   SilenceTracker,
   silentMsFor,
 } from './hang-watch.js'
 
-export type { HangWatchInit } from './hang-watch.js'
+export { type HangWatchInit, parseProcStat } from './hang-watch.js'
 
 export const CONCLAVE_BIN = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url))
 const BUILD_SCRIPT = new URL('../../bin/build.mjs', import.meta.url).href
@@ -406,16 +407,11 @@ export class LocalCluster {
    * flight per node) and capture a node silent for silentMs (scaled on a saturated host; hang-watch.ts).
    */
   private watchTick(waitedMs: number): void {
-    const w = this.init.hangWatch
-    if (w === false) return
-    if (waitedMs < (w?.probeAfterMs ?? 5000)) return
-    const silentMs = silentMsFor(
-      w?.silentMs ?? 10_000,
-      loadavg()[0] ?? 0,
-      availableParallelism(),
-      w?.loadScaleMax ?? 6,
-    )
-    const everyMs = w?.probeEveryMs ?? 2500
+    if (this.init.hangWatch === false) return
+    const w = hangWatchSettings(this.init.hangWatch)
+    if (waitedMs < w.probeAfterMs) return
+    const silentMs = silentMsFor(w.silentMs, loadavg()[0] ?? 0, availableParallelism(), w.loadScaleMax)
+    const everyMs = w.probeEveryMs
     this.silence ??= new SilenceTracker(3 * everyMs)
     const now = Date.now()
     const watched = this.nodes.filter((n) => n.alive && n.ready && n.pid !== undefined)
@@ -435,13 +431,13 @@ export class LocalCluster {
       silentMs,
     )
     for (const { pid, silentMs: ms } of silent) {
-      if (this.captured.has(pid) || this.captured.size >= (w?.capturesMax ?? 3)) continue
+      if (this.captured.has(pid) || this.captured.size >= w.capturesMax) continue
       const n = watched.find((x) => x.pid === pid)
       if (!n) continue
       this.captured.add(pid)
       // captureHang never throws, but onHang may: reported, never an unhandled rejection (which
       // would end the harness) nor a failed stopAll.
-      const job = this.capture(n, ms)
+      const job = this.capture(n, ms, w.nativeStacks)
         .catch((err) => {
           process.stderr.write(`[harness] hang capture of node ${n.index}: ${String(err)}\n`)
         })
@@ -450,7 +446,7 @@ export class LocalCluster {
     }
   }
 
-  private async capture(n: NodeReport, silentMs: number): Promise<void> {
+  private async capture(n: NodeReport, silentMs: number, nativeStacks: boolean): Promise<void> {
     const pid = n.pid as number
     const child = this.procs[n.index]
     const { path, verdict } = await captureHang(
@@ -478,7 +474,7 @@ export class LocalCluster {
           `  stderr pipe as the harness reads it: flowing ${child?.stderr?.readableFlowing}, buffered ${child?.stderr?.readableLength} bytes, alive ${n.alive}`,
         ],
       },
-      this.init.hangWatch === false ? false : (this.init.hangWatch?.nativeStacks ?? true),
+      nativeStacks,
     )
     const capture = { index: n.index, pid, path, verdict }
     this.hangCaptures.push(capture)

@@ -1,19 +1,20 @@
 /**
  * PeerStreams' maps stay bounded under many identities (no libp2p: fake components and streams,
  * a manual clock): the transport's ban list (peersMax, oldest first) and the inbound rate states
- * (rateStatesMax: refilled states first, then oldest), which outlive streams.
+ * (rateStatesMax: refilled states first, then oldest), which outlive streams; a stream refused at
+ * open by the rate limit holds no stream slot.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import type { Layer } from '../sans-io.js'
-import { PeerStreams, type PeerStreamsComponents } from './peer-streams.js'
+import { PeerStreams, type PeerStreamsComponents, type PeerStreamsLimits } from './peer-streams.js'
 import { PROTOCOLS } from './protocols.js'
 
 type Handler = (stream: Stream, connection: Connection) => void
 
-async function setup(limits: { peersMax?: number; rateStatesMax?: number }) {
+async function setup(limits: Partial<PeerStreamsLimits>) {
   let nowMs = 1_000
   const handlers = new Map<string, Handler>()
   const self = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -84,5 +85,25 @@ describe('PeerStreams bounds', () => {
     expect(ps.rateStateCount).toBe(1)
     close()
     expect(ps.rateStateCount).toBe(1) // closing the stream keeps the state
+  })
+
+  it('streams refused at open by the rate limit do not use up the stream slots of the peer', async () => {
+    const { ps, open, peers, advance } = await setup({
+      inFramesBurst: 2,
+      inFramesPerSecond: 1,
+      streamsPerPeerMax: 4,
+      excessFramesBurst: 100,
+    })
+    const peer = peers[0] as string
+    open(peer, 'shard')()
+    open(peer, 'shard')()
+    // The frame bucket is empty: each open is refused (rate-limited) and aborted.
+    for (let i = 0; i < 6; i++) open(peer, 'shard')
+    expect(ps.rejections.get('rate-limited')).toBe(6)
+    // Refilled: the peer is served again, not refused as holding too many streams.
+    advance(10_000)
+    open(peer, 'shard')
+    expect(ps.rejections.get('too-many-streams')).toBe(0)
+    expect(ps.rejections.get('rate-limited')).toBe(6)
   })
 })

@@ -13,11 +13,28 @@ import type { LeaderMachine } from '../api/leader-machine.js'
 import type { Layer, NodeId, Outbound, Ready } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
 import { RejectionCounter } from '../wire/errors.js'
+import type { Clock } from './clock.js'
 import { encodeFrame } from './frame-decoder.js'
 import { loadOrCreatePrivateKey } from './identity.js'
 import { libp2pBaseOptions } from './libp2p-options.js'
 import { DEFAULT_PEER_STREAMS_LIMITS } from './peer-streams.js'
 import { PROTOCOLS } from './protocols.js'
+
+/**
+ * A clock that moves only when the test moves it. The buckets of a victim on it refill by exactly
+ * what the test allows, however long this host takes to run the test: on the host's clock, a
+ * round that a loaded host (load 23–45) dragged out for ~2 s refilled 400 frame tokens, and the
+ * flooder legitimately needed a third round.
+ */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let nowMs = 1_000_000
+  return {
+    nowMs: () => nowMs,
+    advance: (ms) => {
+      nowMs += ms
+    },
+  }
+}
 
 /** A machine that records what it receives and sends what the test queues. */
 class EchoMachine implements LeaderMachine {
@@ -61,11 +78,13 @@ afterAll(async () => {
 async function start(
   name: string,
   bootstrap: string[] = [],
+  clock?: Clock,
 ): Promise<{ node: ConclaveNode; machine: EchoMachine }> {
   let machine: EchoMachine | undefined
   const node = await createConclave({
     dataDir: join(dir, name),
     bootstrap,
+    clock,
     machineFactory: (ctx) => (machine = new EchoMachine(ctx.id)),
   })
   nodes.push(node)
@@ -186,7 +205,8 @@ describe('PeerStreams over real libp2p', () => {
   })
 
   it('a flooder that resets and reopens its stream keeps its spent buckets and is cut off', async () => {
-    const a = await start('reset-victim')
+    const clock = manualClock()
+    const a = await start('reset-victim', [], clock)
     const key = await loadOrCreatePrivateKey(join(dir, 'resetter'))
     const flooder = await createLibp2p(
       libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
@@ -198,16 +218,19 @@ describe('PeerStreams over real libp2p', () => {
       if (!target) throw new Error('no address')
       // The review's reproduction: 450 frames (above the 400 burst), abort the stream, reopen,
       // x20. With per-stream buckets (the old code) every stream started full: 0 cut-offs and
-      // 400 frames through per round.
+      // 400 frames through per round. The victim's clock moves 100 ms per round: 20 frame tokens
+      // and 1 excess token come back; the flooder's second round (1 open + 19 frames through, 51
+      // over the limit against 50 excess tokens) gets it cut off.
+      const roundMs = 100
       const one = encodeFrame(new TextEncoder().encode('x'))
       const perRound = 450
       const burst = new Uint8Array(one.length * perRound)
       for (let i = 0; i < perRound; i++) burst.set(one, i * one.length)
       const fromFlooder = () => a.machine.got.filter((g) => g.from === flooder.peerId.toString()).length
       const accounted = () => fromFlooder() + transport.rejections.get('rate-limited')
-      const t0 = performance.now()
       let rounds = 0
       for (; rounds < 20 && transport.cutOffs.get('flood') === 0; rounds++) {
+        if (rounds > 0) clock.advance(roundMs)
         const stream = await flooder.dialProtocol(target, PROTOCOLS.shard).catch(() => undefined)
         if (!stream) break // refused: cut off meanwhile
         const before = accounted()
@@ -219,14 +242,12 @@ describe('PeerStreams over real libp2p', () => {
         await until(() => accounted() - before >= perRound - 1 || transport.cutOffs.get('flood') > 0)
         stream.abort(new Error('reset'))
       }
-      const elapsedS = (performance.now() - t0) / 1000
       expect(transport.cutOffs.get('flood')).toBe(1)
-      expect(rounds).toBeLessThanOrEqual(2)
+      expect(rounds).toBe(2)
       const limits = DEFAULT_PEER_STREAMS_LIMITS
-      // One bucket for all streams: the burst plus the refill (less the stream opens) at most.
-      expect(fromFlooder()).toBeLessThanOrEqual(
-        limits.inFramesBurst + Math.ceil(limits.inFramesPerSecond * elapsedS),
-      )
+      // One bucket for all streams: the burst plus the refill, less the two stream opens.
+      const refill = (limits.inFramesPerSecond * roundMs) / 1000
+      expect(fromFlooder()).toBe(limits.inFramesBurst + refill - 2)
       await until(() => a.node.libp2p.getConnections(flooder.peerId).length === 0)
     } finally {
       await flooder.stop()
@@ -234,7 +255,8 @@ describe('PeerStreams over real libp2p', () => {
   })
 
   it('a peer that resets its stream between malformed frames is still cut off', async () => {
-    const a = await start('reset-malformed-victim')
+    const clock = manualClock()
+    const a = await start('reset-malformed-victim', [], clock)
     const key = await loadOrCreatePrivateKey(join(dir, 'reset-garbler'))
     const garbler = await createLibp2p(
       libp2pBaseOptions({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }),
@@ -248,6 +270,7 @@ describe('PeerStreams over real libp2p', () => {
       // stream and never cut the peer off (the review: 190 malformed frames in 2.9 s, 0 cut-offs).
       let sent = 0
       for (let round = 0; round < 10 && transport.cutOffs.get('malformed') === 0; round++) {
+        clock.advance(100) // 0.1 strike refilled per round, whatever the host's speed
         const stream = await garbler.dialProtocol(target, PROTOCOLS.global).catch(() => undefined)
         if (!stream) break
         for (let i = 0; i < 10; i++) stream.send(encodeFrame(new TextEncoder().encode(`bad${sent + i}`)))
@@ -258,8 +281,8 @@ describe('PeerStreams over real libp2p', () => {
         stream.abort(new Error('reset'))
       }
       expect(transport.cutOffs.get('malformed')).toBe(1)
-      // 20 tolerated, refilled at 1/s: cut off in the third round.
-      expect(sent).toBeLessThanOrEqual(30)
+      // 20 tolerated, 0.1 refilled per round: cut off in the third round.
+      expect(sent).toBe(30)
       await until(() => a.node.libp2p.getConnections(garbler.peerId).length === 0)
     } finally {
       await garbler.stop()

@@ -607,13 +607,16 @@ export class PeerStreams {
       stream.abort(new Error('too many streams'))
       return
     }
-    set.add(stream)
     const rate = this.rateOf(key)
-    // A new stream costs a frame token: resetting and reopening streams is not free.
-    if (!this.admit(rate, from, layer, 0)) {
+    // A new stream costs a frame token: resetting and reopening streams is not free. A refused
+    // stream never takes a slot in `set` (it has no close listener to give it back: four refused
+    // opens used to leave the peer refused on this layer as `too-many-streams` for good).
+    if (this.admit(rate, from, layer, 0) !== true) {
+      if (set.size === 0 && this.inbound.get(key) === set) this.inbound.delete(key)
       stream.abort(new Error('rate-limited'))
       return
     }
+    set.add(stream)
     const decoder = new FrameDecoder(this.limits.frameBytesMax)
     stream.addEventListener('message', (ev) => {
       let frames: Uint8Array[]

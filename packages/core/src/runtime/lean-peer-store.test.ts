@@ -1,6 +1,15 @@
+/**
+ * leanPeerStore: which peer-store writes are skipped (a fake store), and, over real libp2p in one
+ * process, that a peer dialled by bootstrap address or by bare multiaddr is in the store after the
+ * dial and can be dialled again by its peer id.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { PeerStore } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type ConclaveNode, createConclave } from '../api/create-conclave.js'
 import { leanPeerStore } from './lean-peer-store.js'
 import { PROTOCOLS } from './protocols.js'
 
@@ -8,13 +17,17 @@ const OWN = Object.values(PROTOCOLS)
 const addr = multiaddr('/ip4/127.0.0.1/tcp/4001')
 const stamp = (key: string) => ({ [key]: new TextEncoder().encode('1764300000000') })
 
-/** A peer store whose merge records what reached it. */
-function fakeStore(): { store: PeerStore; merged: unknown[] } {
+/** A peer store whose merge records what reached it; its one peer has `known` addresses, if any. */
+function fakeStore(known?: string[]): { store: PeerStore; merged: unknown[] } {
   const merged: unknown[] = []
   const store = {
     merge: async (_id: unknown, data: unknown) => {
       merged.push(data)
       return { id: _id }
+    },
+    get: async (id: unknown) => {
+      if (!known) throw Object.assign(new Error('Not Found'), { name: 'NotFoundError' })
+      return { id, addresses: known.map((a) => ({ multiaddr: multiaddr(a), isCertified: false })) }
     },
   } as unknown as PeerStore
   return { store, merged }
@@ -48,13 +61,28 @@ describe('leanPeerStore', () => {
   ]
   for (const [name, data, skipped] of cases) {
     it(`${skipped ? 'skips' : 'passes'} ${name}`, async () => {
-      const { store, merged } = fakeStore()
+      const { store, merged } = fakeStore([addr.toString()])
       const stats = leanPeerStore(store, OWN)
       await store.merge(peer, data)
       expect(merged.length).toBe(skipped ? 0 : 1)
       expect(stats.protocolMerges + stats.dialStamps).toBe(skipped ? 1 : 0)
     })
   }
+
+  it('merges the address of a dial stamp (only the address) when the record lacks it', async () => {
+    const withP2p = multiaddr(`${addr.toString()}/p2p/12D3KooWDaJbgRHKdydZC3T7mz5b9P3Uy8RwWag7WThngx2S4nY7`)
+    for (const [known, expected] of [
+      [undefined, 1], // not in the store at all: a dial by multiaddr
+      [['/ip4/127.0.0.1/tcp/4002'], 1], // known at another address
+      [[addr.toString()], 0], // merged before the dial (seeds, members): no write
+    ] as const) {
+      const { store, merged } = fakeStore(known ? [...known] : undefined)
+      const stats = leanPeerStore(store, OWN)
+      await store.merge(peer, { multiaddrs: [withP2p], metadata: stamp('last-dial-success') })
+      expect(merged).toEqual(expected ? [{ multiaddrs: [withP2p] }] : [])
+      expect([stats.dialStamps, stats.dialAddrMerges]).toEqual([1, expected])
+    }
+  })
 
   it('patches only the instance it is given', async () => {
     const a = fakeStore()
@@ -63,5 +91,49 @@ describe('leanPeerStore', () => {
     await a.store.merge(peer, { protocols: [PROTOCOLS.membership] })
     await b.store.merge(peer, { protocols: [PROTOCOLS.membership] })
     expect([a.merged.length, b.merged.length]).toEqual([0, 1])
+  })
+})
+
+describe('leanPeerStore over real libp2p', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-lean-'))
+  const nodes: ConclaveNode[] = []
+  afterAll(async () => {
+    for (const n of nodes) await n.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const start = async (name: string, bootstrap: string[] = []) => {
+    const n = await createConclave({ dataDir: join(dir, name), bootstrap })
+    nodes.push(n)
+    return n
+  }
+  const until = async (cond: () => boolean) => {
+    const deadline = Date.now() + 10_000
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  const addrsIn = async (n: ConclaveNode, of: ConclaveNode) =>
+    (await n.libp2p.peerStore.get(of.libp2p.peerId).catch(() => undefined))?.addresses.map((a) =>
+      a.multiaddr.toString(),
+    ) ?? []
+
+  it('a peer dialled by bootstrap address or by bare multiaddr can be dialled again by peer id', async () => {
+    const target = await start('target')
+    const addr = target.libp2p.getMultiaddrs()[0]
+    if (!addr) throw new Error('no address')
+    const bare = addr.toString().replace(/\/p2p\/[^/]+$/, '')
+    const booted = await start('booted', [addr.toString()])
+    await until(() => booted.libp2p.getConnections(target.libp2p.peerId).length > 0)
+    const dialer = await start('dialer')
+    await dialer.libp2p.dial(addr)
+    for (const n of [booted, dialer]) {
+      expect(await addrsIn(n, target)).toContain(bare)
+      await n.libp2p.hangUp(target.libp2p.peerId)
+      await until(() => n.libp2p.getConnections(target.libp2p.peerId).length === 0)
+      // Skipping the dial stamp whole left `dialer` with no record: NoValidAddressesError here.
+      const again = await n.libp2p.dial(target.libp2p.peerId, { signal: AbortSignal.timeout(10_000) })
+      expect(again.remotePeer.equals(target.libp2p.peerId)).toBe(true)
+    }
   })
 })

@@ -10,8 +10,13 @@
  *   topology watches a /conclave/* protocol (identify, which tells gossipsub's topology about a
  *   peer, writes its own merge, which passes here untouched);
  * - at the dialing end, one merge stamping `last-dial-success` (or `-failure`) metadata with the
- *   dialled address; libp2p 3.3 writes those keys and never reads them, and a node dials members at
- *   addresses it merged itself just before (peer-streams.ts `connect`).
+ *   dialled address; libp2p 3.3 writes those keys and never reads them. The stamp's metadata is
+ *   dropped; its address is merged only when the peer's record lacks it. A node dials members and
+ *   seeds at addresses merged just before (peer-streams.ts `connect`, the service's seeds,
+ *   @libp2p/bootstrap), so that costs a read and no write; but a dial by multiaddr alone (an
+ *   embedder's `libp2p.dial(addr)` of a peer not in the store) has only the stamp to record the
+ *   address: skipping it whole left the peer out of the store, and a later dial by peer id failed
+ *   with NoValidAddressesError (lean-peer-store.test.ts).
  * Every other write (addresses, keys, identify's records, an embedder's own) goes through as before.
  *
  * Installed on the libp2p node's own peer store instance by createConclave (never on the class:
@@ -28,6 +33,13 @@ type PeerData = Parameters<PeerStore['merge']>[1]
 export interface LeanPeerStoreStats {
   protocolMerges: number
   dialStamps: number
+  /** Dial stamps whose address the peer's record lacked: merged (the address only). */
+  dialAddrMerges: number
+}
+
+/** An address without its `/p2p/<id>` suffix, as the peer store keeps it. */
+function bareAddr(ma: { toString(): string }): string {
+  return ma.toString().replace(/\/p2p\/[^/]+$/, '')
 }
 
 /** What a merge of `data` only does, if it is one of the two skipped kinds. */
@@ -46,18 +58,30 @@ function skippable(data: PeerData, own: ReadonlySet<string>): keyof LeanPeerStor
 
 /**
  * Skip `peerStore.merge` calls that only record one of `ownProtocols` as a peer's protocol, or
- * only stamp a dial's outcome; returns the counts of skipped writes. A skipped merge resolves to
- * undefined (libp2p's callers of these two ignore the result).
+ * only stamp a dial's outcome (a stamp's address the record lacks is still merged); returns the
+ * counts of skipped writes. A skipped merge resolves to undefined (libp2p's callers of these two
+ * ignore the result).
  */
 export function leanPeerStore(peerStore: PeerStore, ownProtocols: Iterable<string>): LeanPeerStoreStats {
   const own = new Set(ownProtocols)
-  const stats: LeanPeerStoreStats = { protocolMerges: 0, dialStamps: 0 }
+  const stats: LeanPeerStoreStats = { protocolMerges: 0, dialStamps: 0, dialAddrMerges: 0 }
   const merge = peerStore.merge.bind(peerStore)
   peerStore.merge = (id: PeerId, data: PeerData, options?: Parameters<PeerStore['merge']>[2]) => {
     const kind = skippable(data, own)
     if (kind === undefined) return merge(id, data, options)
     stats[kind]++
-    return Promise.resolve(undefined) as unknown as ReturnType<PeerStore['merge']>
+    const addrs = kind === 'dialStamps' ? (data.multiaddrs ?? []) : []
+    if (addrs.length === 0) return Promise.resolve(undefined) as unknown as ReturnType<PeerStore['merge']>
+    return (async () => {
+      const known = await peerStore.get(id).then(
+        (peer) => new Set(peer.addresses.map((a) => bareAddr(a.multiaddr))),
+        () => new Set<string>(), // not in the store at all
+      )
+      const missing = addrs.filter((a) => !known.has(bareAddr(a)))
+      if (missing.length === 0) return undefined
+      stats.dialAddrMerges++
+      return merge(id, { multiaddrs: missing }, options)
+    })() as unknown as ReturnType<PeerStore['merge']>
   }
   return stats
 }

@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parseDebugHang } from '../testing/debug-hang.js'
 import {
   captureHang,
@@ -15,7 +15,7 @@ import {
   silentMsFor,
   topSelf,
 } from './hang-watch.js'
-import { encodeClientFrame, WsFrameDecoder } from './inspector-client.js'
+import { encodeClientFrame, removeWaiter, WsFrameDecoder } from './inspector-client.js'
 
 // A real line from /proc/PID/stat of a node process, and one whose comm holds ") (".
 const STAT =
@@ -116,7 +116,7 @@ describe('inspector websocket frames', () => {
   it('a decoder reads masked client frames of every length class, split at any byte', () => {
     const payloads = [0, 5, 125, 126, 65_535, 65_536, 70_000].map((n) => Buffer.alloc(n, n % 251))
     const wire = Buffer.concat(payloads.map((p) => encodeClientFrame(0x1, p)))
-    for (const step of [13, 4096, wire.length]) {
+    for (const step of [1, 3, 13, 4096, wire.length]) {
       const d = new WsFrameDecoder()
       const got: Buffer[] = []
       for (let o = 0; o < wire.length; o += step)
@@ -135,6 +135,39 @@ describe('inspector websocket frames', () => {
     ])
     const big = Buffer.from([0x81, 126, 0x04, 0x00]) // 1024 bytes announced
     expect(() => new WsFrameDecoder(1000).push(big)).toThrow(/1024 bytes/)
+  })
+
+  it('copies a frame a bounded number of times however finely it is chunked', () => {
+    const payload = Buffer.alloc(1 << 20, 7)
+    const head = Buffer.from([0x81, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]) // unmasked, 1 MiB
+    const wire = Buffer.concat([head, payload])
+    const concat = vi.spyOn(Buffer, 'concat')
+    try {
+      const d = new WsFrameDecoder()
+      const got: Buffer[] = []
+      for (let o = 0; o < wire.length; o += 1024)
+        for (const f of d.push(wire.subarray(o, o + 1024))) got.push(f.payload)
+      expect(got.length).toBe(1)
+      expect(got[0]?.equals(payload)).toBe(true)
+      // Joining on every push (the old decoder) copied ~512 MiB here: 1024 joins of a growing buffer.
+      const joinedBytes = concat.mock.results.reduce((n, r) => n + (r.value as Buffer).length, 0)
+      expect(joinedBytes).toBeLessThanOrEqual(2 * wire.length)
+    } finally {
+      concat.mockRestore()
+    }
+  })
+
+  it('removing a waiter that is already gone leaves the other waiters alone', () => {
+    const w = () => ({ resolve: () => {}, reject: () => {} })
+    const [a, b, c] = [w(), w(), w()]
+    const waiters = new Map([['Debugger.paused', [a, b]]])
+    removeWaiter(waiters, 'Debugger.paused', c) // never added (or taken by its event already)
+    expect(waiters.get('Debugger.paused')).toEqual([a, b])
+    removeWaiter(waiters, 'Debugger.paused', a)
+    removeWaiter(waiters, 'Debugger.paused', a) // its deadline fired after it was removed
+    expect(waiters.get('Debugger.paused')).toEqual([b])
+    removeWaiter(waiters, 'Debugger.paused', b)
+    expect(waiters.has('Debugger.paused')).toBe(false)
   })
 
   it('masks a client frame with its key', () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster } from './harness/local-cluster.js'
+import { testPorts } from './harness/test-ports.js'
 
 const N = 5
 let cluster: LocalCluster
@@ -21,8 +22,7 @@ describe('a 5-process cluster on loopback (flat-raft engine)', () => {
     cluster = new LocalCluster({
       nodes: N,
       dir,
-      basePort: 21000 + (process.pid % 500) * 10,
-      adminBasePort: 26000 + (process.pid % 500) * 10,
+      ...(await testPorts('cluster', N)),
       engine: 'flat-raft',
     })
     await cluster.start()

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster } from './harness/local-cluster.js'
+import { testPorts } from './harness/test-ports.js'
 
 const N = 5
 let cluster: LocalCluster
@@ -17,14 +18,12 @@ describe('a 5-process Conclave cluster on loopback', () => {
   beforeAll(async () => {
     // tmpfs when present: fsync on the shared disk takes up to 100 ms under load (docs/operations.md)
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-cc-'))
-    const base = 22000 + (process.pid % 400) * 10
     cluster = new LocalCluster({
       nodes: N + 1,
       initialNodes: N,
       bootstrapExpect: N,
       dir,
-      basePort: base,
-      adminBasePort: base + 5000,
+      ...(await testPorts('conclave-cluster', N + 1)),
       engine: 'conclave',
       preset: 'lan',
     })

@@ -54,10 +54,10 @@ afterAll(() => {
 })
 
 it('two processes embedding conclave() elect one leader that both know', async () => {
-  const port = 24000 + (process.pid % 500) * 2
-  const a = run([join(dir, 'a'), String(port), '2'])
+  // Port 0: the kernel picks free ports; a prints the address it got and b bootstraps through it.
+  const a = run([join(dir, 'a'), '0', '2'])
   const ready = await a.next((l) => l.ready === true, 30_000)
-  const b = run([join(dir, 'b'), String(port + 1), '2', String(ready.addr)])
+  const b = run([join(dir, 'b'), '0', '2', String(ready.addr)])
   const la = await a.next((l) => typeof l.leader === 'string', 30_000)
   const lb = await b.next((l) => l.leader === la.leader && l.term === la.term, 30_000)
   expect(lb.leader).toBe(la.leader)

@@ -1,14 +1,25 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { resolveStartOptions, UsageError } from './options.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+/** A temp dir removed after the file's tests (each run left four behind before). */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+  dirs.push(dir)
+  return dir
+}
 
 const PEER = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDaJbgRHKdydZC3T7mz5b9P3Uy8RwWag7WThngx2S4nY7'
 
 describe('conclave start options', () => {
   it('flag beats environment beats config file beats default', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const dir = tempDir()
     const file = join(dir, 'c.json')
     writeFileSync(
       file,
@@ -70,7 +81,7 @@ describe('conclave start options', () => {
   })
 
   it('admission and admin-token options: flag, env and config file names', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const dir = tempDir()
     const tokenFile = join(dir, 'token')
     writeFileSync(tokenFile, 'from-file-0123456789\n', { mode: 0o600 })
     const file = join(dir, 'c.json')
@@ -103,7 +114,7 @@ describe('conclave start options', () => {
     expect(resolveStartOptions([...base, '--tcp-rto-max-ms', '0'], {}).tcpRtoMaxMs).toBe(0)
     expect(resolveStartOptions([...base, '--tcp-rto-max-ms=2500'], {}).tcpRtoMaxMs).toBe(2500)
     expect(resolveStartOptions(base, { CONCLAVE_TCP_RTO_MAX_MS: '120000' }).tcpRtoMaxMs).toBe(120_000)
-    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const dir = tempDir()
     const file = join(dir, 'c.json')
     writeFileSync(file, JSON.stringify({ tcpRtoMaxMs: 1000 }))
     expect(resolveStartOptions([...base, '--config', file], {}).tcpRtoMaxMs).toBe(1000)
@@ -114,7 +125,7 @@ describe('conclave start options', () => {
   })
 
   it('refuses an admin token file that other users may read', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'conclave-opt-'))
+    const dir = tempDir()
     const tokenFile = join(dir, 'token')
     writeFileSync(tokenFile, 'from-file-0123456789\n', { mode: 0o600 })
     chmodSync(tokenFile, 0o644)

@@ -15,6 +15,7 @@ import { generatePsk, loadOrCreatePrivateKey, parsePsk } from '@conclave/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONCLAVE_BIN, LocalCluster } from './harness/local-cluster.js'
+import { testPorts } from './harness/test-ports.js'
 
 const TOKEN = 'test-token-0123456789abcdef'
 let cluster: LocalCluster
@@ -43,10 +44,7 @@ describe('a closed mesh of real processes', () => {
     cluster = new LocalCluster({
       nodes: 4,
       dir,
-      // Below the kernel's ephemeral range (32768–60999 here): a listen port in it can be taken by
-      // some connection's local port, and the node then fails to start (31000–40990 did).
-      basePort: 28000 + (process.pid % 300) * 10,
-      adminBasePort: 29000 + (process.pid % 300) * 10,
+      ...(await testPorts('security', 4)),
       seedsMax: 4,
       bootstrapExpect: 2,
       extraArgs: (i) => {

@@ -36,6 +36,7 @@ import {
   loadOrCreatePrivateKey,
   type NodeId,
 } from '@conclave/core'
+import { removeDirOnExit } from '@conclave/node/harness'
 import { quantile } from './failover.js'
 
 const median = (xs: number[]) =>
@@ -198,6 +199,7 @@ async function oneRun(
   init: ConnBenchInit,
 ): Promise<{ phases: ConnPhases; wall: { connect: number; streams: number } }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-conn-'))
+  const unwatchDir = removeDirOnExit(dir) // Ctrl-C skips the finally below
   const addrs = new Map<NodeId, string[]>()
   const nodes: Bench[] = []
   try {
@@ -262,6 +264,7 @@ async function oneRun(
     await Promise.all([hub, ...nodes].map((b) => b.node.stop()))
     return { phases, wall: { connect: Math.round(connectWall), streams: Math.round(streamsWall) } }
   } finally {
+    unwatchDir()
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -279,6 +282,7 @@ function processCpuNs(pid: number): number {
 
 async function oneStart(bundle: string, env: NodeJS.ProcessEnv): Promise<{ cpuMs: number; wallMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-start-'))
+  const unwatchDir = removeDirOnExit(dir) // Ctrl-C skips the finally below
   let child: ReturnType<typeof spawn> | undefined
   try {
     await loadOrCreatePrivateKey(join(dir, 'd'))
@@ -310,6 +314,7 @@ async function oneStart(bundle: string, env: NodeJS.ProcessEnv): Promise<{ cpuMs
     return { cpuMs: cpuNs / 1e6, wallMs: performance.now() - t0 }
   } finally {
     if (child !== undefined) await killAndReap(child)
+    unwatchDir()
     rmSync(dir, { recursive: true, force: true })
   }
 }

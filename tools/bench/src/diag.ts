@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LocalCluster } from '@conclave/node/harness'
+import { killNodesOnExit, LocalCluster, removeDirOnExit } from '@conclave/node/harness'
 import { defaultDataRoot, quantile } from './failover.js'
 
 const nodes = Number(process.argv[2] ?? 25)
@@ -22,6 +22,7 @@ const preset = (process.env.PRESET ?? 'local') as 'lan' | 'wan' | 'local'
 type Line = Record<string, unknown> & { i: number }
 const lines: Line[] = []
 const dir = mkdtempSync(join(defaultDataRoot(), 'conclave-diag-'))
+removeDirOnExit(dir) // Ctrl-C skips the finally below
 const cluster = new LocalCluster({
   nodes,
   dir,
@@ -33,6 +34,7 @@ const cluster = new LocalCluster({
     if (line.msg !== 'dial failed') lines.push({ i, ...line })
   },
 })
+killNodesOnExit(cluster)
 try {
   const t0 = Date.now()
   await cluster.start()

@@ -9,7 +9,13 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalCluster, type NodeReport, parseProcStat } from '@conclave/node/harness'
+import {
+  killNodesOnExit,
+  LocalCluster,
+  type NodeReport,
+  onExitCleanup,
+  parseProcStat,
+} from '@conclave/node/harness'
 
 export interface FailoverOptions {
   nodes: number
@@ -152,6 +158,12 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     adminBasePort: o.basePort + 2000,
     engine: o.engine,
     preset: o.preset,
+  })
+  // Ctrl-C or `timeout` skip the finally below: the nodes and the dir (unless it holds a hang
+  // report) go on a signal too.
+  const unwatchNodes = killNodesOnExit(cluster)
+  const unwatchDir = onExitCleanup(() => {
+    if (cluster.hangCaptures.length === 0) rmSync(dir, { recursive: true, force: true })
   })
   try {
     t0 = Date.now()
@@ -317,6 +329,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     }
   } finally {
     await cluster.stopAll()
+    unwatchNodes()
+    unwatchDir()
     if (trace !== undefined) closeSync(trace)
     // A hang report lives in the silent node's data dir (the harness's hang watch): keep them all.
     if (cluster.hangCaptures.length > 0) o.say(`kept ${dir} for its hang reports`)

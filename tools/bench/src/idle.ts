@@ -9,7 +9,7 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { LocalCluster } from '@conclave/node/harness'
+import { killNodesOnExit, LocalCluster, onExitCleanup } from '@conclave/node/harness'
 import { quantile } from './failover.js'
 
 export interface IdleOptions {
@@ -161,6 +161,12 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
     ],
   })
+  // Ctrl-C or `timeout` skip the finally below: the nodes and the dir (unless it holds a hang
+  // report) go on a signal too.
+  const unwatchNodes = killNodesOnExit(cluster)
+  const unwatchDir = onExitCleanup(() => {
+    if (cluster.hangCaptures.length === 0) rmSync(dir, { recursive: true, force: true })
+  })
   try {
     const t0 = Date.now()
     await cluster.start()
@@ -276,6 +282,8 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
   } finally {
     // SIGTERM: a graceful exit, so --cpu-prof writes its profiles.
     await cluster.stopAll(o.cpuProfDir ? 'SIGTERM' : 'SIGKILL')
+    unwatchNodes()
+    unwatchDir()
     // A hang report lives in the silent node's data dir (the harness's hang watch): keep them all.
     if (cluster.hangCaptures.length > 0) o.say(`kept ${dir} for its hang reports`)
     else rmSync(dir, { recursive: true, force: true })

@@ -28,7 +28,9 @@ async function main(): Promise<number> {
   const r = await runFuzz({
     cases: int(flags, 'cases', 2000, 0, 10_000_000),
     seed: int(flags, 'seed', 1, 0, 2 ** 31),
-    basePort: int(flags, 'base-port', 47000, 1024, 65000),
+    // Below the kernel's ephemeral range (32768–60999 by default), where a connection's local port
+    // can take a node's listen or admin port (admin: base + 100; the three nodes: base + 0..2).
+    basePort: int(flags, 'base-port', 25_000, 1024, 32_665),
     kinds,
     insiders: flags.has('insiders'),
     log: json ? undefined : (line) => process.stderr.write(`fuzz: ${line}\n`),

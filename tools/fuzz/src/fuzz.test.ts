@@ -3,6 +3,8 @@
  * frames from the fuzzer over real libp2p, then the checks of fuzz.ts (no crash, rejections
  * counted by the target itself, bounded heap, a fresh node still served through the target).
  */
+
+import { testPorts } from '@conclave/node/harness'
 import { describe, expect, it } from 'vitest'
 import { runFuzz } from './fuzz.js'
 
@@ -11,9 +13,7 @@ describe('pnpm fuzz, small run', () => {
     const r = await runFuzz({
       cases: 300,
       seed: 7,
-      // Below the kernel's ephemeral range (32768–60999 here), where a connection's local port can
-      // take the target's listen or admin port (admin: basePort + 100).
-      basePort: 31000 + (process.pid % 300) * 5,
+      ...(await testPorts('fuzz', 3)),
       leaderWaitMs: 1000,
     })
     expect(r.failures).toEqual([])

@@ -25,7 +25,7 @@ import {
   libp2pBaseOptions,
   PROTOCOLS,
 } from '@conclave/core'
-import { LocalCluster } from '@conclave/node/harness'
+import { killNodesOnExit, LocalCluster, removeDirOnExit } from '@conclave/node/harness'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -36,7 +36,10 @@ import { buildCorpus } from './corpus.js'
 export interface FuzzOptions {
   cases: number
   seed: number
+  /** Node i (0: the target) listens on basePort + i, for i < 3. */
   basePort: number
+  /** Node i serves admin HTTP on adminBasePort + i. Default basePort + 100. */
+  adminBasePort?: number
   /**
    * Every other session uses a corpus member's key and joins with its signed claim first, so its
    * shard and global frames reach the election rules (default false: outsiders only).
@@ -169,13 +172,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const log = o.log ?? (() => {})
   const failures: string[] = []
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-fuzz-'))
+  // Ctrl-C or `timeout` skip the finally below: the dir and the nodes go on a signal too.
+  const unwatchDir = removeDirOnExit(dir)
   // Node 0 is the target; every node bootstraps through it only. Node 2 starts after the run.
   const cluster = new LocalCluster({
     nodes: 3,
     initialNodes: 2,
     dir,
     basePort: o.basePort,
-    adminBasePort: o.basePort + 100,
+    adminBasePort: o.adminBasePort ?? o.basePort + 100,
     seedsMax: 1,
     bootstrapExpect: 2,
     onLog: (i, line) => {
@@ -184,6 +189,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       if (targetErrors.length > 40) targetErrors.shift()
     },
   })
+  const unwatchNodes = killNodesOnExit(cluster)
   const targetErrors: string[] = []
   const t0 = performance.now()
   // The nodes inherit this: with --expose-gc their admin API offers POST /debug/gc, so the heap
@@ -378,6 +384,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     }
   } finally {
     await cluster.stopAll()
+    unwatchNodes()
+    unwatchDir()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalCluster } from '@conclave/node/harness'
+import { LocalCluster, testPorts } from '@conclave/node/harness'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TraceModel } from '../model/trace-model.js'
@@ -43,8 +43,7 @@ describe(`live mesh in the browser (${N} real nodes, ${engine} engine)`, () => {
 
   it('shows the leader the nodes report, and the new one with the failover after kill -9', async (ctx) => {
     dir = mkdtempSync(join(tmpdir(), 'inspector-live-'))
-    const base = 24000 + (process.pid % 400) * 10
-    cluster = new LocalCluster({ nodes: N, dir, basePort: base, adminBasePort: base + 5000, engine })
+    cluster = new LocalCluster({ nodes: N, dir, ...(await testPorts('inspector-live-e2e', N)), engine })
     await cluster.start()
     await cluster.waitFor(() => cluster!.nodes.every((n) => n.ready), 60_000, 'all nodes started')
     const first = await cluster

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePsk, parsePsk } from '@conclave/core'
-import { LocalCluster } from '@conclave/node/harness'
+import { LocalCluster, testPorts } from '@conclave/node/harness'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TraceModel } from '../model/trace-model.js'
 import { type LiveObserver, startLiveObserver } from './live-observer.js'
@@ -38,12 +38,10 @@ describe('live observer in a closed mesh (3 real nodes with a cluster key)', () 
     const pskFile = join(dir, 'swarm.key')
     const psk = generatePsk()
     writeFileSync(pskFile, psk, { mode: 0o600 })
-    const base = 26000 + (process.pid % 300) * 10
     cluster = new LocalCluster({
       nodes: 3,
       dir,
-      basePort: base,
-      adminBasePort: base + 3000,
+      ...(await testPorts('inspector-live-closed', 3)),
       extraArgs: () => [`--psk-file=${pskFile}`],
     })
     await cluster.start()

@@ -1,6 +1,26 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { TraceModel } from '../model/trace-model.js'
-import { announcementToRecords, statusToRecords, TrafficSampler } from './live-observer.js'
+import { announcementToRecords, startLiveObserver, statusToRecords, TrafficSampler } from './live-observer.js'
+
+describe('live observer data dir', () => {
+  it('a temp dir it made is removed by stop(); a given one is kept', async () => {
+    const own = await startLiveObserver(new TraceModel(), { bootstrap: [] })
+    expect(existsSync(own.dataDir)).toBe(true)
+    await own.stop()
+    expect(existsSync(own.dataDir)).toBe(false)
+    const given = mkdtempSync(join(tmpdir(), 'inspector-given-'))
+    try {
+      const o = await startLiveObserver(new TraceModel(), { bootstrap: [], dataDir: given })
+      await o.stop()
+      expect(existsSync(given)).toBe(true)
+    } finally {
+      rmSync(given, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('live feed → trace records', () => {
   it('turns a leader announcement into global:known (and global:leader from the leader itself)', () => {

@@ -11,7 +11,7 @@
  *     counters a `net:sample` (messages and bytes since its previous status) for the charts.
  * Malformed pubsub payloads are counted in `rejected`, never thrown.
  */
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toTraceRecord } from '../model/parse-trace-line.js'
@@ -20,7 +20,10 @@ import type { ShardRole, TraceRecord } from '../model/trace-record.js'
 
 export interface LiveObserverInit {
   readonly bootstrap: string[]
-  /** Where the observer keeps its key (default: a fresh temp dir, so each run is a new peer). */
+  /**
+   * Where the observer keeps its key (default: a fresh temp dir, so each run is a new peer; removed
+   * by stop(), or when the start fails).
+   */
   readonly dataDir?: string
   readonly listen?: string[]
   /** The cluster's pre-shared key (a closed mesh): without it no member accepts the connection. */
@@ -29,6 +32,7 @@ export interface LiveObserverInit {
 
 export interface LiveObserver {
   readonly id: string
+  readonly dataDir: string
   readonly rejected: { count: number }
   stop(): Promise<void>
 }
@@ -198,17 +202,24 @@ interface PubSubMessage {
 
 export async function startLiveObserver(model: TraceModel, init: LiveObserverInit): Promise<LiveObserver> {
   const core = await import('@conclave/core')
+  const ownDir = init.dataDir === undefined
   const dataDir = init.dataDir ?? (await mkdtemp(join(tmpdir(), 'conclave-inspector-')))
-  const node = await core.createConclave({
-    bootstrap: init.bootstrap,
-    dataDir,
-    observer: true,
-    // Identify every node: gossipsub finds the nodes' status topic through it (nodes skip it
-    // between themselves; an observer's default is already on, said here for the reader).
-    identifyPeers: true,
-    listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
-    psk: init.psk,
-  })
+  const removeOwnDir = () => (ownDir ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve())
+  const node = await core
+    .createConclave({
+      bootstrap: init.bootstrap,
+      dataDir,
+      observer: true,
+      // Identify every node: gossipsub finds the nodes' status topic through it (nodes skip it
+      // between themselves; an observer's default is already on, said here for the reader).
+      identifyPeers: true,
+      listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      psk: init.psk,
+    })
+    .catch(async (err: unknown) => {
+      await removeOwnDir()
+      throw err
+    })
   const rejected = { count: 0 }
   const traffic = new TrafficSampler()
   const append = (records: TraceRecord[]) => {
@@ -269,9 +280,14 @@ export async function startLiveObserver(model: TraceModel, init: LiveObserverIni
   }
   return {
     id: node.id,
+    dataDir,
     rejected,
     stop: async () => {
-      await node.stop()
+      try {
+        await node.stop()
+      } finally {
+        await removeOwnDir()
+      }
     },
   }
 }

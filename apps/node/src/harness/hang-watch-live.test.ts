@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type HangCapture, LocalCluster } from './local-cluster.js'
+import { testPorts } from './test-ports.js'
 
 let cluster: LocalCluster | undefined
 let dir: string | undefined
@@ -21,12 +22,10 @@ describe('hang watch on real processes', () => {
 
   it('captures a spinning and a blocked node: verdict, threads, JS stack of the spinning one', async () => {
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-hang-'))
-    const base = 20000 + (process.pid % 100) * 10
     const c = new LocalCluster({
       nodes: 4,
       dir,
-      basePort: base,
-      adminBasePort: base + 5,
+      ...(await testPorts('hang-watch-live', 4)),
       extraArgs: () => ['--enable-test-hooks'],
       extraEnv: () => ({ CONCLAVE_TEST_DEBUG_HANG: '1' }),
       hangWatch: { silentMs: 3000, loadScaleMax: 1, probeAfterMs: 0, probeEveryMs: 500, capturesMax: 3 },

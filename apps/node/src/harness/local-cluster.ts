@@ -24,7 +24,9 @@ import {
   silentMsFor,
 } from './hang-watch.js'
 
+export { killNodesOnExit, onExitCleanup, removeDirOnExit } from './exit-cleanup.js'
 export { type HangWatchInit, parseProcStat } from './hang-watch.js'
+export { TEST_PORT_BLOCKS, type TestPorts, type TestSuite, testPorts } from './test-ports.js'
 
 export const CONCLAVE_BIN = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url))
 const BUILD_SCRIPT = new URL('../../bin/build.mjs', import.meta.url).href

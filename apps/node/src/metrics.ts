@@ -5,10 +5,17 @@
  * conclave_failover_seconds: measured on this node, from the moment it first saw the global
  * leader it followed as gone (no leader known, or that leader suspect/dead/left in membership)
  * to the moment it learned a different leader.
+ *
+ * conclave_lease_lapses_total / conclave_lease_lapse_ms_total{scope}: a lease this node held
+ * (shard or global) that ran out before the next round extended it in the same term: isLeader()
+ * (global) or the shard leader's right to ack was false in between, though nobody else led.
+ * From the node's own lease:hold claims: a hold emitted at `atMs` after the previous hold's
+ * `untilMs`, same shard and term, is one lapse of `atMs − untilMs` (own clock).
  */
 import {
   type ConclaveService,
   type LeaderChange,
+  type LeaseScope,
   rtoCapStats,
   type TraceEvent,
   userTimeoutStats,
@@ -26,6 +33,12 @@ export class NodeMetrics {
   private currentLeader: string | null = null
   private lostAtMs: number | undefined
   private readonly machineRejections = new Map<string, number>()
+  /** The lease held now per scope (its last claim), and the lapses seen (one entry per scope). */
+  private readonly leaseHeld = new Map<LeaseScope, { shard: number; term: number; untilMs: number }>()
+  private readonly leaseLapses: Record<LeaseScope, { count: number; ms: number }> = {
+    shard: { count: 0, ms: 0 },
+    global: { count: 0, ms: 0 },
+  }
   /** TEST ONLY hooks this process runs with (CONCLAVE_TEST_* names; testing/test-hooks.ts). */
   testHooks: readonly string[] = []
 
@@ -55,6 +68,15 @@ export class NodeMetrics {
     }
     if (ev.kind === 'wire:reject')
       this.machineRejections.set(ev.code, (this.machineRejections.get(ev.code) ?? 0) + 1)
+    else if (ev.kind === 'lease:hold') {
+      const prev = this.leaseHeld.get(ev.scope)
+      if (prev && prev.shard === ev.shard && prev.term === ev.term && ev.atMs > prev.untilMs) {
+        const lapses = this.leaseLapses[ev.scope]
+        lapses.count++
+        lapses.ms += ev.atMs - prev.untilMs
+      }
+      this.leaseHeld.set(ev.scope, { shard: ev.shard, term: ev.term, untilMs: ev.untilMs })
+    } else if (ev.kind === 'lease:end') this.leaseHeld.delete(ev.scope)
   }
 
   private observeFailover(seconds: number): void {
@@ -72,6 +94,20 @@ export class NodeMetrics {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
     metric('conclave_is_leader', 'gauge', '1 while this node holds the global lease')
     lines.push(`conclave_is_leader ${s.isLeader() ? 1 : 0}`)
+    metric(
+      'conclave_lease_lapses_total',
+      'counter',
+      'leases this node held that ran out before the next round of the same term extended them',
+    )
+    for (const [scope, l] of Object.entries(this.leaseLapses))
+      lines.push(`conclave_lease_lapses_total{scope="${scope}"} ${l.count}`)
+    metric(
+      'conclave_lease_lapse_ms_total',
+      'counter',
+      'time between such a lapse and its renewal (own clock)',
+    )
+    for (const [scope, l] of Object.entries(this.leaseLapses))
+      lines.push(`conclave_lease_lapse_ms_total{scope="${scope}"} ${Math.round(l.ms)}`)
     metric('conclave_global_term', 'gauge', 'global term of the leader this node knows')
     lines.push(`conclave_global_term ${s.leader()?.term ?? 0}`)
     metric('conclave_members', 'gauge', 'members this node knows, by SWIM state')

@@ -44,6 +44,26 @@ export interface IdleResult {
    */
   cpuPctByRole: Record<string, { nodes: number; mean: number; max: number }>
   /**
+   * The per-node budget of each role (means over its nodes, per second unless marked): CPU of the
+   * main thread and of the others (% of a core), wake-ups (as wakeupsPerSecPerNode), the driver's
+   * timer ticks, frames sent (all types) and received (all layers), socket-level read and write
+   * system calls. What a cut of frames or wake-ups can save, role by role.
+   */
+  budgetByRole: Record<
+    string,
+    {
+      nodes: number
+      mainPct: number
+      otherPct: number
+      wakeups: number
+      driverTicks: number
+      framesSent: number
+      framesReceived: number
+      reads: number
+      writes: number
+    }
+  >
+  /**
    * Voluntary context switches of the main thread per second per node (/proc/<pid>/status): each
    * is the event loop going to sleep in epoll, i.e. one wake-up (a timer or a socket read) per
    * switch. Independent of host load, like the system calls.
@@ -64,6 +84,12 @@ export interface IdleResult {
    * less often than the preset's interval.
    */
   localHealth: { meanAtStart: number; meanAtEnd: number; maxAtEnd: number }
+  /**
+   * Leases that ran out between two rounds of the same term during the window, summed over the
+   * nodes, by scope (conclave_lease_lapses_total): count and total ms without a lease. 0 = the
+   * global leader's isLeader() and every shard leader's lease were continuous.
+   */
+  leaseLapsesInWindow: Record<string, { count: number; ms: number }>
   /** leader:change log lines of all nodes during the window (0 = the cluster was really idle). */
   leaderChangesInWindow: number
   loadAvg: number[]
@@ -124,6 +150,10 @@ async function role(port: number): Promise<string> {
 
 /** Not a rate: the Lifeguard local health gauge, read at the start and at the end of the window. */
 const HEALTH = '(local health)'
+/** Prefix of the lease-lapse counters ("(lease lapse) global count"): not frames. */
+const LAPSE = '(lease lapse) '
+/** Frames received, all layers: kept out of the sent-frame table. */
+const RECEIVED = '(frames received)'
 
 async function sentFrames(port: number): Promise<Map<string, number>> {
   const out = new Map<string, number>()
@@ -131,10 +161,16 @@ async function sentFrames(port: number): Promise<Map<string, number>> {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     for (const m of text.matchAll(/^conclave_messages_sent_total\{type="([^"]+)"\} (\d+)/gm))
       out.set(m[1] as string, Number(m[2]))
+    let received = 0
+    for (const m of text.matchAll(/^conclave_messages_received_total\{layer="[^"]+"\} (\d+)/gm))
+      received += Number(m[1])
+    out.set(RECEIVED, received)
     const ticks = /^conclave_driver_timer_ticks_total (\d+)/m.exec(text)
     if (ticks) out.set('(driver timer ticks)', Number(ticks[1]))
     const stalls = /^conclave_process_stalls_total\{what="reported"\} (\d+)/m.exec(text)
     if (stalls) out.set('(stalls reported to Lifeguard)', Number(stalls[1]))
+    for (const m of text.matchAll(/^conclave_lease_lapse(s|_ms)_total\{scope="([^"]+)"\} (\d+)/gm))
+      out.set(`${LAPSE}${m[2]} ${m[1] === 's' ? 'count' : 'ms'}`, Number(m[3]))
     const health = /^conclave_local_health (\d+)/m.exec(text)
     if (health) out.set(HEALTH, Number(health[1]))
   } catch {
@@ -216,7 +252,8 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const healthAt = (ms: Map<string, number>[]) => ms.map((m) => m.get(HEALTH) ?? 0)
     framesAfter.forEach((m, i) => {
       for (const [k, v] of m)
-        if (k !== HEALTH) types.set(k, (types.get(k) ?? 0) + v - (framesBefore[i]?.get(k) ?? 0))
+        if (k !== HEALTH && k !== RECEIVED && !k.startsWith(LAPSE))
+          types.set(k, (types.get(k) ?? 0) + v - (framesBefore[i]?.get(k) ?? 0))
     })
     const framesPerSecByType: Record<string, number> = {}
     for (const [k, v] of [...types].sort((a, b) => b[1] - a[1]))
@@ -244,6 +281,43 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       const b = switchesAfter[i]
       if (a !== undefined && b !== undefined) wakeups.push((b - a) / windowS)
     })
+    const rate = (i: number, k: string) =>
+      ((framesAfter[i]?.get(k) ?? 0) - (framesBefore[i]?.get(k) ?? 0)) / windowS
+    const sentRate = (i: number) => {
+      let n = 0
+      for (const [k, v] of framesAfter[i] ?? new Map<string, number>())
+        if (!k.startsWith('(')) n += v - (framesBefore[i]?.get(k) ?? 0)
+      return n / windowS
+    }
+    const budgetByRole: IdleResult['budgetByRole'] = {}
+    for (const r of [...new Set(roles)].sort()) {
+      const ix = roles.flatMap((x, i) => (x === r ? [i] : []))
+      const m = (f: (i: number) => number) => round2(mean(ix.map(f)))
+      budgetByRole[r] = {
+        nodes: ix.length,
+        mainPct: m((i) => main[i] as number),
+        otherPct: m((i) => other[i] as number),
+        wakeups: m((i) => {
+          const a = switchesBefore[i]
+          const b = switchesAfter[i]
+          return a !== undefined && b !== undefined ? (b - a) / windowS : 0
+        }),
+        driverTicks: m((i) => rate(i, '(driver timer ticks)')),
+        framesSent: m(sentRate),
+        framesReceived: m((i) => rate(i, RECEIVED)),
+        reads: m((i) => ((ioAfter[i]?.read ?? 0) - (ioBefore[i]?.read ?? 0)) / windowS),
+        writes: m((i) => ((ioAfter[i]?.write ?? 0) - (ioBefore[i]?.write ?? 0)) / windowS),
+      }
+    }
+    const leaseLapsesInWindow: IdleResult['leaseLapsesInWindow'] = {}
+    for (const scope of ['global', 'shard']) {
+      const sum = (what: string) =>
+        framesAfter.reduce((n, m, i) => {
+          const k = `${LAPSE}${scope} ${what}`
+          return n + (m.get(k) ?? 0) - (framesBefore[i]?.get(k) ?? 0)
+        }, 0)
+      leaseLapsesInWindow[scope] = { count: sum('count'), ms: sum('ms') }
+    }
     const rss = cluster.nodes.map((_, i) => cluster.usage(i)?.rssMb ?? 0)
     o.say(
       `CPU by thread name (sum over nodes, % of a core): ${[...byThread]
@@ -264,6 +338,7 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       otherThreadsPctPerNode: { p50: round2(quantile(s(other), 0.5)), mean: round2(mean(other)) },
       busiestPct: round2(Math.max(...total)),
       cpuPctByRole,
+      budgetByRole,
       wakeupsPerSecPerNode: { mean: round2(mean(wakeups)), p50: round2(quantile(s(wakeups), 0.5)) },
       rssMbPerNode: round2(mean(rss)),
       syscallsPerSecPerNode: {
@@ -276,6 +351,7 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
         meanAtEnd: round2(mean(healthAt(framesAfter))),
         maxAtEnd: Math.max(0, ...healthAt(framesAfter)),
       },
+      leaseLapsesInWindow,
       leaderChangesInWindow: changesInWindow,
       loadAvg: (await import('node:os')).loadavg().map(round2),
     }

@@ -8,7 +8,9 @@
  * failover`; this isolates the protocol timing from the host. Prints one JSON line per delay
  * range (one-way 1 ms + uniform [0, jitterMs)); asserts nothing. FO_SLACK, FO_STEP, FO_TG, FO_HB,
  * FO_MARGIN override the preset's global rankSlackMs, rankStepMs, electionTimeoutMinMs,
- * heartbeatIntervalMs, leaseMarginMs. Run:
+ * heartbeatIntervalMs, leaseMarginMs; FO_SHB, FO_STMIN, FO_STMAX the shard group's
+ * heartbeatIntervalMs, electionTimeoutMinMs, electionTimeoutMaxMs; FO_TGMAX the global
+ * electionTimeoutMaxMs; FO_PROBE the membership probeIntervalMs. Run:
  *   node --conditions=conclave-source --import tsx packages/core/src/node/failover-net.bench.ts [jitterMs...]
  */
 import { localConclaveConfig } from './conclave-config.js'
@@ -22,6 +24,11 @@ function configured() {
   c.global.electionTimeoutMinMs = env('FO_TG') ?? c.global.electionTimeoutMinMs
   c.global.heartbeatIntervalMs = env('FO_HB') ?? c.global.heartbeatIntervalMs
   c.global.leaseMarginMs = env('FO_MARGIN') ?? c.global.leaseMarginMs
+  c.global.electionTimeoutMaxMs = env('FO_TGMAX') ?? c.global.electionTimeoutMaxMs
+  c.shard.heartbeatIntervalMs = env('FO_SHB') ?? c.shard.heartbeatIntervalMs
+  c.shard.electionTimeoutMinMs = env('FO_STMIN') ?? c.shard.electionTimeoutMinMs
+  c.shard.electionTimeoutMaxMs = env('FO_STMAX') ?? c.shard.electionTimeoutMaxMs
+  c.membership.probeIntervalMs = env('FO_PROBE') ?? c.membership.probeIntervalMs
   return c
 }
 

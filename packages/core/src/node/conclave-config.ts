@@ -64,9 +64,9 @@ export function wanConclaveConfig(): ConclaveConfig {
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
  * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
- * - global: heartbeat 100 ms, election 350–550 ms, rank step 40 ms, rank slack 0, rank jitter
+ * - global: heartbeat 100 ms, election 360–560 ms (350–550 until session 9), rank step 40 ms, rank slack 0, rank jitter
  *   0–13 ms. Failover ≈ T_g − (phase of the last heartbeat, 0–100 ms) + jitter + one election
- *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 290–370 ms
+ *   (PreVote, vote, shard-log commit, ≈ 6 one-way delays) + one announcement hop: ≈ 300–380 ms
  *   when the host is not overloaded. The slack was a whole rank step (40 ms), then 10 ms (sessions 3–4); on
  *   loopback the heartbeat that opens every stickiness window reaches the shard leaders within a
  *   few ms of each other (25 real processes, 7 traced rounds: every other shard leader's window had
@@ -81,21 +81,30 @@ export function wanConclaveConfig(): ConclaveConfig {
  *   37.5 to 50 ms after the last heartbeat (test net, 25 nodes, 72 crashes each: p50 / mean
  *   340 / 339 → 325 / 326 ms at 1 ms one-way, 414 / 418 → 398 / 402 ms at 1–21 ms) and sends a
  *   quarter fewer global frames (a real node's idle cost is per frame).
- *   The global lease (350·0.99/1.01 − 25 ≈ 318 ms) stays continuous while a shard leader's own
- *   lease basis (≤ one shard heartbeat + one delay) plus a global heartbeat fit in it:
- *   318 − 120 − 100 leaves ≈ 49 ms per one-way delay (75 ms left ≈ 60; LAN leaves 54 ms;
- *   docs/protocol.md, "Global lease"). Test net, 25 nodes, 60 s: lease held 100 % of the time at
- *   1–21 and 1–51 ms one-way with 75 ms; with 100 ms 100 % and 99.98 % (3 lapses), at 1–81 ms
- *   97.8 % (99.4 % with 75 ms). A host slower than that only makes isLeader() lapse between
- *   rounds, never unsafe: the lease and the stickiness window both come from T_g alone.
- * - shard: heartbeat 120 ms, election 480–800 ms (4 heartbeats may be late before anyone
- *   campaigns). The global failover does not wait for the dead leader's shard: the other shards
- *   elect, and the new global leader heartbeats the voters of a shard whose leader it does not
- *   know. Shard traffic is most of an idle node's frames (8 per round per 5-voter shard).
- * - membership: probe every 1000 ms with 200 + 250 ms timeouts, gossip every 100 ms among 8 + 6
- *   gossip peers (not every member: fewer connections per node), suspicion
- *   ×3: SWIM is not on the failover path (leaders are found dead by missed heartbeats); fewer
- *   frames and fewer false suspicions of a starved process.
+ *   The global lease (T_g·0.99/1.01 − 25: 328 ms at T_g 360) stays continuous while a shard
+ *   leader's own lease basis (≤ one shard heartbeat + one round trip) plus a global heartbeat
+ *   and its round trip fit in it: 328 − 150 − 100 leaves ≈ 78 ms for the two round trips, ≈ 19 ms
+ *   per one-way delay (docs/protocol.md, "Global lease"). T_g was 350 until session 9, with a
+ *   120 ms shard heartbeat: 318 − 120 − 100 = 98 ms. Test net, 25 nodes, 8 seeds × 60 s: lease
+ *   held 100 % of the time at 1–21 ms one-way and 99.93 % at 1–51 ms (100 / 100 % with 120 /
+ *   350; 160 / 350 gave 100 / 99.54 %, 160 / 370 100 / 99.97 %); failover p50 326 / 399 ms at
+ *   1 / 1–21 ms one-way (312 / 387 with 150 / 350). A host slower than that only makes
+ *   isLeader() lapse between rounds, never unsafe: the lease and the stickiness window both come
+ *   from T_g alone. Real nodes count their lapses (conclave_lease_lapses_total).
+ * - shard: heartbeat 150 ms (120 until session 9), election 480–800 ms (3 heartbeats may be
+ *   late before anyone campaigns). The global failover does not wait for the dead leader's
+ *   shard: the other shards elect, and the new global leader heartbeats the voters of a shard
+ *   whose leader it does not know. Shard traffic is most of an idle node's frames (8 per round
+ *   per 5-voter shard): 150 ms sends a fifth fewer than 120. Longer is what the global lease
+ *   forbids (above): 160 ms kept T_g's 350 only at 99.54 % held at 1–51 ms, and with T_g 360 or
+ *   370 it split a global term in election-scenarios' "one term per crash under scheduling
+ *   jitter" (seed 6) and left the cut-off voter of "…learns the new global leader from a shard
+ *   peer…" without the leader (seed 3) or 1875 ms late (bound 1600); 150 / 360 passes both.
+ * - membership: probe every 2000 ms (1000 until session 9) with 200 + 250 ms timeouts,
+ *   anti-entropy every 4 s (LAN: 2 s), gossip every 100 ms among 8 + 6 gossip peers (not every
+ *   member: fewer connections per node), suspicion ×3: SWIM is not on the failover path
+ *   (leaders are found dead by missed heartbeats); fewer frames and fewer false suspicions of a
+ *   starved process. Ping + ack and the digest were ≈ 4.5 of a follower's 21.5 frames a second.
  * The global timeout is now BELOW the shard one: a global voter (shard leader) times out on the
  * global leader before a shard of the dead leader re-elects, which is what the failover needs;
  * safety does not depend on their order (protocol.md's proofs use T_g and the shard lease only).
@@ -104,7 +113,7 @@ export function localConclaveConfig(): ConclaveConfig {
   const c = lanConclaveConfig()
   c.membership = {
     ...localConfig(),
-    probeIntervalMs: 1000,
+    probeIntervalMs: 2000,
     probeTimeoutMs: 200,
     indirectTimeoutMs: 250,
     gossipIntervalMs: 100,
@@ -115,10 +124,11 @@ export function localConclaveConfig(): ConclaveConfig {
     suspicionMinMult: 3,
     suspectNotifyIntervalMs: 300,
     stallDetectMs: 2000,
+    aeIntervalMs: 4000,
   }
   c.shard = {
     ...c.shard,
-    heartbeatIntervalMs: 120,
+    heartbeatIntervalMs: 150,
     electionTimeoutMinMs: 480,
     electionTimeoutMaxMs: 800,
     leaseMarginMs: 20,
@@ -126,8 +136,8 @@ export function localConclaveConfig(): ConclaveConfig {
   c.global = {
     ...c.global,
     heartbeatIntervalMs: 100,
-    electionTimeoutMinMs: 350,
-    electionTimeoutMaxMs: 550,
+    electionTimeoutMinMs: 360,
+    electionTimeoutMaxMs: 560,
     leaseMarginMs: 25,
     rankStepMs: 40,
     // Direct heartbeats up to 64 other shards (≈ 320 nodes: ≤ 2·64/100 ms ≈ 1300 msgs/s at the

@@ -21,6 +21,12 @@ export interface NodeTraffic extends Traffic {
 
 export type DropReason = 'loss' | 'partition' | 'down' | 'restarted' | 'inbox-full'
 
+/** Node indices stay below this (pair keys are exact doubles: index² < 2^53). */
+const DIAL_INDEX_SPAN = 1 << 24
+
+/** Pairs tracked at most (a Set of 1 M numbers is ≈ 50 MB): beyond, dialsUncounted. */
+const DIAL_PAIRS_MAX = 1_000_000
+
 export function emptyTraffic(): Traffic {
   return { sentMsgs: 0, sentBytes: 0, recvMsgs: 0, recvBytes: 0 }
 }
@@ -96,6 +102,53 @@ export class Accounting {
   drop(reason: DropReason): void {
     this.dropped[reason]++
   }
+
+  /**
+   * Dials, as a real node would make them: the first message between two nodes (either way)
+   * opens their connection, which then carries both directions. `trackDials(true)` starts
+   * counting (from no connection at all), `trackDials(false)` stops and forgets the pairs (the
+   * counts stay until the next start); the count is per `layer/type` of that first message. Off
+   * by default: its set of pairs is N².
+   */
+  trackDials(on: boolean): void {
+    this.dialPairs = on ? new Set() : undefined
+    if (on) {
+      this.dialsByKey = []
+      this.dialsUncounted = 0
+    }
+  }
+
+  /** A message from node index `a` to node index `b` (Simulation.send, only while tracking). */
+  noteSend(a: number, b: number, key: number): void {
+    const pairs = this.dialPairs
+    if (pairs === undefined) return
+    const pair = a < b ? a * DIAL_INDEX_SPAN + b : b * DIAL_INDEX_SPAN + a
+    if (pairs.has(pair)) return
+    if (pairs.size >= DIAL_PAIRS_MAX) {
+      this.dialsUncounted++
+      return
+    }
+    pairs.add(pair)
+    this.dialsByKey[key] = (this.dialsByKey[key] ?? 0) + 1
+  }
+
+  get isTrackingDials(): boolean {
+    return this.dialPairs !== undefined
+  }
+
+  /** Dials since trackDials(true), per `layer/type` of the message that made them. */
+  dials(): Map<string, number> {
+    const out = new Map<string, number>()
+    this.dialsByKey.forEach((n, key) => {
+      if (n > 0) out.set(this.keyNames[key] as string, n)
+    })
+    return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+  }
+
+  /** Messages between pairs not counted because DIAL_PAIRS_MAX pairs were held (an upper bound on missed dials). */
+  dialsUncounted = 0
+  private dialPairs: Set<number> | undefined
+  private dialsByKey: number[] = []
 
   /** Totals per node (without the per-type breakdown), to diff two moments of a run. */
   snapshot(): Map<NodeId, Traffic> {

@@ -43,6 +43,22 @@ describe('Simulation', () => {
     expect(faultyRun(2)).not.toBe(h1)
   })
 
+  it('counts one dial per node pair, by the type of its first message, only while tracking', () => {
+    const { sim } = cluster(6, 4)
+    sim.accounting.trackDials(true)
+    sim.runUntil(2000)
+    const dials = sim.accounting.dials()
+    // Every node heartbeats every other: each of the 15 pairs is dialled once, whichever side first.
+    expect([...dials.values()].reduce((a, b) => a + b, 0)).toBe(15)
+    expect([...dials.keys()]).toEqual(['membership/beat'])
+    sim.accounting.trackDials(false)
+    sim.runUntil(3000)
+    expect(sim.accounting.isTrackingDials).toBe(false)
+    expect(sim.accounting.dials()).toEqual(dials) // stopped: kept, not grown
+    sim.accounting.trackDials(true)
+    expect(sim.accounting.dials().size).toBe(0) // a new count starts from no connection
+  })
+
   it('detects a crash, restarts from persisted state with a new boot epoch, and checkers stay quiet', () => {
     const { sim, ids, boots, hb } = cluster(10, 3)
     const victim = ids[0] as string

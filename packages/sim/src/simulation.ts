@@ -525,6 +525,7 @@ export class Simulation {
       this.accounting.drop('down')
       return
     }
+    if (this.accounting.isTrackingDials) this.accounting.noteSend(node.index, target.index, key)
     if (this.lossRate > 0 && this.netRng.float() < this.lossRate) {
       this.accounting.drop('loss')
       return

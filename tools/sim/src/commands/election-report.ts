@@ -16,6 +16,12 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
     `${r.algo} · ${r.scenario} · ${r.nodes} nodes · ${r.shards} shards · seed ${r.seed}${r.start === 'converged' ? ' · converged start' : ''}${r.unsafeBreak ? ` · BREAK ${r.unsafeBreak}` : ''}`,
   )
   io.out(`  first leader known to all   ${ms(r.firstLeaderMs)}`)
+  const globalDials = Object.entries(r.launchDialsByType)
+    .filter(([k]) => k.startsWith('global/'))
+    .reduce((a, [, n]) => a + n, 0)
+  io.out(
+    `  launch dials (node pairs)   ${r.launchDials} (${globalDials} by a global frame); ${r.launchGlobalMsgs} global msgs`,
+  )
   io.out(
     `  global failover             p50 ${ms(r.globalFailoverP50Ms)}  p99 ${ms(r.globalFailoverP99Ms)}  max ${ms(r.globalFailoverMaxMs)}  (${r.globalFailovers} samples, ${r.globalFailoversUnrecovered} unrecovered)`,
   )

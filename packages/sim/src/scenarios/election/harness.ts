@@ -121,6 +121,8 @@ export class ElectionRun {
       network: init.network ?? lanNetwork(),
       keepTrace: (e) => KEPT_KINDS.has(e.kind) && inv7(e),
     })
+    // The launch's dials (runElection stops counting at the first agreed leader).
+    this.sim.accounting.trackDials(true)
     for (const id of this.ids) this.start(id)
     init.subject.startConverged?.(this.sim, this.ids)
     this.sim.schedule(this.probeIntervalMs, () => this.probe())

@@ -68,6 +68,16 @@ export interface ElectionReport {
   crashPhasesMs: number[]
   traceHash: string
   firstLeaderMs: number | null
+  /**
+   * Until the first agreed leader: node pairs that exchanged a message (a real node's connections,
+   * each opened by the first message either way), and by the `layer/type` of that first message
+   * (a real node's `conclave_dials_total{frame}`); pairs over the tracker's bound are not counted
+   * (`launchDialsUncounted` messages). `launchGlobalMsgs`: global-layer messages sent by then.
+   */
+  launchDials: number
+  launchDialsByType: Record<string, number>
+  launchDialsUncounted: number
+  launchGlobalMsgs: number
   globalFailovers: number
   globalFailoverP50Ms: number | null
   globalFailoverP99Ms: number | null
@@ -141,6 +151,12 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
 
   const firstLeaderMs = run.runUntilAgreed(opts.warmupMaxMs ?? 30_000)
+  const launchDialsByType = Object.fromEntries(run.sim.accounting.dials())
+  const launchDialsUncounted = run.sim.accounting.dialsUncounted
+  run.sim.accounting.trackDials(false)
+  let launchGlobalMsgs = 0
+  for (const [key, t] of run.sim.accounting.byType())
+    if (key.startsWith('global/')) launchGlobalMsgs += t.sentMsgs
   run.sim.runFor(opts.steadySettleMs ?? STEADY_SETTLE_MS)
   // Steady-state load: a fault-free window with a stable leader (what a cluster costs at rest).
   const steady0 = run.trafficSnapshot()
@@ -200,6 +216,10 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     crashPhasesMs: [...(opts.crashPhasesMs ?? [])],
     traceHash: run.sim.traceHash(),
     firstLeaderMs: round(firstLeaderMs),
+    launchDials: Object.values(launchDialsByType).reduce((a, b) => a + b, 0),
+    launchDialsByType,
+    launchDialsUncounted,
+    launchGlobalMsgs,
     globalFailovers: g.samplesMs.length,
     globalFailoverP50Ms: round(percentile(g.samplesMs, 50)),
     globalFailoverP99Ms: round(percentile(g.samplesMs, 99)),

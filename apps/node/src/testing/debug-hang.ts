@@ -44,8 +44,13 @@ export function debugBlockFor(ms: number): void {
   const mk = spawn('mkfifo', [fifo], { stdio: 'ignore' })
   mk.once('exit', () => {
     // Read-write, not write-only: a FIFO's O_RDWR open never blocks, so the sh ends even when the
-    // node is gone (killed by its test) and nobody reads; `3>` blocked such a sh forever.
-    spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3<>"$0"`, fifo], { stdio: 'ignore', detached: true }).unref()
+    // node is gone (killed by its test) and nobody reads; `3>` blocked such a sh forever. The sh
+    // removes the dir too: a node killed while blocked never reaches its rmSync (23 such dirs
+    // were in /tmp).
+    spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3<>"$0"; rm -rf "$1"`, fifo, dir], {
+      stdio: 'ignore',
+      detached: true,
+    }).unref()
     closeSync(openSync(fifo, 'r'))
     rmSync(dir, { recursive: true, force: true })
   })

@@ -2,20 +2,23 @@
 import { intFlag as int, optionsIn, parseFlags } from '@conclave/flags'
 import { runConnBench } from './conn.js'
 import { defaultDataRoot, runFailover } from './failover.js'
+import { runFrameBench } from './frame.js'
 import { runIdle } from './idle.js'
 
 const FAILOVER_HELP = `pnpm bench failover --nodes N --rounds R [--engine conclave|flat-raft] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--converge-wait-s S] [--start-batch K] [--bootstrap-expect K] [--idle-settle-s S] [--idle-window-s S] [--round-settle-s S] [--trace-out FILE] [--json]`
 const IDLE_HELP = `pnpm bench idle --nodes N [--window-s S] [--settle-s S] [--cpu-prof DIR] [--node-args='FLAGS'] [--preset local|lan|wan] [--base-port P] [--data-root DIR] [--json]`
 const CONN_HELP = `pnpm bench conn [--peers M] [--runs R] [--starts S] [--settle-ms MS] [--cpu-prof DIR] [--json]`
-const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}\n${CONN_HELP}`
+const FRAME_HELP = `pnpm bench frame [--runs R] [--interval-ms MS] [--warm-s S] [--window-s S] [--flat N] [--frame-bytes B] [--node-args='FLAGS'] [--json]`
+const HELP = `${FAILOVER_HELP}\n${IDLE_HELP}\n${CONN_HELP}\n${FRAME_HELP}`
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)
-  if (name !== 'failover' && name !== 'idle' && name !== 'conn') {
+  if (name !== 'failover' && name !== 'idle' && name !== 'conn' && name !== 'frame') {
     process.stderr.write(`${HELP}\n`)
     process.exit(name ? 2 : 0)
   }
-  const usage = name === 'idle' ? IDLE_HELP : name === 'conn' ? CONN_HELP : FAILOVER_HELP
+  const usage =
+    name === 'idle' ? IDLE_HELP : name === 'conn' ? CONN_HELP : name === 'frame' ? FRAME_HELP : FAILOVER_HELP
   const flags = parseFlags(rest, optionsIn(usage), usage)
   const json = flags.has('json')
   if (name === 'conn') {
@@ -28,6 +31,20 @@ async function main(): Promise<void> {
       say: (line) => process.stderr.write(`[bench] ${line}\n`),
     })
     process.stdout.write(`${JSON.stringify(conn, null, json ? undefined : 2)}\n`)
+    process.exit(0)
+  }
+  if (name === 'frame') {
+    const frame = await runFrameBench({
+      runs: int(flags, 'runs', 5, 1, 100),
+      intervalMs: int(flags, 'interval-ms', 50, 1, 10_000),
+      warmS: int(flags, 'warm-s', 10, 0, 3600),
+      windowS: int(flags, 'window-s', 15, 1, 3600),
+      flatRoundTrips: int(flags, 'flat', 20_000, 1, 10_000_000),
+      frameBytes: int(flags, 'frame-bytes', 150, 1, 256 * 1024),
+      nodeArgs: flags.get('node-args')?.split(' ').filter(Boolean),
+      say: (line) => process.stderr.write(`[bench] ${line}\n`),
+    })
+    process.stdout.write(`${JSON.stringify(frame, null, json ? undefined : 2)}\n`)
     process.exit(0)
   }
   const engine = flags.get('engine') ?? 'conclave'

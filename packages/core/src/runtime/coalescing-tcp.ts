@@ -16,6 +16,7 @@
  */
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import { type TCPComponents, type TCPOptions, tcp } from '@libp2p/tcp'
+import { directSend } from './direct-path.js'
 import { capSocket } from './tcp-rto-cap.js'
 
 /** The part of uint8arraylist's Uint8ArrayList used here (a message as a list of buffers). */
@@ -46,6 +47,8 @@ export function coalesceWrites<T extends MultiaddrConnection>(maConn: T): T {
   if (typeof sendData !== 'function')
     throw new Error('@libp2p/tcp changed: the connection has no sendData (coalescing-tcp.ts)')
   sender.sendData = (data: Chunks) => sendData.call(maConn, oneBuffer(data))
+  // A message sent while nothing is queued goes to sendData by a call (direct-path.ts).
+  directSend(maConn, 'tcp connection')
   return maConn
 }
 

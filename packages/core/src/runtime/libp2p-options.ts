@@ -22,6 +22,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import type { Libp2pOptions } from 'libp2p'
 import type { Admission } from './admission.js'
 import { coalescingTcp } from './coalescing-tcp.js'
+import { directProtector } from './direct-path.js'
 import { HandshakeGuard } from './handshake-guard.js'
 import { lazyWindowYamux } from './lazy-window-yamux.js'
 import { quietNoise } from './quiet-noise.js'
@@ -115,7 +116,10 @@ export function libp2pBaseOptions(init: Libp2pBaseInit): Libp2pOptions<Record<st
     // protocol's own. A failed ping closes nothing (yamux only logs it): it only keeps NAT and
     // firewall state alive, for which 90 s is still short.
     streamMuxers: [lazyWindowYamux({ keepAliveInterval: 90_000 })],
-    ...(init.psk ? { connectionProtector: guard.protector(preSharedKey({ psk: init.psk })) } : {}),
+    // The private network's stream gets the direct path too (direct-path.ts).
+    ...(init.psk
+      ? { connectionProtector: directProtector(guard.protector(preSharedKey({ psk: init.psk }))) }
+      : {}),
     connectionGater: {
       ...admissionGater,
       denyInboundConnection: guardGater.denyInboundConnection,

@@ -16,12 +16,16 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter } from '@libp2p/interface'
+import { directReceive, directSend } from './direct-path.js'
 import { fastNoiseCrypto } from './fast-noise-crypto.js'
 
 /** The stock decoder's limit on buffered bytes (utils.js: maxBufferSize 16 MiB). */
 export const NOISE_BUFFER_BYTES_MAX = 16 * 1024 * 1024
 
 const EMPTY = new Uint8Array(0)
+
+/** Largest plaintext of one Noise transport message (65535 minus the 16-byte tag). */
+const NOISE_PLAINTEXT_BYTES_MAX = 65535 - 16
 
 /** The part of uint8arraylist's Uint8ArrayList this decoder reads. */
 interface ByteList {
@@ -102,6 +106,62 @@ export function quietDecoder<T>(connection: T): T {
   return connection
 }
 
+/** The parts of @chainsafe/libp2p-noise 17's EncryptedMessageStream the direct path calls. */
+interface EncryptedStream {
+  handshake: { encrypt(plaintext: Uint8Array): Uint8Array | { subarray(): Uint8Array } }
+  encrypt(chunk: unknown): unknown
+  metrics?: { encryptedPackets: { increment(): void } }
+  /** The connection under Noise (TCP, or the private-network stream with a pre-shared key). */
+  stream: unknown
+  decoder: { decode(chunk: unknown): Iterable<Uint8Array> }
+  decrypt(chunk: Uint8Array): unknown
+  onData(data: unknown): void
+  abort(err: Error): void
+}
+
+/**
+ * The direct path (direct-path.ts) on an encrypted stream: what it sends goes to its sendData by
+ * a call, and what the connection under it receives is split and decrypted by a call instead of
+ * a `message` event, with the stock listener's error handling (noiseOnMessageDecrypt: any error
+ * aborts the encrypted stream).
+ */
+export function directNoise<T>(connection: T): T {
+  const enc = connection as unknown as EncryptedStream
+  if (typeof enc.decrypt !== 'function' || enc.stream === undefined)
+    throw new Error(
+      '@chainsafe/libp2p-noise changed: the encrypted stream has no decrypt or stream (quiet-noise.ts)',
+    )
+  // A message that fits one Noise message is encrypted into one buffer with its length in front
+  // (the stock encrypt returns a list of the 2-byte length and the ciphertext, which the TCP layer
+  // then joined for its single write): same bytes on the wire.
+  const stockEncrypt = enc.encrypt
+  enc.encrypt = (chunk: unknown): unknown => {
+    const c = chunk as Uint8Array | { byteLength: number; subarray(): Uint8Array }
+    if (c.byteLength === 0 || c.byteLength > NOISE_PLAINTEXT_BYTES_MAX) return stockEncrypt.call(enc, chunk)
+    const ct = enc.handshake.encrypt(c instanceof Uint8Array ? c : c.subarray())
+    const bytes = ct instanceof Uint8Array ? ct : ct.subarray()
+    enc.metrics?.encryptedPackets.increment()
+    const out = new Uint8Array(2 + bytes.length)
+    out[0] = bytes.length >> 8
+    out[1] = bytes.length & 0xff
+    out.set(bytes, 2)
+    return out
+  }
+  directSend(enc, 'noise stream')
+  directReceive(
+    enc.stream,
+    (data) => {
+      try {
+        for (const buf of enc.decoder.decode(data)) enc.onData(enc.decrypt(buf))
+      } catch (err) {
+        enc.abort(err as Error)
+      }
+    },
+    'noise input',
+  )
+  return connection
+}
+
 type NoiseFactory = ReturnType<typeof noise>
 
 /**
@@ -116,12 +176,12 @@ export function quietNoise(init?: Parameters<typeof noise>[0]): NoiseFactory {
     const secureOutbound = encrypter.secureOutbound.bind(encrypter)
     encrypter.secureInbound = async (connection, options) => {
       const secured = await secureInbound(connection, options)
-      quietDecoder(secured.connection)
+      directNoise(quietDecoder(secured.connection))
       return secured
     }
     encrypter.secureOutbound = async (connection, options) => {
       const secured = await secureOutbound(connection, options)
-      quietDecoder(secured.connection)
+      directNoise(quietDecoder(secured.connection))
       return secured
     }
     return encrypter

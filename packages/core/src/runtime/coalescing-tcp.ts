@@ -8,8 +8,8 @@
  *
  * Hooked where the transport hands its raw connection to libp2p's upgrader (the only place the
  * TCP connection object is reachable): `sendData` is replaced on that connection only. The
- * method is protected in @libp2p/utils' typings; the version is pinned, and coalescing-tcp.test.ts
- * fails if it moves.
+ * method is protected in @libp2p/utils' typings; the version is pinned, the hook throws if it is
+ * missing, and write-path.test.ts fails if a message takes more than one write again.
  *
  * The same hook caps each connection's TCP retransmission backoff (`rtoMaxMs`, tcp-rto-cap.ts) on
  * the raw socket (`socket` of @libp2p/tcp's connection), inbound and outbound, before the upgrade.

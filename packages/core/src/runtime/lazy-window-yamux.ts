@@ -14,7 +14,7 @@
  * The patch replaces `sendWindowUpdate` on the streams of muxers made by this factory only (never
  * the shared YamuxStream prototype, so an embedding application's own yamux is untouched). It
  * reads the stream's window fields, which @libp2p/yamux declares private: the version is pinned,
- * and lazy-window-yamux.test.ts fails if the fields or the method move.
+ * and write-path.test.ts fails if the fields or the method move (it counts the window updates).
  */
 import type { StreamMuxerFactory } from '@libp2p/interface'
 import { type YamuxMuxerInit, yamux } from '@libp2p/yamux'

@@ -30,14 +30,13 @@ import { fileURLToPath } from 'node:url'
 import {
   type ConclaveNode,
   createConclave,
-  emptyReady,
   type Layer,
-  type LeaderMachine,
   loadOrCreatePrivateKey,
   type NodeId,
 } from '@conclave/core'
 import { removeDirOnExit } from '@conclave/node/harness'
 import { quantile } from './failover.js'
+import { ScriptedMachine } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -90,56 +89,21 @@ export interface ConnBenchResult {
 }
 
 /** A machine that counts frames and answers the first frame of each peer and layer once. */
-class EchoMachine implements LeaderMachine {
+class EchoMachine extends ScriptedMachine {
   readonly received = new Map<string, number>()
-  private readonly out: ReturnType<typeof emptyReady> = emptyReady()
-  readonly membership: LeaderMachine['membership']
 
   constructor(
-    readonly id: NodeId,
+    id: NodeId,
     private readonly echo: boolean,
     addrs: ReadonlyMap<NodeId, string[]>,
   ) {
-    this.membership = {
-      member: (peer) => {
-        const a = addrs.get(peer)
-        return a ? { meta: { addrs: a } } : undefined
-      },
-      members: () => [],
-    }
+    super(id, addrs)
   }
-
-  tick(): void {}
 
   receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     const key = `${from}\n${layer}`
     this.received.set(key, (this.received.get(key) ?? 0) + 1)
-    if (this.echo && this.received.get(key) === 1)
-      this.out.send.push({ to: from, layer, type: 'echo', bytes })
-  }
-
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-
-  drain() {
-    const r = { persist: this.out.persist, send: this.out.send, events: this.out.events }
-    this.out.persist = []
-    this.out.send = []
-    this.out.events = []
-    return r
-  }
-
-  isLeader(): boolean {
-    return false
-  }
-
-  leader(): undefined {
-    return undefined
-  }
-
-  fencingToken(): undefined {
-    return undefined
+    if (this.echo && this.received.get(key) === 1) this.reply(from, layer, bytes)
   }
 
   count(from: NodeId): number {

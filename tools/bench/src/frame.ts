@@ -20,15 +20,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  type ConclaveNode,
-  createConclave,
-  emptyReady,
-  type Layer,
-  type LeaderMachine,
-  type NodeId,
-} from '@conclave/core'
+import { type ConclaveNode, createConclave, type Layer, type NodeId } from '@conclave/core'
 import { quantile } from './failover.js'
+import { ScriptedMachine } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -71,57 +65,23 @@ export interface FrameBenchResult extends FrameRun {
 }
 
 /** A machine that answers every frame (`echo`) or only counts them. */
-class PingMachine implements LeaderMachine {
+class PingMachine extends ScriptedMachine {
   received = 0
   /** Called after each frame (the flat phase sends the next one from here). */
   onReceive: (() => void) | undefined
-  private readonly out: ReturnType<typeof emptyReady> = emptyReady()
-  readonly membership: LeaderMachine['membership']
 
   constructor(
-    readonly id: NodeId,
+    id: NodeId,
     private readonly echo: boolean,
     addrs: ReadonlyMap<NodeId, string[]>,
   ) {
-    this.membership = {
-      member: (peer) => {
-        const a = addrs.get(peer)
-        return a ? { meta: { addrs: a } } : undefined
-      },
-      members: () => [],
-    }
+    super(id, addrs)
   }
-
-  tick(): void {}
 
   receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     this.received++
     this.onReceive?.()
-    if (this.echo) this.out.send.push({ to: from, layer, type: 'echo', bytes })
-  }
-
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-
-  drain() {
-    const r = { persist: this.out.persist, send: this.out.send, events: this.out.events }
-    this.out.persist = []
-    this.out.send = []
-    this.out.events = []
-    return r
-  }
-
-  isLeader(): boolean {
-    return false
-  }
-
-  leader(): undefined {
-    return undefined
-  }
-
-  fencingToken(): undefined {
-    return undefined
+    if (this.echo) this.reply(from, layer, bytes)
   }
 }
 

@@ -8,6 +8,7 @@ export {
 export { type ConclaveNode, type CreateConclaveOptions, createConclave } from './api/create-conclave.js'
 export type { ConclaveEvents, LeaderChange } from './api/events.js'
 export type { LeaderMachine, MachineContext } from './api/leader-machine.js'
+export { ScriptedMachine } from './api/scripted-machine.js'
 export {
   Bully,
   type BullyConfig,

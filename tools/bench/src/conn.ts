@@ -36,7 +36,7 @@ import {
 } from '@conclave/core'
 import { removeDirOnExit } from '@conclave/node/harness'
 import { quantile } from './failover.js'
-import { ScriptedMachine } from './scripted-machine.js'
+import { AddressedMachine } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -89,7 +89,7 @@ export interface ConnBenchResult {
 }
 
 /** A machine that counts frames and answers the first frame of each peer and layer once. */
-class EchoMachine extends ScriptedMachine {
+class EchoMachine extends AddressedMachine {
   readonly received = new Map<string, number>()
 
   constructor(
@@ -100,7 +100,7 @@ class EchoMachine extends ScriptedMachine {
     super(id, addrs)
   }
 
-  receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
+  override receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     const key = `${from}\n${layer}`
     this.received.set(key, (this.received.get(key) ?? 0) + 1)
     if (this.echo && this.received.get(key) === 1) this.reply(from, layer, bytes)

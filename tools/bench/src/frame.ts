@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ConclaveNode, createConclave, type Layer, type NodeId } from '@conclave/core'
 import { quantile } from './failover.js'
-import { ScriptedMachine } from './scripted-machine.js'
+import { AddressedMachine } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -65,7 +65,7 @@ export interface FrameBenchResult extends FrameRun {
 }
 
 /** A machine that answers every frame (`echo`) or only counts them. */
-class PingMachine extends ScriptedMachine {
+class PingMachine extends AddressedMachine {
   received = 0
   /** Called after each frame (the flat phase sends the next one from here). */
   onReceive: (() => void) | undefined
@@ -78,7 +78,7 @@ class PingMachine extends ScriptedMachine {
     super(id, addrs)
   }
 
-  receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
+  override receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     this.received++
     this.onReceive?.()
     if (this.echo) this.reply(from, layer, bytes)

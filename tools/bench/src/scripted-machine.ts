@@ -1,19 +1,16 @@
 /**
  * The machine the no-cluster benches (`pnpm bench conn`, `pnpm bench frame`) give createConclave
- * instead of Conclave's protocol: it never ticks, leads or persists; it finds peers at the
- * addresses it was given and answers a frame when the bench says so. Subclasses decide which
- * frames to count and answer (`receive`, `reply`).
+ * instead of Conclave's protocol (core's ScriptedMachine: no ticks, no lead, no persistence): it
+ * finds peers at the addresses it was given and answers a frame when the bench says so.
+ * Subclasses decide which frames to count and answer (`receive`, `reply`).
  */
-import { emptyReady, type Layer, type LeaderMachine, type NodeId } from '@conclave/core'
+import { type Layer, type LeaderMachine, type NodeId, ScriptedMachine } from '@conclave/core'
 
-export abstract class ScriptedMachine implements LeaderMachine {
-  private readonly out: ReturnType<typeof emptyReady> = emptyReady()
+export abstract class AddressedMachine extends ScriptedMachine {
   readonly membership: LeaderMachine['membership']
 
-  constructor(
-    readonly id: NodeId,
-    addrs: ReadonlyMap<NodeId, string[]>,
-  ) {
+  constructor(id: NodeId, addrs: ReadonlyMap<NodeId, string[]>) {
+    super(id)
     this.membership = {
       member: (peer) => {
         const a = addrs.get(peer)
@@ -23,36 +20,10 @@ export abstract class ScriptedMachine implements LeaderMachine {
     }
   }
 
-  abstract receive(from: NodeId, layer: Layer, bytes: Uint8Array): void
+  abstract override receive(from: NodeId, layer: Layer, bytes: Uint8Array): void
 
   /** Send `bytes` back to `to` on `layer` (an `echo` frame) at the next drain. */
   protected reply(to: NodeId, layer: Layer, bytes: Uint8Array): void {
-    this.out.send.push({ to, layer, type: 'echo', bytes })
-  }
-
-  tick(): void {}
-
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-
-  drain() {
-    const r = { persist: this.out.persist, send: this.out.send, events: this.out.events }
-    this.out.persist = []
-    this.out.send = []
-    this.out.events = []
-    return r
-  }
-
-  isLeader(): boolean {
-    return false
-  }
-
-  leader(): undefined {
-    return undefined
-  }
-
-  fencingToken(): undefined {
-    return undefined
+    this.outbox.push({ to, layer, type: 'echo', bytes })
   }
 }

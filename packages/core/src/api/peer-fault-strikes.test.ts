@@ -10,17 +10,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { NodeId, Outbound } from '../sans-io.js'
-import { emptyReady } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
+import type { NodeId } from '../sans-io.js'
 import { RejectionCounter } from '../wire/errors.js'
 import { type ConclaveNode, createConclave } from './create-conclave.js'
-import type { LeaderMachine } from './leader-machine.js'
+import { ScriptedMachine } from './scripted-machine.js'
 
 /** First byte of a frame → what the receiving machine counts (undefined: accepted). */
 const VERDICT: Record<number, string | undefined> = { 0: undefined, 1: 'truncated', 2: 'not-in-shard' }
 
-class Scripted implements LeaderMachine {
+class Scripted extends ScriptedMachine {
   readonly rejections = new RejectionCounter()
   readonly membership = {
     rejections: new RejectionCounter(),
@@ -30,40 +28,20 @@ class Scripted implements LeaderMachine {
   peer: NodeId | undefined
   peerAddrs: string[] = []
   received = 0
-  private out: Outbound[] = []
-  constructor(readonly id: NodeId) {}
   queue(first: number, n: number): void {
     for (let i = 0; i < n; i++)
-      this.out.push({
+      this.outbox.push({
         to: this.peer as NodeId,
         layer: 'shard',
         type: 'test',
         bytes: new Uint8Array([first, i]),
       })
   }
-  tick(): void {}
-  receive(_from: NodeId, _layer: string, bytes: Uint8Array): void {
+  override receive(_from: NodeId, _layer: string, bytes: Uint8Array): void {
     this.received++
     const code = VERDICT[bytes[0] as number]
     // Membership counts fault codes too: the service sums both counters.
     if (code) (bytes[1] === 1 ? this.membership.rejections : this.rejections).add(code)
-  }
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-  drain() {
-    const ready = emptyReady<TraceEvent>()
-    ready.send.push(...this.out.splice(0))
-    return ready
-  }
-  isLeader(): boolean {
-    return false
-  }
-  leader(): undefined {
-    return undefined
-  }
-  fencingToken(): undefined {
-    return undefined
   }
 }
 

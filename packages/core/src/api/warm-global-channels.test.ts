@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { NodeId, Ready } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
+import type { NodeId } from '../sans-io.js'
 import { type ConclaveNode, createConclave } from './create-conclave.js'
-import type { LeaderMachine } from './leader-machine.js'
+import { ScriptedMachine } from './scripted-machine.js'
 
 interface FakeMember {
   id: NodeId
@@ -20,35 +19,23 @@ interface FakeMember {
 }
 
 /** Leads shard 0 (or nothing) and knows a global leader; its member table is set by the test. */
-class ShardLeaderMachine implements LeaderMachine {
+class ShardLeaderMachine extends ScriptedMachine {
   table: FakeMember[] = []
   constructor(
-    readonly id: NodeId,
+    id: NodeId,
     readonly leadsShard: boolean,
-  ) {}
+  ) {
+    super(id)
+  }
   readonly membership = {
     members: () => this.table,
     member: (id: NodeId) => this.table.find((m) => m.id === id),
   }
-  tick(): void {}
-  receive(): void {}
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-  drain(): Ready<TraceEvent> {
-    return { persist: [], send: [], events: [] }
-  }
-  isLeader(): boolean {
-    return false
-  }
-  leader(): { id: NodeId; term: number } {
+  override leader(): { id: NodeId; term: number } {
     return { id: 'someone-else', term: 1 }
   }
   shardLeader(): { shard: number; id: NodeId; term: number } {
     return { shard: 0, id: this.leadsShard ? this.id : 'another', term: 1 }
-  }
-  fencingToken(): undefined {
-    return undefined
   }
 }
 

@@ -16,9 +16,8 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ConclaveNode, createConclave } from '../api/create-conclave.js'
-import type { LeaderMachine } from '../api/leader-machine.js'
-import type { Layer, NodeId, Outbound, Ready } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
+import { ScriptedMachine } from '../api/scripted-machine.js'
+import type { Layer, NodeId } from '../sans-io.js'
 import { generatePsk, parsePsk } from './admission.js'
 import { type Chunk, directReceive, directSend } from './direct-path.js'
 import { loadOrCreatePrivateKey } from './identity.js'
@@ -184,27 +183,10 @@ describe('directReceive', () => {
 })
 
 /** A machine that records the text of what it receives. */
-class RecordingMachine implements LeaderMachine {
+class RecordingMachine extends ScriptedMachine {
   readonly got: string[] = []
-  constructor(readonly id: NodeId) {}
-  tick(): void {}
-  receive(_from: NodeId, _layer: Layer, b: Uint8Array): void {
+  override receive(_from: NodeId, _layer: Layer, b: Uint8Array): void {
     this.got.push(text(b))
-  }
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-  drain(): Ready<TraceEvent> {
-    return { persist: [], send: [] as Outbound[], events: [] }
-  }
-  isLeader(): boolean {
-    return false
-  }
-  leader(): undefined {
-    return undefined
-  }
-  fencingToken(): undefined {
-    return undefined
   }
 }
 

@@ -9,9 +9,8 @@ import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ConclaveNode, createConclave } from '../api/create-conclave.js'
-import type { LeaderMachine } from '../api/leader-machine.js'
-import type { Layer, NodeId, Outbound, Ready } from '../sans-io.js'
-import type { TraceEvent } from '../trace/events.js'
+import { ScriptedMachine } from '../api/scripted-machine.js'
+import type { Layer, NodeId } from '../sans-io.js'
 import { RejectionCounter } from '../wire/errors.js'
 import type { Clock } from './clock.js'
 import { encodeFrame } from './frame-decoder.js'
@@ -37,34 +36,14 @@ function manualClock(): Clock & { advance(ms: number): void } {
 }
 
 /** A machine that records what it receives and sends what the test queues. */
-class EchoMachine implements LeaderMachine {
+class EchoMachine extends ScriptedMachine {
   readonly got: { from: NodeId; layer: Layer; text: string }[] = []
   readonly rejections = new RejectionCounter()
-  outbox: Outbound[] = []
-  constructor(readonly id: NodeId) {}
-  tick(): void {}
   /** A frame whose text starts with `bad` is rejected as malformed, like a decoder would. */
-  receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
+  override receive(from: NodeId, layer: Layer, bytes: Uint8Array): void {
     const text = new TextDecoder().decode(bytes)
     if (text.startsWith('bad')) this.rejections.add('bad-value')
     else this.got.push({ from, layer, text })
-  }
-  nextTickAtMs(): number {
-    return Number.POSITIVE_INFINITY
-  }
-  drain(): Ready<TraceEvent> {
-    const send = this.outbox
-    this.outbox = []
-    return { persist: [], send, events: [] }
-  }
-  isLeader(): boolean {
-    return false
-  }
-  leader(): undefined {
-    return undefined
-  }
-  fencingToken(): undefined {
-    return undefined
   }
 }
 

@@ -17,7 +17,7 @@ let dir: string
 
 describe('a 5-process cluster on loopback (flat-raft engine)', () => {
   beforeAll(async () => {
-    // tmpfs when present: fsync on the shared disk takes up to 100 ms under load (docs/operations.md)
+    // tmpfs when present: fsync on the shared disk takes up to 100 ms under load (docs/performance.md)
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'conclave-rt-'))
     cluster = new LocalCluster({
       nodes: N,

@@ -1,5 +1,5 @@
 /**
- * BENCH ONLY: the node side of the failover bench's launch timeline (tools/bench, docs/operations.md
+ * BENCH ONLY: the node side of the failover bench's launch timeline (tools/bench, docs/performance.md
  * "Session 8 (issue 4, launch)"). Off unless CONCLAVE_LAUNCH_MEMBERS=N is set (the harness sets it to
  * the cluster's size).
  *

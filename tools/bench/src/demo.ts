@@ -24,7 +24,7 @@ for (let i = 0; i < argv.length; i++) {
   else args.set(a.slice(2), argv[i + 1] && !argv[i + 1]?.startsWith('--') ? (argv[++i] as string) : 'true')
 }
 // Default 25 (issue 4). With the `local` preset sized for one busy host (node/conclave-config.ts),
-// 25 processes agree on a leader and fail over on this 2-core machine; figures in docs/operations.md.
+// 25 processes agree on a leader and fail over on this 2-core machine; figures in docs/performance.md.
 const nodes = Number(args.get('nodes') ?? 25)
 const everyS = Number(args.get('every') ?? 20)
 const engine = (args.get('engine') ?? 'conclave') as 'conclave' | 'flat-raft'

@@ -274,7 +274,7 @@ export class ConclaveService extends TypedEventEmitter<ConclaveEvents> implement
    * to. A cluster whose nodes all bootstrapped together got those connections during its launch
    * (its own first global election made the full mesh); one grown from a few founders has ≈ 21
    * connections per node at 100 nodes, and its first global failover made every campaigning shard
-   * leader dial ≈ 90 peers at once: no leader known by all for 30 s (docs/operations.md, "Session
+   * leader dial ≈ 90 peers at once: no leader known by all for 30 s (docs/performance.md, "Session
    * 8"). So a shard leader that knows a global leader opens its global channel to each member of
    * another shard ahead of time, WARM_CHANNELS_PER_CHECK per loop-monitor check (every 500 ms),
    * off the failover's critical path. Once they are open a check is one walk over the members.

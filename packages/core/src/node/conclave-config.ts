@@ -62,7 +62,7 @@ export function wanConclaveConfig(): ConclaveConfig {
  * is sub-ms; what varies is scheduling delay when the host is busy. Session 1 ran 25 processes at
  * ~4% of a core each (a whole core busy at idle) with shard elections of 600–1000 ms and global
  * elections of 700–1200 ms: stable, but failover p50 ≈ 1.3 s. Idle cost is now ≈ 1–1.5% per
- * node (docs/operations.md), so this preset moves the GLOBAL group (the failover path) close to
+ * node (docs/performance.md), so this preset moves the GLOBAL group (the failover path) close to
  * LAN and keeps the shard group and SWIM cheap:
  * - global: heartbeat 100 ms, election 360–560 ms (350–550 until session 9), rank step 40 ms, rank slack 0, rank jitter
  *   0–13 ms. Failover ≈ T_g − (phase of the last heartbeat, 0–100 ms) + jitter + one election
@@ -119,7 +119,7 @@ export function localConclaveConfig(): ConclaveConfig {
     gossipIntervalMs: 100,
     // Gossip, anti-entropy and ping-req helpers among ≈ 8 + 2·3 gossip peers, not every member:
     // on one host every member picked is a connection (Noise, identify, yamux), and uniform picks
-    // connected each of 100 nodes to ≈ 99 others while they started (operations.md, session 5).
+    // connected each of 100 nodes to ≈ 99 others while they started (performance.md, session 5).
     gossipPeers: 8,
     suspicionMinMult: 3,
     suspectNotifyIntervalMs: 300,

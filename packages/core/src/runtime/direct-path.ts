@@ -11,7 +11,7 @@
  * `idle` CustomEvent is dispatched when the buffer is empty again. So each Conclave frame
  * crossed three such receive hops (three Event objects, three dispatches, three lists) and three
  * send hops (three `idle` events) at each end: measured as a third of the CPU of an idle node
- * (docs/operations.md, sessions 8 and 9).
+ * (docs/performance.md, sessions 8 and 9).
  *
  * The direct path does the same work without the buffers and events, and only when they would
  * have held nothing:

@@ -7,7 +7,7 @@
  * from the JWK export; that version could deadlock, see below: the JWK-encoded generation that
  * replaced it measured 58–99 µs against the stock 128–161 µs at load 28, session 8), HKDF 78 µs
  * vs 29 µs (node's hkdfSync, the same RFC 5869 output with empty info). In a 25-node launch profile the stock DH path was ≈ 8 % of the nodes' busy samples
- * (operations.md, session 5); every connection pays it at both ends.
+ * (performance.md, session 5); every connection pays it at both ends.
  *
  * Same results as the stock implementation (fast-noise-crypto.test.ts compares them); the
  * symmetric cipher and SHA-256 are the stock ones. Private keys this module generated are kept as
@@ -21,7 +21,7 @@
  * mutex (~KeyPairGenConfig). `keyObject.export()` holds the mutex while it allocates the JWK's
  * strings; when that allocation starts a garbage collection that reclaims the finished job, the
  * main thread waits forever on a mutex it holds itself (futex wait, no CPU, no JS: the node stays
- * alive and answers nothing). Caught by the hang watch in a 50-node launch (docs/operations.md,
+ * alive and answers nothing). Caught by the hang watch in a 50-node launch (docs/performance.md,
  * "Session 8 (issue 4, stall)"): `ExportJWKEdKey → … → Heap::CollectGarbage → ~KeyGenJob →
  * uv_mutex_lock`. A loop of generate + export deadlocks after 1 500–10 500 keys on this host.
  * So the key is generated already JWK-encoded (the job encodes it while it is alive) and the

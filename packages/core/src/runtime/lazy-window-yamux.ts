@@ -9,7 +9,7 @@
  * Why: Conclave's frames are small (40–300 bytes) and steady, so every protocol frame cost a
  * second frame back — another Noise encryption, another socket write, another decryption and
  * dispatch at the sender. Measured on an idle 25-node local cluster: window updates were half of
- * all socket writes (docs/operations.md, "Session 3").
+ * all socket writes (docs/performance.md, "Session 3").
  *
  * The patch replaces `sendWindowUpdate` on the streams of muxers made by this factory only (never
  * the shared YamuxStream prototype, so an embedding application's own yamux is untouched). It

@@ -16,7 +16,7 @@ export interface LoopMonitorInit {
   /**
    * Called on every run of the timer, after the stall check: other periodic work of the process
    * rides on this wake-up instead of arming a timer of its own (each wake-up of an idle process
-   * costs ≈ 0.09 ms of CPU on the 2-core host, docs/operations.md).
+   * costs ≈ 0.09 ms of CPU on the 2-core host, docs/performance.md).
    */
   onCheck?(nowMs: number): void
 }

@@ -201,7 +201,7 @@ export interface TrafficStats {
   dropped: Map<string, number>
   /**
    * Connections this node opened (it had none to the peer), by the `layer/type` of the frame
-   * that made it dial: who connects a cluster (docs/operations.md, session 6).
+   * that made it dial: who connects a cluster (docs/performance.md, session 6).
    */
   dialsByFrame: Map<string, number>
   /** Times a peer's black-holed connections were aborted and redialled (tcp-stalls.ts). */

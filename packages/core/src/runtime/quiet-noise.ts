@@ -5,7 +5,7 @@
  * `uint16BEDecode` on whatever is buffered and learns that there is none by catching the
  * RangeError it throws. So every chunk read from a socket, once its messages are taken out, cost
  * one Error with a captured stack trace: measured as the largest single function of an idle
- * node's main thread (4.6 % of its samples, docs/operations.md "Session 4"). This decoder checks
+ * node's main thread (4.6 % of its samples, docs/performance.md "Session 4"). This decoder checks
  * the length first. Same framing (2-byte big-endian length, then that many bytes), same bound
  * on what is buffered, same zero-length messages skipped.
  *

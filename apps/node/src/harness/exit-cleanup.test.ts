@@ -38,7 +38,7 @@ const alive = (pid: number) => {
 }
 
 describe('exit cleanup of a harness process', () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${signal}: the temp dir is removed, the node killed, and the process ends by ${signal}`, async () => {
       const { child, dir, sleepPid } = await start()
       expect(existsSync(dir)).toBe(true)

@@ -40,6 +40,8 @@ export interface FuzzOptions {
   basePort: number
   /** Node i serves admin HTTP on adminBasePort + i. Default basePort + 100. */
   adminBasePort?: number
+  /** Where a node whose port was taken before it bound moves (LocalClusterInit.sparePort). Default none. */
+  sparePort?(): Promise<number | undefined>
   /**
    * Every other session uses a corpus member's key and joins with its signed claim first, so its
    * shard and global frames reach the election rules (default false: outsiders only).
@@ -181,6 +183,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     dir,
     basePort: o.basePort,
     adminBasePort: o.adminBasePort ?? o.basePort + 100,
+    ...(o.sparePort ? { sparePort: o.sparePort } : {}),
     seedsMax: 1,
     bootstrapExpect: 2,
     onLog: (i, line) => {

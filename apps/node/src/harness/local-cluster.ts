@@ -38,6 +38,15 @@ export interface LocalClusterInit {
   /** First TCP port; node i listens on basePort + i and serves admin HTTP on adminBasePort + i. */
   basePort: number
   adminBasePort?: number
+  /**
+   * A free port to move a node to when its own was taken by someone else between the caller's
+   * check and the node's bind (testPorts' sparePort). With it, a node that exits before `started`
+   * because its listen or admin port is in use (EADDRINUSE) is spawned once more with that port
+   * replaced (addr(i) and adminPort(i) say where it is). A node spawned before the move has the
+   * old address among its seeds; it reaches the moved node through the other seeds' gossip.
+   * Default none: such a node stays down.
+   */
+  sparePort?(): Promise<number | undefined>
   engine?: 'conclave' | 'flat-raft'
   preset?: 'lan' | 'local' | 'wan'
   /** How many of the first nodes every other node bootstraps through (conclave engine). Default 3. */
@@ -120,6 +129,10 @@ export class LocalCluster {
   private readonly captured = new Set<number>()
   private readonly probing = new Map<number, number>()
   private silence: SilenceTracker | undefined
+  /** Ports a node was moved to (sparePort); at most one move per node. */
+  private readonly movedListen = new Map<number, number>()
+  private readonly movedAdmin = new Map<number, number>()
+  private readonly moved = new Set<number>()
 
   constructor(readonly init: LocalClusterInit) {}
 
@@ -195,11 +208,15 @@ export class LocalCluster {
   }
 
   addr(i: number): string {
-    return `/ip4/127.0.0.1/tcp/${this.init.basePort + i}/p2p/${this.ids[i]}`
+    return `/ip4/127.0.0.1/tcp/${this.listenPort(i)}/p2p/${this.ids[i]}`
+  }
+
+  listenPort(i: number): number {
+    return this.movedListen.get(i) ?? this.init.basePort + i
   }
 
   adminPort(i: number): number {
-    return (this.init.adminBasePort ?? this.init.basePort + 1000) + i
+    return this.movedAdmin.get(i) ?? (this.init.adminBasePort ?? this.init.basePort + 1000) + i
   }
 
   /** The founders count when the cluster forms from its first nodes (conclave engine only). */
@@ -220,7 +237,7 @@ export class LocalCluster {
     const args = [
       'start',
       `--data-dir=${this.dataDir(i)}`,
-      `--listen=/ip4/127.0.0.1/tcp/${this.init.basePort + i}`,
+      `--listen=/ip4/127.0.0.1/tcp/${this.listenPort(i)}`,
       `--admin=127.0.0.1:${this.adminPort(i)}`,
       `--engine=${engine}`,
       `--preset=${this.init.preset ?? 'local'}`,
@@ -270,7 +287,22 @@ export class LocalCluster {
       exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
     }
     this.nodes[i] = report
+    let inUse: number | undefined // a port this process could not bind, from its stderr
+    const mayMove = () => !report.ready && this.init.sparePort !== undefined && !this.moved.has(i)
     child.once('exit', () => {
+      // The reason a process that never started exited may still be in the stderr pipe at 'exit':
+      // decided at 'close', once every line is read.
+      if (mayMove()) return
+      report.alive = false
+      this.notify()
+    })
+    child.once('close', () => {
+      if (!report.alive) return
+      if (inUse !== undefined && mayMove()) {
+        this.moved.add(i)
+        void this.moveAndRespawn(i, inUse, report)
+        return
+      }
       report.alive = false
       this.notify()
     })
@@ -289,6 +321,10 @@ export class LocalCluster {
         if (url) report.inspectorUrl = url
       }
       if (line.msg === 'started') report.ready = true
+      // libp2p's and the admin server's bind errors: "listen EADDRINUSE: address already in use
+      // 127.0.0.1:PORT". Both print before the process exits (the exit comes from the error).
+      const clash = /EADDRINUSE\b.*127\.0\.0\.1:(\d+)/.exec(text)
+      if (clash && !report.ready) inUse ??= Number(clash[1])
       if (line.msg === 'launch:milestone') {
         const what = line.what
         if (what === 'members' || what === 'shard' || what === 'shard-leader')
@@ -304,6 +340,24 @@ export class LocalCluster {
       this.init.onLog?.(i, line)
       this.notify()
     })
+  }
+
+  /**
+   * Node i exited before `started` because `port`, one of its own, was in use: spawn it again with
+   * that port replaced by a spare one. Its report stays alive (not started) until the new process
+   * has its own, so a wait for every node to start does not end in between.
+   */
+  private async moveAndRespawn(i: number, port: number, report: NodeReport): Promise<void> {
+    const spare =
+      port === this.listenPort(i) || port === this.adminPort(i) ? await this.init.sparePort?.() : undefined
+    report.alive = false
+    if (spare !== undefined) {
+      const which = port === this.listenPort(i) ? this.movedListen : this.movedAdmin
+      which.set(i, spare)
+      process.stderr.write(`[harness] node ${i}: port ${port} in use at start; restarted on ${spare}\n`)
+      this.spawnNode(i)
+    }
+    this.notify()
   }
 
   /** SIGKILL (crash) or SIGTERM (graceful leave). Resolves when the process is gone. */

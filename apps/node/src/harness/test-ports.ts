@@ -11,8 +11,11 @@
  *   from there, so it cannot hold a node's listen port when the node starts.
  * - Within its block, a run takes the first slot (listen ports, then admin ports) whose ports can
  *   all be bound now, starting at one spread by the process id: two runs of the same suite (two
- *   worktrees) start at different slots and skip a slot the other holds. The probe and the
- *   node's own bind are not atomic, so a port taken in between still fails that run's start.
+ *   worktrees) start at different slots and skip a slot the other holds.
+ * - The probe and the node's own bind are not atomic: a port taken in between (another process,
+ *   another run's node) makes that node fail at start with EADDRINUSE. `sparePort()` hands out
+ *   other ports of the block, free when asked and never the same one twice in a run, and
+ *   LocalCluster restarts such a node once on one (local-cluster.ts `spawnNode`).
  */
 import { createServer } from 'node:net'
 
@@ -25,6 +28,7 @@ export const TEST_PORT_BLOCKS = {
   'inspector-live-closed': { first: 14_000, size: 1000 },
   'inspector-live-e2e': { first: 15_000, size: 1000 },
   fuzz: { first: 16_000, size: 1000 },
+  'local-cluster-ports': { first: 17_000, size: 1000 },
 } as const
 
 export type TestSuite = keyof typeof TEST_PORT_BLOCKS
@@ -34,6 +38,11 @@ export interface TestPorts {
   basePort: number
   /** Node i serves admin HTTP on adminBasePort + i (= basePort + nodes). */
   adminBasePort: number
+  /**
+   * Another port of the block, outside the slot, free when asked and not handed out before by
+   * this call of testPorts; undefined when none is. For a node whose port was taken after the probe.
+   */
+  sparePort(): Promise<number | undefined>
 }
 
 /**
@@ -54,9 +63,32 @@ export async function testPorts(
     const basePort = block.first + ((pid + k) % slots) * width
     let free = true
     for (let p = basePort; p < basePort + width && free; p++) free = await isFree(p)
-    if (free) return { basePort, adminBasePort: basePort + nodes }
+    if (free)
+      return { basePort, adminBasePort: basePort + nodes, sparePort: spares(block, basePort, width, isFree) }
   }
   throw new Error(`test ports: no free slot of ${width} ports in ${suite}'s block`)
+}
+
+/**
+ * The block's ports after the slot `[slotFirst, slotFirst + width)`, wrapping, each offered once:
+ * the next one that is free when asked. One pass over the block at most per call.
+ */
+function spares(
+  block: { first: number; size: number },
+  slotFirst: number,
+  width: number,
+  isFree: (port: number) => Promise<boolean>,
+): () => Promise<number | undefined> {
+  const candidates = block.size - width
+  let offered = 0 // candidates looked at so far, in order
+  return async () => {
+    while (offered < candidates) {
+      const off = (slotFirst - block.first + width + offered++) % block.size
+      const port = block.first + off
+      if (await isFree(port)) return port
+    }
+    return undefined
+  }
 }
 
 /** Whether `port` on 127.0.0.1 can be listened on now (bound, then released at once). */

@@ -89,8 +89,10 @@ export interface StatusTraffic {
 
 /**
  * Global channels a shard leader opens ahead of time per loop-monitor check (500 ms): 4 dials a
- * second, ≈ 20 ms of CPU each (both ends), so ≈ 8 % of a core per warming shard leader until its
- * channels are open (≈ 25 s for 90 peers).
+ * second, ≈ 17 ms of CPU each (both ends: 8.3 ms per end for a fresh process's connections, TCP +
+ * Noise + yamux and the three /conclave/* streams; `pnpm bench conn --peers 40 --runs 5 --starts
+ * 5`, docs/performance.md "Session 10 (hygiene)"), so ≈ 7 % of a core per warming shard leader,
+ * shared with the dialled peers, until its channels are open (≈ 25 s for 90 peers).
  */
 export const WARM_CHANNELS_PER_CHECK = 2
 

@@ -275,12 +275,14 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const cpuPctByRole: IdleResult['cpuPctByRole'] = {}
     for (const [r, xs] of [...byRole].sort())
       cpuPctByRole[r] = { nodes: xs.length, mean: round2(mean(xs)), max: round2(Math.max(...xs)) }
-    const wakeups: number[] = []
-    pids.forEach((_, i) => {
+    // Each node's wake-ups per second, once: undefined where /proc was unreadable at either end
+    // (left out of the mean over nodes, 0 in its role's budget).
+    const wakeupRate = pids.map((_, i) => {
       const a = switchesBefore[i]
       const b = switchesAfter[i]
-      if (a !== undefined && b !== undefined) wakeups.push((b - a) / windowS)
+      return a !== undefined && b !== undefined ? (b - a) / windowS : undefined
     })
+    const wakeups = wakeupRate.filter((w) => w !== undefined)
     const rate = (i: number, k: string) =>
       ((framesAfter[i]?.get(k) ?? 0) - (framesBefore[i]?.get(k) ?? 0)) / windowS
     const sentRate = (i: number) => {
@@ -297,11 +299,7 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
         nodes: ix.length,
         mainPct: m((i) => main[i] as number),
         otherPct: m((i) => other[i] as number),
-        wakeups: m((i) => {
-          const a = switchesBefore[i]
-          const b = switchesAfter[i]
-          return a !== undefined && b !== undefined ? (b - a) / windowS : 0
-        }),
+        wakeups: m((i) => wakeupRate[i] ?? 0),
         driverTicks: m((i) => rate(i, '(driver timer ticks)')),
         framesSent: m(sentRate),
         framesReceived: m((i) => rate(i, RECEIVED)),

@@ -217,7 +217,7 @@ export class NodeMetrics {
       metric(
         'conclave_persist_seconds_total',
         'counter',
-        'time the driver spent in synchronous fsynced writes',
+        'time from issuing each persist write until it was durable, summed (asynchronous writes overlap other work)',
       )
       lines.push(`conclave_persist_seconds_total ${(d.counts.persistMs / 1000).toFixed(3)}`)
       metric(

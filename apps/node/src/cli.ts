@@ -35,6 +35,7 @@ import {
   type StartOptions,
   UsageError,
 } from './options.js'
+import { bindFailureMessage } from './start-errors.js'
 import { startChaosProbe } from './testing/chaos-probe.js'
 import { debugHangEnabled } from './testing/debug-hang.js'
 import {
@@ -106,6 +107,13 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try: conclave help)`)
   }
+}
+
+function prefixLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `conclave: ${line}\n`)
+    .join('')
 }
 
 /** The PSK and allow-list files, read once at start; a bad file is a usage error. */
@@ -315,7 +323,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`conclave: ${err.message}\n`)
       process.exit(2)
     }
-    process.stderr.write(`conclave: ${err.stack ?? err.message}\n`)
+    const bind = bindFailureMessage(err)
+    process.stderr.write(bind ? prefixLines(bind) : `conclave: ${err.stack ?? err.message}\n`)
     process.exit(1)
   },
 )

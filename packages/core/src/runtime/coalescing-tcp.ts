@@ -12,11 +12,15 @@
  * missing, and write-path.test.ts fails if a message takes more than one write again.
  *
  * The same hook caps each connection's TCP retransmission backoff (`rtoMaxMs`, tcp-rto-cap.ts) on
- * the raw socket (`socket` of @libp2p/tcp's connection), inbound and outbound, before the upgrade.
+ * the raw socket (`socket` of @libp2p/tcp's connection), inbound and outbound, before the upgrade,
+ * and gives the socket's reads to the connection by a call (direct-socket-read.ts).
  */
+
+import type { Socket } from 'node:net'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import { type TCPComponents, type TCPOptions, tcp } from '@libp2p/tcp'
 import { directSend } from './direct-path.js'
+import { directSocketRead } from './direct-socket-read.js'
 import { capSocket } from './tcp-rto-cap.js'
 
 /** The part of uint8arraylist's Uint8ArrayList used here (a message as a list of buffers). */
@@ -52,9 +56,16 @@ export function coalesceWrites<T extends MultiaddrConnection>(maConn: T): T {
   return maConn
 }
 
-/** Cap the raw socket's retransmission backoff (rtoMaxMs > 0), then coalesce its writes. */
+/**
+ * Cap the raw socket's retransmission backoff (rtoMaxMs > 0), hand its reads to the connection
+ * by a call (direct-socket-read.ts), then coalesce its writes.
+ */
 function prepare<T extends MultiaddrConnection>(maConn: T, rtoMaxMs: number): T {
-  if (rtoMaxMs > 0) capSocket((maConn as unknown as { socket?: unknown }).socket, rtoMaxMs)
+  const socket = (maConn as unknown as { socket?: Socket }).socket
+  if (rtoMaxMs > 0) capSocket(socket, rtoMaxMs)
+  if (socket === undefined)
+    throw new Error('@libp2p/tcp changed: the connection has no socket (coalescing-tcp.ts)')
+  directSocketRead(socket)
   return coalesceWrites(maConn)
 }
 

@@ -26,6 +26,7 @@ import { capSocket } from './tcp-rto-cap.js'
 /** The part of uint8arraylist's Uint8ArrayList used here (a message as a list of buffers). */
 interface Chunks {
   readonly bufs: Uint8Array[]
+  readonly byteLength: number
   /** The whole message as one buffer (copied when it has several). */
   subarray(): Uint8Array
   sublist(begin: number, end: number): Chunks
@@ -50,7 +51,18 @@ export function coalesceWrites<T extends MultiaddrConnection>(maConn: T): T {
   const sendData = sender.sendData
   if (typeof sendData !== 'function')
     throw new Error('@libp2p/tcp changed: the connection has no sendData (coalescing-tcp.ts)')
-  sender.sendData = (data: Chunks) => sendData.call(maConn, oneBuffer(data))
+  const socket = (maConn as unknown as { socket?: { write(buf: Uint8Array): boolean } }).socket
+  sender.sendData =
+    typeof socket?.write === 'function'
+      ? (data: Chunks) => {
+          // The stock sendData writes each buffer of the list in turn through the list's generator
+          // (stopping at the first the socket refuses); here the message is one buffer, written
+          // by one call: the same write, the same result, without the iteration.
+          if (data.byteLength === 0) return { sentBytes: 0, canSendMore: true }
+          const buf = data.bufs.length === 1 ? (data.bufs[0] as Uint8Array) : data.subarray()
+          return { sentBytes: buf.byteLength, canSendMore: socket.write(buf) }
+        }
+      : (data: Chunks) => sendData.call(maConn, oneBuffer(data))
   // A message sent while nothing is queued goes to sendData by a call (direct-path.ts).
   directSend(maConn, 'tcp connection')
   return maConn

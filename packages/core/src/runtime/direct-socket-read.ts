@@ -4,9 +4,9 @@
  * (stream_base_commons' onStreamRead), which in flowing mode with nothing buffered checks the
  * chunk and the stream's state, emits `data` to the listener, and schedules a `maybeReadMore` tick
  * that calls `read(0)` → `_read()` only to find the socket's handle still reading. Counted with
- * callgrind on `pnpm bench frame`'s path (session 10): ≈ 13 % of the main thread's instructions
- * per round trip, and a process.nextTick per read that makes Node run its tick queue after every
- * read callback.
+ * callgrind on `pnpm bench frame`'s path (tools/bench/scripts/frame-callgrind.mjs; performance.md,
+ * "Session 10 (issue 4, idle)"): ≈ 12 % of the main thread's instructions per round trip, and a
+ * process.nextTick per read that makes Node run its tick queue after every read callback.
  *
  * Here `push` (an own property of this socket only, never Readable's prototype) does what the
  * stock fast path does — clears `reading`, marks data emitted, calls the listener with the chunk,

@@ -11,12 +11,20 @@
  * (global) or the shard leader's right to ack was false in between, though nobody else led.
  * From the node's own lease:hold claims: a hold emitted at `atMs` after the previous hold's
  * `untilMs`, same shard and term, is one lapse of `atMs − untilMs` (own clock).
+ *
+ * conclave_global_rounds_total{phase,end} and the other conclave_global_* counters: this node's
+ * part in the global election (core global/election-stats.ts): its own PreVote and vote rounds
+ * and how they ended, the answers it got (in the round, by ms after its start; or late), and how
+ * it answered other candidates, with the refusing rule. conclave_timer_lateness_ms: the driver's
+ * timer runs by how late they ran (the event-loop lag the election timeouts lived with).
  */
 import {
   type ConclaveService,
   type LeaderChange,
   type LeaseScope,
+  RESPONSE_MS_BOUNDS,
   rtoCapStats,
+  TIMER_LATE_MS_BOUNDS,
   type TraceEvent,
   userTimeoutStats,
 } from '@conclave/core'
@@ -234,6 +242,76 @@ export class NodeMetrics {
       lines.push(`conclave_process_stalls_total{what="seen"} ${s.stalls.count}`)
       lines.push(`conclave_process_stalls_total{what="reported"} ${s.stalls.reported}`)
       lines.push(`conclave_process_stalls_total{what="driver-timer"} ${d.counts.lateTimers}`)
+    }
+    const ge = m?.globalElectionStats?.()
+    if (ge) {
+      metric(
+        'conclave_global_rounds_started_total',
+        'counter',
+        'global election rounds this node started, by phase',
+      )
+      for (const [phase, n] of Object.entries(ge.started))
+        lines.push(`conclave_global_rounds_started_total{phase="${phase}"} ${n}`)
+      metric(
+        'conclave_global_rounds_total',
+        'counter',
+        "this node's global election rounds that ended, by phase and how (won, timed-out, stepped-back, superseded, shard-lost, no-own-vote)",
+      )
+      for (const [phase, ends] of Object.entries(ge.ended))
+        for (const [end, n] of Object.entries(ends))
+          lines.push(`conclave_global_rounds_total{phase="${phase}",end="${end}"} ${n}`)
+      metric(
+        'conclave_global_timeouts_without_shard_lease_total',
+        'counter',
+        'global election timeouts that started no round because this shard leader held no shard lease',
+      )
+      lines.push(`conclave_global_timeouts_without_shard_lease_total ${ge.timeoutsWithoutShardLease}`)
+      metric(
+        'conclave_global_leader_step_downs_total',
+        'counter',
+        'global leaderships of this node that ended',
+      )
+      lines.push(`conclave_global_leader_step_downs_total ${ge.leaderStepDowns}`)
+      metric(
+        'conclave_global_answers_total',
+        'counter',
+        "answers to this node's own global (pre)vote requests: granted or refused in their round, or late",
+      )
+      for (const [phase, a] of Object.entries(ge.answers))
+        for (const [result, n] of Object.entries(a))
+          lines.push(`conclave_global_answers_total{phase="${phase}",result="${result}"} ${n}`)
+      metric(
+        'conclave_global_answer_ms',
+        'histogram',
+        "answers to this node's requests that arrived in their round, by ms after the round started",
+      )
+      for (const [phase, buckets] of Object.entries(ge.answerMs)) {
+        let cum = 0
+        RESPONSE_MS_BOUNDS.forEach((b, i) => {
+          cum += buckets[i] ?? 0
+          lines.push(`conclave_global_answer_ms_bucket{phase="${phase}",le="${b}"} ${cum}`)
+        })
+        cum += buckets[RESPONSE_MS_BOUNDS.length] ?? 0
+        lines.push(`conclave_global_answer_ms_bucket{phase="${phase}",le="+Inf"} ${cum}`)
+      }
+      metric(
+        'conclave_global_answered_total',
+        'counter',
+        "how this node answered other candidates' global (pre)vote requests: granted, or the refusing rule",
+      )
+      for (const [phase, a] of Object.entries(ge.answered))
+        for (const [answer, n] of Object.entries(a))
+          lines.push(`conclave_global_answered_total{phase="${phase}",answer="${answer}"} ${n}`)
+    }
+    if (d) {
+      metric('conclave_timer_lateness_ms', 'histogram', "the driver's timer runs by ms after their deadline")
+      let cum = 0
+      TIMER_LATE_MS_BOUNDS.forEach((b, i) => {
+        cum += d.timerLateMs[i] ?? 0
+        lines.push(`conclave_timer_lateness_ms_bucket{le="${b}"} ${cum}`)
+      })
+      cum += d.timerLateMs[TIMER_LATE_MS_BOUNDS.length] ?? 0
+      lines.push(`conclave_timer_lateness_ms_bucket{le="+Inf"} ${cum}`)
     }
     const health = m?.membership?.health?.()
     if (health !== undefined) {

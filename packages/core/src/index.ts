@@ -18,6 +18,15 @@ export {
   bullyRankAbove,
 } from './baseline/bully.js'
 export { FlatRaft, type FlatRaftConfig, type FlatRaftInit, flatRaftConfig } from './baseline/flat-raft.js'
+export {
+  type GlobalElectionStats,
+  type GlobalPhase,
+  type GlobalRefusal,
+  type GlobalRoundEnd,
+  globalRefusals,
+  globalRoundEnds,
+  RESPONSE_MS_BOUNDS,
+} from './global/election-stats.js'
 export { type GlobalConfig, lanGlobalConfig } from './global/global-config.js'
 export {
   type Claim,
@@ -63,6 +72,7 @@ export {
   readPskFile,
 } from './runtime/admission.js'
 export { type Clock, monotonicClock, type SkewedClock, skewedClock } from './runtime/clock.js'
+export { TIMER_LATE_MS_BOUNDS } from './runtime/driver.js'
 export { loadOrCreatePrivateKey } from './runtime/identity.js'
 export { type Libp2pBaseInit, libp2pBaseOptions } from './runtime/libp2p-options.js'
 export { DEFAULT_PEER_STREAMS_LIMITS, type PeerStreamsLimits } from './runtime/peer-streams.js'

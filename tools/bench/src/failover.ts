@@ -123,6 +123,12 @@ export interface LaunchDials {
   total: number
   byFrame: Record<string, number>
   connections: number
+  /**
+   * The global election up to that moment, summed over the same nodes: every non-zero
+   * `conclave_global_*` counter and `conclave_timer_lateness_ms` bucket (apps/node metrics.ts),
+   * keyed by the metric's name and labels, e.g. `conclave_global_rounds_total{phase="prevote",end="timed-out"}`.
+   */
+  globalElection: Record<string, number>
 }
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
@@ -201,6 +207,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}; ${dials.connections} connections`,
     )
+    o.say(`global election by then: ${JSON.stringify(dials.globalElection)}`)
     if (founders !== undefined) {
       // The joiners become voters after the leader is known (assignment, then splits), and a few
       // may stay observers for good (a split takes 5 waiting members: protocol.md, "Split"):
@@ -398,6 +405,7 @@ class LaunchPhases {
 /** Dials by frame summed over the nodes' `/metrics` (3 s each, in parallel), and connections now. */
 async function launchDials(cluster: LocalCluster, basePort: number): Promise<LaunchDials> {
   const byFrame: Record<string, number> = {}
+  const globalElection: Record<string, number> = {}
   let answered = 0
   let total = 0
   await Promise.all(
@@ -414,12 +422,24 @@ async function launchDials(cluster: LocalCluster, basePort: number): Promise<Lau
           byFrame[m[1] as string] = (byFrame[m[1] as string] ?? 0) + v
           total += v
         }
+        for (const m of text.matchAll(
+          /^(conclave_(?:global_\w+|timer_lateness_ms_bucket)(?:\{[^}]*\})?) (\d+)$/gm,
+        )) {
+          const v = Number(m[2])
+          if (v > 0) globalElection[m[1] as string] = (globalElection[m[1] as string] ?? 0) + v
+        }
       } catch {
         // not answering within 3 s (a starved event loop): counted by `answered`
       }
     }),
   )
-  return { answered, total, byFrame, connections: listenConnections(basePort, cluster.init.nodes) }
+  return {
+    answered,
+    total,
+    byFrame,
+    connections: listenConnections(basePort, cluster.init.nodes),
+    globalElection,
+  }
 }
 
 /** Established TCP connections whose local port is one of the nodes' listen ports (/proc/net/tcp). */

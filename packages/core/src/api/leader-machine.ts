@@ -3,6 +3,7 @@
  * queries of ConclaveMachine. ConclaveMachine satisfies it; so does the FlatRaft baseline (used by
  * the benchmark's `--engine flat-raft` comparison and by plumbing tests).
  */
+import type { GlobalElectionStats } from '../global/election-stats.js'
 import type { Machine, NodeId } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
 
@@ -16,6 +17,8 @@ export interface LeaderMachine extends Machine<TraceEvent> {
   status?(nowMs: number): object
   /** Frames this machine rejected, by code (shard and global layers for ConclaveMachine). */
   readonly rejections?: RejectionCounterView
+  /** Counters of this node's part in the global election (global/election-stats.ts). */
+  globalElectionStats?(): GlobalElectionStats
   membership?: {
     /** Membership frames and claims rejected, by code (e.g. `bad-signature`). */
     readonly rejections?: RejectionCounterView

@@ -26,6 +26,14 @@ import {
 import type { ShardGroup, Sink } from '../shard/shard-group.js'
 import type { Announce } from '../shard/shard-wire.js'
 import type { Rng } from '../util/rng.js'
+import {
+  answerBucket,
+  type GlobalElectionStats,
+  type GlobalPhase,
+  type GlobalRefusal,
+  type GlobalRoundEnd,
+  newGlobalElectionStats,
+} from './election-stats.js'
 import type { GlobalConfig } from './global-config.js'
 import {
   describeChange,
@@ -155,6 +163,10 @@ export class GlobalGroup {
   /** Global leader: the forming shard and when this leadership first saw its reservation committed. */
   private formingSince: { shard: number; atMs: number } | undefined
   private effectiveCache: { key: string; map: ShardMap } | undefined
+  /** Counters of the global election (election-stats.ts); read by metrics, never by the protocol. */
+  readonly electionStats: GlobalElectionStats = newGlobalElectionStats()
+  /** When our current (pre)vote round started (answer latency). */
+  private roundStartedMs = 0
 
   constructor(private readonly init: GlobalGroupInit) {
     this.id = init.id
@@ -262,7 +274,7 @@ export class GlobalGroup {
     const sg = this.shardGroup
     const isShardLeader = sg !== undefined && sg.role === 'leader'
     if (!isShardLeader) {
-      if (this.roleValue !== 'none') this.stepDown(nowMs)
+      if (this.roleValue !== 'none') this.stepDown(nowMs, 'shard-lost')
       this.electionDeadlineMs = Number.POSITIVE_INFINITY
       this.pendingVotes.clear()
       this.heldPreVote = undefined
@@ -279,7 +291,7 @@ export class GlobalGroup {
     if (this.roleValue === 'leader') {
       // CheckQuorum, global flavour: no majority of shards acked a round in electionTimeoutMax.
       if (nowMs - this.lastQuorumSentMs > this.cfg.electionTimeoutMaxMs) {
-        this.stepDown(nowMs)
+        this.stepDown(nowMs, 'superseded')
         return
       }
       if (nowMs >= this.nextHeartbeatMs) this.heartbeatRound(nowMs)
@@ -293,7 +305,10 @@ export class GlobalGroup {
     if (nowMs < this.electionDeadlineMs) return
     // Without our shard lease we cannot speak for the shard: try again after a fresh timeout.
     if (sg.hasLease(nowMs)) this.startPreVote(nowMs)
-    else this.resetElectionTimer(nowMs)
+    else {
+      this.electionStats.timeoutsWithoutShardLease++
+      this.resetElectionTimer(nowMs)
+    }
   }
 
   receive(from: NodeId, m: GlobalMessage, nowMs: number): void {
@@ -383,23 +398,61 @@ export class GlobalGroup {
    * leadership older than electionTimeoutMin (inherit the predecessor's promise); a fresh map.
    */
   private mayGrant(term: number, candMap: { term: number; version: number }, nowMs: number): boolean {
+    return this.refusal(term, candMap, nowMs) === undefined
+  }
+
+  /** The first rule of mayGrant that refuses (election-stats.ts names them), or undefined: grant. */
+  private refusal(
+    term: number,
+    candMap: { term: number; version: number },
+    nowMs: number,
+  ): GlobalRefusal | undefined {
     const sg = this.shardGroup
     const mine = this.mapState()
-    if (!sg?.hasLease(nowMs) || !mine) return false
-    if (term <= this.votedTerm() || term <= this.knownTermValue || term <= mine.term) return false
+    if (!sg?.hasLease(nowMs)) return 'no-shard-lease'
+    if (!mine) return 'no-map'
+    if (term <= this.votedTerm() || term <= this.knownTermValue || term <= mine.term) return 'term'
     // Raft §5.4.1 on the global log: a candidate must hold every entry a majority of shards holds.
-    if (!isMapAtLeast(candMap, mine)) return false
-    if (this.roleValue === 'leader') return false
-    if (nowMs - this.lastHeardGlobalMs < this.cfg.electionTimeoutMinMs) return false
+    if (!isMapAtLeast(candMap, mine)) return 'map-behind'
+    if (this.roleValue === 'leader') return 'leader'
+    if (nowMs - this.lastHeardGlobalMs < this.cfg.electionTimeoutMinMs) return 'sticky'
     const inherited = this.init.unsafeBreak === 'vote-commit' ? 0 : this.cfg.electionTimeoutMinMs
-    return nowMs - sg.leaderSinceMs >= inherited
+    return nowMs - sg.leaderSinceMs >= inherited ? undefined : 'inherited'
+  }
+
+  /** Our running (pre)vote round, if any, ended this way (counted once: the role moves on after). */
+  private roundEnded(end: GlobalRoundEnd): void {
+    const phase: GlobalPhase | undefined =
+      this.roleValue === 'precandidate' ? 'prevote' : this.roleValue === 'candidate' ? 'vote' : undefined
+    if (phase) this.electionStats.ended[phase][end]++
+  }
+
+  /** An answer to one of our requests: in its round (granted / refused, with its latency) or late. */
+  private countAnswer(phase: GlobalPhase, inRound: boolean, granted: boolean, nowMs: number): void {
+    const a = this.electionStats.answers[phase]
+    if (!inRound) {
+      a.late++
+      return
+    }
+    if (granted) a.granted++
+    else a.refused++
+    const buckets = this.electionStats.answerMs[phase]
+    const i = answerBucket(nowMs - this.roundStartedMs)
+    buckets[i] = (buckets[i] ?? 0) + 1
+  }
+
+  private countAnswered(phase: GlobalPhase, answer: 'granted' | GlobalRefusal): void {
+    this.electionStats.answered[phase][answer]++
   }
 
   private startPreVote(nowMs: number): void {
     const sg = this.shardGroup
     const map = this.effMap()
     if (!sg || !map) return
+    this.roundEnded('timed-out')
     this.roleValue = 'precandidate'
+    this.electionStats.started.prevote++
+    this.roundStartedMs = nowMs
     this.grants.clear()
     this.resetElectionTimer(nowMs)
     const term = this.termFloor() + 1
@@ -430,10 +483,14 @@ export class GlobalGroup {
     if (!sg || !map) return
     const own = mapStateOf(map)
     if (!this.mayGrant(this.term, own, nowMs)) {
+      this.roundEnded('no-own-vote')
       this.roleValue = 'none'
       return
     }
+    this.roundEnded('won')
     this.roleValue = 'candidate'
+    this.electionStats.started.vote++
+    this.roundStartedMs = nowMs
     this.grants.clear()
     this.resetElectionTimer(nowMs)
     // Our own shard votes for us like any other shard: committed in its log first.
@@ -475,7 +532,10 @@ export class GlobalGroup {
    */
   private onPreVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gprevote' }, nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader') return // only a shard leader speaks for its shard
+    if (sg?.role !== 'leader') {
+      this.countAnswered('prevote', 'not-shard-leader')
+      return // only a shard leader speaks for its shard
+    }
     const candMap = { term: m.mapTerm, version: m.mapVersion }
     const inherited = this.init.unsafeBreak === 'vote-commit' ? 0 : this.cfg.electionTimeoutMinMs
     const opensAtMs = Math.max(
@@ -498,8 +558,13 @@ export class GlobalGroup {
 
   private answerPreVote(from: NodeId, m: GlobalMessage & { type: 'gprevote' }, nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader') return
-    const granted = this.mayGrant(m.term, { term: m.mapTerm, version: m.mapVersion }, nowMs)
+    if (sg?.role !== 'leader') {
+      this.countAnswered('prevote', 'not-shard-leader')
+      return
+    }
+    const refused = this.refusal(m.term, { term: m.mapTerm, version: m.mapVersion }, nowMs)
+    const granted = refused === undefined
+    this.countAnswered('prevote', refused ?? 'granted')
     this.sendTo(from, { type: 'gprevote-resp', term: m.term, shard: sg.shard, granted })
     if (granted) this.deferTo(m.candShard, m.term, nowMs)
   }
@@ -520,6 +585,7 @@ export class GlobalGroup {
       if (term < this.term || !this.ranksBefore(candShard, sg.shard)) return
       // Our attempt's deadline stays (a random timeout from its start): we retry only if theirs
       // has not produced a leader by then (stepping back for one step split again: 2 of 45).
+      this.roundEnded('stepped-back')
       this.roleValue = 'none'
       this.grants.clear()
       this.deferredTerm = term
@@ -551,7 +617,9 @@ export class GlobalGroup {
     m: GlobalMessage & { type: 'gprevote-resp' },
     nowMs: number,
   ): void {
-    if (this.roleValue !== 'precandidate' || m.term !== this.term || !m.granted) return
+    const inRound = this.roleValue === 'precandidate' && m.term === this.term
+    this.countAnswer('prevote', inRound, m.granted, nowMs)
+    if (!inRound || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
     this.checkPreVoteQuorum(nowMs)
@@ -559,9 +627,16 @@ export class GlobalGroup {
 
   private onVoteRequest(from: NodeId, m: GlobalMessage & { type: 'gvote' }, nowMs: number): void {
     const sg = this.shardGroup
-    if (sg?.role !== 'leader') return
+    if (sg?.role !== 'leader') {
+      this.countAnswered('vote', 'not-shard-leader')
+      return
+    }
     const candMap = { term: m.mapTerm, version: m.mapVersion }
-    if (!this.mayGrant(m.term, candMap, nowMs) || this.pendingVotes.size >= PENDING_VOTES_MAX) {
+    const refused =
+      this.refusal(m.term, candMap, nowMs) ??
+      (this.pendingVotes.size >= PENDING_VOTES_MAX ? 'votes-pending-full' : undefined)
+    this.countAnswered('vote', refused ?? 'granted')
+    if (refused !== undefined) {
       this.sendTo(from, {
         type: 'gvote-resp',
         term: Math.max(m.term, this.votedTerm()),
@@ -570,7 +645,7 @@ export class GlobalGroup {
       })
       return
     }
-    if (this.roleValue !== 'none') this.stepDown(nowMs) // a higher-term candidate supersedes ours
+    if (this.roleValue !== 'none') this.stepDown(nowMs, 'superseded') // a higher-term candidate supersedes ours
     // Raft §5.2: granting a vote restarts the election timer. Without it the next-ranked shard
     // leader, whose ranked timeout fires one rank step after the first-ranked one's, started its
     // own election while the candidate it had just voted for was still collecting votes (25 real
@@ -591,7 +666,9 @@ export class GlobalGroup {
   }
 
   private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {
-    if (this.roleValue !== 'candidate' || m.term !== this.term || !m.granted) return
+    const inRound = this.roleValue === 'candidate' && m.term === this.term
+    this.countAnswer('vote', inRound, m.granted, nowMs)
+    if (!inRound || !m.granted) return
     if (!this.effMap()?.shards.has(m.shard)) return
     this.grants.add(m.shard)
     this.checkVoteQuorum(nowMs)
@@ -602,6 +679,7 @@ export class GlobalGroup {
   private becomeLeader(nowMs: number): void {
     const sg = this.shardGroup
     if (!sg) return
+    this.roundEnded('won')
     this.roleValue = 'leader'
     this.heldPreVote = undefined // a leader grants no PreVote
     this.ackedRound.clear()
@@ -777,7 +855,7 @@ export class GlobalGroup {
     // A PreVote raised no term (Raft thesis §9.6): a precandidate follows any leader its shard
     // still follows. (It stayed a precandidate for a term above the leader's, acking as one.)
     if (this.roleValue === 'precandidate' || (this.roleValue !== 'none' && m.term >= this.term))
-      this.stepDown(nowMs)
+      this.stepDown(nowMs, 'superseded')
     this.lastHeardGlobalMs = nowMs
     this.knownLeaderShard = m.leaderShard
     this.resetElectionTimer(nowMs)
@@ -835,7 +913,7 @@ export class GlobalGroup {
     if (this.roleValue !== 'leader' || !map || !(map.shards.has(m.shard) || map.forming?.shard === m.shard))
       return
     if (!m.ok) {
-      if (m.term > this.term) this.stepDown(nowMs)
+      if (m.term > this.term) this.stepDown(nowMs, 'superseded')
       return
     }
     if (m.term !== this.term || m.round > this.round) return
@@ -911,7 +989,9 @@ export class GlobalGroup {
     this.knownLeaseUntilMs = until
   }
 
-  private stepDown(nowMs: number): void {
+  private stepDown(nowMs: number, why: GlobalRoundEnd): void {
+    this.roundEnded(why)
+    if (this.roleValue === 'leader') this.electionStats.leaderStepDowns++
     if (this.roleValue === 'leader' && this.hasLease(nowMs)) {
       this.sink.event({
         kind: 'lease:end',

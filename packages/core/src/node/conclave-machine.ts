@@ -4,6 +4,7 @@
  * bootstraps the shard map, and answers the public queries. Observers (not in any shard) learn
  * the leaders from the leader of the shard they are attached to (shard-map.ts attachedShard).
  */
+import type { GlobalElectionStats } from '../global/election-stats.js'
 import { type GlobalBreak, GlobalGroup } from '../global/global-group.js'
 import { isKnownShard, isMapAtLeast, type MapState, mapStateOf, withMapState } from '../global/global-log.js'
 import { decodeGlobalMessage } from '../global/global-wire.js'
@@ -288,6 +289,11 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   leader(): { id: NodeId; term: number } | undefined {
     const id = this.global.knownLeader
     return id === undefined ? undefined : { id, term: this.global.knownTerm }
+  }
+
+  /** Counters of this node's part in the global election (global/election-stats.ts). */
+  globalElectionStats(): GlobalElectionStats {
+    return this.global.electionStats
   }
 
   shardLeader(): { shard: number; id: NodeId; term: number } | undefined {

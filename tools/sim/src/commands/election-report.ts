@@ -23,6 +23,9 @@ export function printElectionReport(io: Io, r: ElectionReport, json: boolean): v
     `  launch dials (node pairs)   ${r.launchDials} (${globalDials} by a global frame); ${r.launchGlobalMsgs} global msgs`,
   )
   io.out(
+    `  launch: every shard led    ${r.launchShardsLedMs === null ? '-' : `${Math.round(r.launchShardsLedMs)} ms`}; global election ${JSON.stringify(r.launchGlobalElection)}`,
+  )
+  io.out(
     `  global failover             p50 ${ms(r.globalFailoverP50Ms)}  p99 ${ms(r.globalFailoverP99Ms)}  max ${ms(r.globalFailoverMaxMs)}  (${r.globalFailovers} samples, ${r.globalFailoversUnrecovered} unrecovered)`,
   )
   io.out(

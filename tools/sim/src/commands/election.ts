@@ -3,6 +3,7 @@
  * check every election invariant, and report failover, load and disruption figures.
  */
 import { parseArgs } from 'node:util'
+import { localConclaveConfig } from '@conclave/core'
 import {
   type Algo,
   baselineOwnTiming,
@@ -35,7 +36,8 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   each view is full; converged: the founders start from the converged membership
                   view (restarts and later joiners still join through the seeds)
   --timing X      lan (default): the LAN preset's global group (120 ms heartbeats, 300-600 ms
-                  election timeout); raft-paper: the global AND shard groups at the baselines' own
+                  election timeout); local: the local preset's global, shard and membership
+                  settings (the real-process bench's; network still --network lan); raft-paper: the global AND shard groups at the baselines' own
                   timing (50 ms heartbeats, 150-300 ms; global lease 127 ms, continuous only with
                   the shard heartbeat at 50 ms too), for the equal-timing comparison
   --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at
@@ -49,6 +51,10 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   the first PreVote and vote request, a majority of shard votes, the new leader,
                   its first heartbeat, all shard leaders know, all nodes know (the baselines: no
                   PreVote, shard votes or shard leaders) (tools/sim/src/commands/failover-phases.ts)
+  --starve P:R    a starved host until the first agreed leader (the launch): every node runs for
+                  an exponential time of mean R ms, then freezes for one of mean P ms, and again
+                  (what 100 processes on 2 cores live through; harness.ts ElectionRunInit.starve)
+  --launch-max-s S  longest wait for the first leader (default 30)
   --break RULE    TEST ONLY: switch one safety rule off (vote-commit | lease | persist)
   --json          one JSON report per scenario, each on its own line
   --trace FILE    (one scenario only) write every event, fault and a per-node traffic sample each
@@ -79,11 +85,15 @@ export function intArg(name: string, v: string, min: number, maxV: number): numb
 export function timingArg(
   algo: Algo,
   v: string | undefined,
-): Pick<SubjectOptions, 'global' | 'shard' | 'detection'> {
+): Pick<SubjectOptions, 'global' | 'shard' | 'membership' | 'detection'> {
   if (algo === 'conclave') {
     if (v === undefined || v === 'lan') return {}
     if (v === 'raft-paper') return raftPaperTiming()
-    throw new UsageError('--timing for conclave must be lan or raft-paper')
+    if (v === 'local') {
+      const c = localConclaveConfig()
+      return { global: c.global, shard: c.shard, membership: c.membership }
+    }
+    throw new UsageError('--timing for conclave must be lan, local or raft-paper')
   }
   if (v === undefined || v === 'own') return {}
   if (v === 'conclave') return { detection: conclaveDetectionTiming() }
@@ -99,6 +109,14 @@ export function crashPhaseArg(v: string | undefined): number[] | undefined {
   const list = v.split(',')
   if (list.length > 1000) throw new UsageError('--crash-phase takes at most 1000 values')
   return list.map((x) => intArg('crash-phase', x, 0, 1000))
+}
+
+/** `--starve P:R`: mean freeze and mean run, whole ms (P in 1..10000, R in 1..10000). */
+export function starveArg(v: string | undefined): { pauseMsMean: number; runMsMean: number } | undefined {
+  if (v === undefined) return undefined
+  const [p, r, ...rest] = v.split(':')
+  if (p === undefined || r === undefined || rest.length > 0) throw new UsageError('--starve takes P:R')
+  return { pauseMsMean: intArg('starve', p, 1, 10_000), runMsMean: intArg('starve', r, 1, 10_000) }
 }
 
 export function breakArg(v: string | undefined): 'vote-commit' | 'lease' | 'persist' | undefined {
@@ -154,6 +172,8 @@ export async function runElectionCommand(
       'crash-jitter': { type: 'string', default: '0' },
       'crash-phase': { type: 'string' },
       phases: { type: 'boolean', default: false },
+      starve: { type: 'string' },
+      'launch-max-s': { type: 'string', default: '30' },
     },
     strict: true,
     allowPositionals: false,
@@ -170,6 +190,8 @@ export async function runElectionCommand(
   if (crashPhasesMs !== undefined && crashJitterMs > 0)
     throw new UsageError('--crash-phase and --crash-jitter exclude each other')
   const makeSubject = subjectFor(chosen)
+  const starve = starveArg(values.starve)
+  const launchMaxS = intArg('launch-max-s', values['launch-max-s'], 1, 3600)
   const start = values.start
   if (start !== 'join' && start !== 'converged') throw new UsageError('--start must be join or converged')
   let violated = false
@@ -191,6 +213,8 @@ export async function runElectionCommand(
       start,
       makeSubject: (o: SubjectOptions) => makeSubject({ ...o, ...timing }),
       crashJitterMs,
+      warmupMaxMs: launchMaxS * 1000,
+      ...(starve !== undefined ? { starve } : {}),
       ...(crashPhasesMs !== undefined ? { crashPhasesMs } : {}),
       ...(unsafeBreak ? { unsafeBreak } : {}),
       onSimulation: (sim: Simulation, run: ElectionRun) => {

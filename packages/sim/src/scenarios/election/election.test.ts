@@ -130,3 +130,31 @@ describe('election harness on Conclave: converged start', () => {
     expect(r.livenessOk).toBe(true)
   })
 })
+
+describe('a starved host (ElectionRunInit.starve)', () => {
+  const launch = (starve?: { pauseMsMean: number; runMsMean: number }) =>
+    runElection({
+      algo: 'conclave',
+      nodes: 15,
+      seed: 2,
+      scenario: scenario('crash-global-leader'),
+      makeSubject: subjectFor('conclave'),
+      repeats: 1,
+      warmupMaxMs: 120_000,
+      ...(starve ? { starve } : {}),
+    })
+
+  it('replays exactly, delays the launch, and stops at the first leader (the failovers after run unstarved)', () => {
+    const calm = launch()
+    const a = launch({ pauseMsMean: 150, runMsMean: 100 })
+    const b = launch({ pauseMsMean: 150, runMsMean: 100 })
+    expect(a.traceHash).toBe(b.traceHash)
+    expect(a.traceHash).not.toBe(calm.traceHash)
+    expect(a.firstLeaderMs).not.toBeNull()
+    expect(a.firstLeaderMs ?? 0).toBeGreaterThan(calm.firstLeaderMs ?? Number.POSITIVE_INFINITY)
+    // The counters are summed at the first leader: its won vote is among them.
+    expect(a.launchGlobalElection['vote.ended.won'] ?? 0).toBeGreaterThanOrEqual(1)
+    expect(a.violations).toBe(0)
+    expect(a.globalFailoversUnrecovered).toBe(0)
+  })
+})

@@ -73,6 +73,15 @@ export interface ElectionRunInit {
   readonly probeIntervalMs?: number
   /** Nodes started at construction (the rest join later through `join`). Default: all. */
   readonly initialNodes?: number
+  /**
+   * A starved host (many processes on few cores): from the start until `stopStarving()`, every
+   * node alternates between running for an exponential time of mean `runMsMean` and being frozen
+   * (Simulation.pause: no tick, no receive; messages wait in order, timers fire late) for an
+   * exponential time of mean `pauseMsMean`. What 100 real processes on 2 cores live through
+   * while they launch: event-loop lag of hundreds of ms (docs/performance.md, "Session 10 (issue 4,
+   * launch)"). Its own random stream: the other draws of a run are unchanged. Default: off.
+   */
+  readonly starve?: { readonly pauseMsMean: number; readonly runMsMean: number }
 }
 
 export interface Episode {
@@ -126,6 +135,26 @@ export class ElectionRun {
     for (const id of this.ids) this.start(id)
     init.subject.startConverged?.(this.sim, this.ids)
     this.sim.schedule(this.probeIntervalMs, () => this.probe())
+    const starve = init.starve
+    if (starve !== undefined) {
+      this.starving = true
+      const rng = createRng(init.seed ^ 0x5be0cd19)
+      const exp = (mean: number) => -mean * Math.log(1 - rng.float())
+      const step = (id: NodeId): void => {
+        if (!this.starving) return
+        const pauseMs = exp(starve.pauseMsMean)
+        this.sim.pause(id, pauseMs)
+        this.sim.schedule(this.sim.nowMs + pauseMs + exp(starve.runMsMean), () => step(id))
+      }
+      for (const id of this.ids) this.sim.schedule(exp(starve.runMsMean), () => step(id))
+    }
+  }
+
+  private starving = false
+
+  /** End the starved-host model (ElectionRunInit.starve): no new freezes after this. */
+  stopStarving(): void {
+    this.starving = false
   }
 
   private start(id: NodeId): void {

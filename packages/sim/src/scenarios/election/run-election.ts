@@ -4,7 +4,7 @@
  * election checker and compute the figures. The result is JSON-able and replays exactly from
  * (algo, nodes, seed, scenario, unsafeBreak) at the same commit.
  */
-import type { NodeId } from '@conclave/core'
+import { type GlobalElectionStats, type NodeId, RESPONSE_MS_BOUNDS } from '@conclave/core'
 import { countDisruptions } from '../../checkers/election/disruptions.js'
 import { checkElection } from '../../checkers/election/index.js'
 import { withCommittedConfig } from '../../checkers/election/shard-map-at.js'
@@ -12,6 +12,7 @@ import type { ElectionViolation } from '../../checkers/election/violation.js'
 import { idsFor } from '../../peer-ids.js'
 import type { Simulation } from '../../simulation.js'
 import { max, mean, percentile } from '../../stats.js'
+import type { TraceRecord } from '../../trace.js'
 import { globalFailovers, perNodeRates, shardFailovers } from './figures.js'
 import { ElectionRun } from './harness.js'
 import type { Scenario, ScenarioOptions } from './scenarios.js'
@@ -47,6 +48,8 @@ export interface ElectionRunOptions {
   readonly crashJitterMs?: number
   /** ScenarioOptions.crashPhasesMs: crash the global leader these ms after its last round. */
   readonly crashPhasesMs?: readonly number[]
+  /** ElectionRunInit.starve: a starved host until the first agreed leader (the launch). */
+  readonly starve?: { readonly pauseMsMean: number; readonly runMsMean: number }
   /** Called once with the simulation (and its harness) before it runs (e.g. to record the trace). */
   readonly onSimulation?: (sim: Simulation, run: ElectionRun) => void
 }
@@ -78,6 +81,15 @@ export interface ElectionReport {
   launchDialsByType: Record<string, number>
   launchDialsUncounted: number
   launchGlobalMsgs: number
+  /**
+   * The global election until the first agreed leader, summed over the nodes' counters
+   * (core global/election-stats.ts; what a real node exports as conclave_global_*), non-zero
+   * entries only: `prevote.started`, `prevote.ended.timed-out`, `vote.answered.no-shard-lease`,
+   * `prevote.answers.late`, … Empty for the baselines. `launchShardsLedMs`: when every shard of
+   * the bootstrap map first had a leader known to its voters (null if never before the leader).
+   */
+  launchGlobalElection: Record<string, number>
+  launchShardsLedMs: number | null
   globalFailovers: number
   globalFailoverP50Ms: number | null
   globalFailoverP99Ms: number | null
@@ -139,6 +151,7 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     ids,
     seed: opts.seed,
     ...(initialNodes !== undefined && !subject.fixedMembership ? { initialNodes } : {}),
+    ...(opts.starve !== undefined ? { starve: opts.starve } : {}),
     ...init,
   })
   opts.onSimulation?.(run.sim, run)
@@ -151,6 +164,9 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
   const convergeBoundMs = opts.convergeBoundMs ?? 10_000
 
   const firstLeaderMs = run.runUntilAgreed(opts.warmupMaxMs ?? 30_000)
+  run.stopStarving()
+  const launchGlobalElection = sumElectionStats(run)
+  const launchShardsLedMs = shardsLedMs(run.sim.trace, firstLeaderMs)
   const launchDialsByType = Object.fromEntries(run.sim.accounting.dials())
   const launchDialsUncounted = run.sim.accounting.dialsUncounted
   run.sim.accounting.trackDials(false)
@@ -220,6 +236,8 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     launchDialsByType,
     launchDialsUncounted,
     launchGlobalMsgs,
+    launchGlobalElection,
+    launchShardsLedMs,
     globalFailovers: g.samplesMs.length,
     globalFailoverP50Ms: round(percentile(g.samplesMs, 50)),
     globalFailoverP99Ms: round(percentile(g.samplesMs, 99)),
@@ -262,4 +280,45 @@ export function runElection(opts: ElectionRunOptions): ElectionReport {
     wallSeconds: round(wallSeconds) ?? 0,
     simSecondsPerWallSecond: round(run.sim.nowMs / 1000 / Math.max(wallSeconds, 1e-3)) ?? 0,
   }
+}
+
+/** ElectionReport.launchGlobalElection: the running nodes' counters, summed, non-zero only. */
+function sumElectionStats(run: ElectionRun): Record<string, number> {
+  const sum: Record<string, number> = {}
+  const add = (key: string, n: number) => {
+    if (n !== 0) sum[key] = (sum[key] ?? 0) + n
+  }
+  for (const id of run.ids) {
+    const st = (
+      run.subject(id) as { globalElectionStats?: () => GlobalElectionStats } | undefined
+    )?.globalElectionStats?.()
+    if (!st) continue
+    for (const phase of ['prevote', 'vote'] as const) {
+      add(`${phase}.started`, st.started[phase])
+      for (const [k, n] of Object.entries(st.ended[phase])) add(`${phase}.ended.${k}`, n)
+      for (const [k, n] of Object.entries(st.answers[phase])) add(`${phase}.answers.${k}`, n)
+      for (const [k, n] of Object.entries(st.answered[phase])) add(`${phase}.answered.${k}`, n)
+      st.answerMs[phase].forEach((n, i) => {
+        add(`${phase}.answerMs.le${RESPONSE_MS_BOUNDS[i] ?? 'Inf'}`, n)
+      })
+    }
+    add('timeoutsWithoutShardLease', st.timeoutsWithoutShardLease)
+    add('leaderStepDowns', st.leaderStepDowns)
+  }
+  return sum
+}
+
+/**
+ * When every shard that had a leader before the first agreed global leader had one for the
+ * last time first: the latest of the shards' first `shard:leader` events (true ms), or null.
+ */
+function shardsLedMs(trace: readonly TraceRecord[], firstLeaderMs: number | undefined): number | null {
+  if (firstLeaderMs === undefined) return null
+  const first = new Map<number, number>()
+  for (const r of trace) {
+    if (r.trueMs > firstLeaderMs) break
+    const e = r.event
+    if (e.kind === 'shard:leader' && !first.has(e.shard)) first.set(e.shard, r.trueMs)
+  }
+  return first.size === 0 ? null : Math.max(...first.values())
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import {
   captureHang,
   describeSyscall,
   formatFrames,
+  gdbStacks,
   parseDebuggerUrl,
   parseProcStat,
   SilenceTracker,
@@ -280,6 +282,38 @@ describe('captureHang', () => {
       process.off('unhandledRejection', onUnhandled)
       inspector.close()
       rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('gdbStacks', () => {
+  it('resumes the process when gdb dies attached (killed at its timeout)', async () => {
+    // A stand-in gdb that does what a real one killed mid-attach leaves behind: the process
+    // stopped, and no detach. The real gdb is not needed (nor is ptrace).
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-gdb-'))
+    writeFileSync(join(dir, 'gdb'), '#!/bin/sh\nkill -STOP "$2"\nexec sleep 30\n')
+    chmodSync(join(dir, 'gdb'), 0o755)
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' })
+    const pid = child.pid as number
+    const state = () => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).state
+    const path = process.env.PATH
+    process.env.PATH = `${dir}:${path}`
+    try {
+      const stacks = gdbStacks(pid, 1500)
+      let sawStopped = false
+      for (let i = 0; i < 100 && !sawStopped; i++) {
+        sawStopped = state() === 'T'
+        if (!sawStopped) await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(sawStopped).toBe(true) // the stand-in did stop it
+      const lines = await stacks
+      expect(lines.join('\n')).toMatch(/^gdb: /m) // no stack: gdb was killed
+      await new Promise((r) => setTimeout(r, 50))
+      expect(state()).not.toBe('T')
+    } finally {
+      process.env.PATH = path
+      child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -445,13 +445,22 @@ async function jsSide(t: HangTarget, base: string, out: string[]): Promise<void>
   }
 }
 
-function gdbStacks(pid: number): Promise<string[]> {
+/**
+ * Every thread's native stack by `gdb -batch`. Attaching stops the process; gdb resumes it when it
+ * detaches, but a gdb killed at the timeout (seen on a host at load 130, session 10: three nodes
+ * of a 100-node launch left in state T, `do_signal_stop`, for the rest of the run) leaves it in a
+ * group stop. So the process gets SIGCONT afterwards whatever gdb did: a no-op for a running one.
+ */
+export function gdbStacks(pid: number, timeoutMs = 30_000): Promise<string[]> {
   return new Promise((resolve) => {
     execFile(
       'gdb',
       ['-p', String(pid), '-batch', '-nx', '-ex', 'set pagination off', '-ex', 'thread apply all bt 40'],
-      { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 },
+      { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => {
+        try {
+          process.kill(pid, 'SIGCONT')
+        } catch {} // gone already
         const lines = `${stdout}`
           .split('\n')
           .filter((l) => l.startsWith('Thread ') || l.startsWith('#') || l === '')

@@ -7,7 +7,7 @@
  * `sh` started here opens it after N ms): no JS can run, not even V8's interrupts (Atomics.wait
  * would not do: V8 wakes it for interrupts, so the inspector still pauses it).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,17 +41,17 @@ export function debugSpinUntil(untilMs: number): number {
 export function debugBlockFor(ms: number): void {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-hang-'))
   const fifo = join(dir, 'fifo')
-  const mk = spawn('mkfifo', [fifo], { stdio: 'ignore' })
-  mk.once('exit', () => {
-    // Read-write, not write-only: a FIFO's O_RDWR open never blocks, so the sh ends even when the
-    // node is gone (killed by its test) and nobody reads; `3>` blocked such a sh forever. The sh
-    // removes the dir too: a node killed while blocked never reaches its rmSync (23 such dirs
-    // were in /tmp).
-    spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3<>"$0"; rm -rf "$1"`, fifo, dir], {
-      stdio: 'ignore',
-      detached: true,
-    }).unref()
-    closeSync(openSync(fifo, 'r'))
-    rmSync(dir, { recursive: true, force: true })
-  })
+  // The sh that ends the block starts before the FIFO exists, and removes the dir too: a node
+  // killed while blocked never reaches its rmSync (23 such dirs were in /tmp), and one killed
+  // between the mkdtemp and the FIFO (its test waits for the FIFO, not the dir: it waited for the
+  // dir and killed the node before a later-spawned sh existed, a flaky test in session 10) leaves
+  // nothing either. Read-write, not write-only: a FIFO's O_RDWR open never blocks, so the sh ends
+  // even when the node is gone and nobody reads; `3>` blocked such a sh forever.
+  spawn('sh', ['-c', `sleep ${ms / 1000}; exec 3<>"$0"; rm -rf "$1"`, fifo, dir], {
+    stdio: 'ignore',
+    detached: true,
+  }).unref()
+  spawnSync('mkfifo', [fifo], { stdio: 'ignore' })
+  closeSync(openSync(fifo, 'r'))
+  rmSync(dir, { recursive: true, force: true })
 }

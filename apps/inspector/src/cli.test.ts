@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,7 +25,8 @@ describe('conclave-inspector CLI', () => {
   })
 
   it('replays a file, counts the bad lines, and serves it', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'inspector-cli-')), 'trace.jsonl')
+    const dir = mkdtempSync(join(tmpdir(), 'inspector-cli-'))
+    const file = join(dir, 'trace.jsonl')
     const records = syntheticTrace({ nodes: 10, seed: 9 })
     writeFileSync(file, `${toJsonLines(records)}{oops\n{"kind":"member:teleport","trueMs":1}\n`)
     const child = spawn(process.execPath, [BIN, '--replay', file, '--port', '0'], {
@@ -51,6 +52,7 @@ describe('conclave-inspector CLI', () => {
       expect((await fetch(url)).headers.get('content-type')).toContain('text/html')
     } finally {
       child.kill('SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

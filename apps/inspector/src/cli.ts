@@ -16,6 +16,7 @@ import { startInspectorServer } from './server/http-server.js'
 import { startLiveObserver } from './server/live-observer.js'
 import { loadTraceFile } from './server/trace-file.js'
 import { bundleUi } from './server/ui-bundle.js'
+import { onShutdownSignals } from './shutdown-signals.js'
 import { syntheticTrace, toJsonLines } from './testing/synthetic-trace.js'
 
 const USAGE = `usage:
@@ -141,13 +142,11 @@ async function main(): Promise<void> {
     port,
   })
   process.stdout.write(`inspector: ${server.url}\n`)
-  const shutdown = async () => {
+  onShutdownSignals(async () => {
     await server.close()
     if (stopLive) await stopLive()
     process.exit(0)
-  }
-  process.once('SIGINT', () => void shutdown())
-  process.once('SIGTERM', () => void shutdown())
+  })
 }
 
 void main()

@@ -27,16 +27,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import {
-  type ConclaveNode,
-  createConclave,
-  type Layer,
-  loadOrCreatePrivateKey,
-  type NodeId,
-} from '@conclave/core'
+import { type ConclaveNode, type Layer, loadOrCreatePrivateKey, type NodeId } from '@conclave/core'
 import { removeDirOnExit } from '@conclave/node/harness'
 import { quantile } from './failover.js'
-import { AddressedMachine } from './scripted-machine.js'
+import { AddressedMachine, startScriptedNode } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -118,24 +112,8 @@ interface Bench {
   machine: EchoMachine
 }
 
-async function makeNode(dir: string, i: number, addrs: Map<NodeId, string[]>): Promise<Bench> {
-  let machine: EchoMachine | undefined
-  const node = await createConclave({
-    dataDir: join(dir, `n${i}`),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    init: true,
-    statusIntervalMs: 0,
-    machineFactory: (ctx) => {
-      machine = new EchoMachine(ctx.id, true, addrs)
-      return machine
-    },
-  })
-  addrs.set(
-    node.id,
-    node.libp2p.getMultiaddrs().map((a) => a.toString()),
-  )
-  if (!machine) throw new Error('machine not built')
-  return { node, machine }
+function makeNode(dir: string, i: number, addrs: Map<NodeId, string[]>): Promise<Bench> {
+  return startScriptedNode(join(dir, `n${i}`), addrs, (id) => new EchoMachine(id, true, addrs))
 }
 
 async function waitUntil(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {

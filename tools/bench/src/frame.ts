@@ -20,9 +20,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type ConclaveNode, createConclave, type Layer, type NodeId } from '@conclave/core'
+import type { ConclaveNode, Layer, NodeId } from '@conclave/core'
 import { quantile } from './failover.js'
-import { AddressedMachine } from './scripted-machine.js'
+import { AddressedMachine, startScriptedNode } from './scripted-machine.js'
 
 const median = (xs: number[]) =>
   quantile(
@@ -90,32 +90,15 @@ interface Bench {
   machine: PingMachine
 }
 
-async function makeNode(
-  dir: string,
-  name: string,
-  echo: boolean,
-  addrs: Map<NodeId, string[]>,
-): Promise<Bench> {
-  let machine: PingMachine | undefined
-  const node = await createConclave({
-    dataDir: join(dir, name),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    init: true,
-    statusIntervalMs: 0,
-    // The flat phase sends far above a peer's inbound rate limit (200 frames/s): lifted here so
-    // that it measures frames, not drops and a cut-off (the buckets are still charged per frame).
-    limits: { inFramesPerSecond: 1e9, inFramesBurst: 1e9, inBytesPerSecond: 1e12, inBytesBurst: 1e12 },
-    machineFactory: (ctx) => {
-      machine = new PingMachine(ctx.id, echo, addrs)
-      return machine
-    },
+function makeNode(dir: string, name: string, echo: boolean, addrs: Map<NodeId, string[]>): Promise<Bench> {
+  // The flat phase sends far above a peer's inbound rate limit (200 frames/s): lifted here so
+  // that it measures frames, not drops and a cut-off (the buckets are still charged per frame).
+  return startScriptedNode(join(dir, name), addrs, (id) => new PingMachine(id, echo, addrs), {
+    inFramesPerSecond: 1e9,
+    inFramesBurst: 1e9,
+    inBytesPerSecond: 1e12,
+    inBytesBurst: 1e12,
   })
-  addrs.set(
-    node.id,
-    node.libp2p.getMultiaddrs().map((a) => a.toString()),
-  )
-  if (!machine) throw new Error('machine not built')
-  return { node, machine }
 }
 
 /** With --cpu-prof: phase boundaries on stderr, on the profile's clock (µs), to cut its samples. */

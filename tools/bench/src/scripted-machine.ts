@@ -4,7 +4,15 @@
  * finds peers at the addresses it was given and answers a frame when the bench says so.
  * Subclasses decide which frames to count and answer (`receive`, `reply`).
  */
-import { type Layer, type LeaderMachine, type NodeId, ScriptedMachine } from '@conclave/core'
+import {
+  type ConclaveNode,
+  type CreateConclaveOptions,
+  createConclave,
+  type Layer,
+  type LeaderMachine,
+  type NodeId,
+  ScriptedMachine,
+} from '@conclave/core'
 
 export abstract class AddressedMachine extends ScriptedMachine {
   readonly membership: LeaderMachine['membership']
@@ -26,4 +34,34 @@ export abstract class AddressedMachine extends ScriptedMachine {
   protected reply(to: NodeId, layer: Layer, bytes: Uint8Array): void {
     this.outbox.push({ to, layer, type: 'echo', bytes })
   }
+}
+
+/**
+ * A node on 127.0.0.1 driven by the machine `build` makes (no protocol, no status broadcasts), its
+ * listen addresses published in `addrs` for the other nodes' machines to find.
+ */
+export async function startScriptedNode<M extends AddressedMachine>(
+  dataDir: string,
+  addrs: Map<NodeId, string[]>,
+  build: (id: NodeId) => M,
+  limits?: CreateConclaveOptions['limits'],
+): Promise<{ node: ConclaveNode; machine: M }> {
+  let machine: M | undefined
+  const node = await createConclave({
+    dataDir,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    init: true,
+    statusIntervalMs: 0,
+    limits,
+    machineFactory: (ctx) => {
+      machine = build(ctx.id)
+      return machine
+    },
+  })
+  addrs.set(
+    node.id,
+    node.libp2p.getMultiaddrs().map((a) => a.toString()),
+  )
+  if (!machine) throw new Error('machine not built')
+  return { node, machine }
 }

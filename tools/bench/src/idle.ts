@@ -258,15 +258,14 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
     const framesPerSecByType: Record<string, number> = {}
     for (const [k, v] of [...types].sort((a, b) => b[1] - a[1]))
       framesPerSecByType[k] = round2(v / windowS / o.nodes)
-    let reads = 0
-    let writes = 0
-    pids.forEach((_, i) => {
+    // Each node's read and write system calls per second, once: undefined where /proc was
+    // unreadable at either end (left out of the sums, 0 in its role's budget, as the wake-ups).
+    const ioRate = pids.map((_, i) => {
       const a = ioBefore[i]
       const b = ioAfter[i]
-      if (!a || !b) return
-      reads += b.read - a.read
-      writes += b.write - a.write
+      return a && b ? { read: (b.read - a.read) / windowS, write: (b.write - a.write) / windowS } : undefined
     })
+    const ioSum = (k: 'read' | 'write') => ioRate.reduce((n, r) => n + (r?.[k] ?? 0), 0)
     const byRole = new Map<string, number[]>()
     total.forEach((pct, i) => {
       const r = roles[i] as string
@@ -303,8 +302,8 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
         driverTicks: m((i) => rate(i, '(driver timer ticks)')),
         framesSent: m(sentRate),
         framesReceived: m((i) => rate(i, RECEIVED)),
-        reads: m((i) => ((ioAfter[i]?.read ?? 0) - (ioBefore[i]?.read ?? 0)) / windowS),
-        writes: m((i) => ((ioAfter[i]?.write ?? 0) - (ioBefore[i]?.write ?? 0)) / windowS),
+        reads: m((i) => ioRate[i]?.read ?? 0),
+        writes: m((i) => ioRate[i]?.write ?? 0),
       }
     }
     const leaseLapsesInWindow: IdleResult['leaseLapsesInWindow'] = {}
@@ -340,8 +339,8 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       wakeupsPerSecPerNode: { mean: round2(mean(wakeups)), p50: round2(quantile(s(wakeups), 0.5)) },
       rssMbPerNode: round2(mean(rss)),
       syscallsPerSecPerNode: {
-        read: round2(reads / windowS / o.nodes),
-        write: round2(writes / windowS / o.nodes),
+        read: round2(ioSum('read') / o.nodes),
+        write: round2(ioSum('write') / o.nodes),
       },
       framesPerSecByType,
       localHealth: {

@@ -100,6 +100,19 @@ export class NodeMetrics {
     const lines: string[] = []
     const metric = (name: string, type: string, help: string) =>
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    // A histogram's cumulative buckets from per-bucket counts (one more count above the last bound).
+    const histogram = (
+      name: string,
+      labels: string,
+      bounds: readonly number[],
+      counts: readonly number[],
+    ) => {
+      let cum = 0
+      for (const [i, b] of [...bounds, '+Inf'].entries()) {
+        cum += counts[i] ?? 0
+        lines.push(`${name}_bucket{${labels}le="${b}"} ${cum}`)
+      }
+    }
     metric('conclave_is_leader', 'gauge', '1 while this node holds the global lease')
     lines.push(`conclave_is_leader ${s.isLeader() ? 1 : 0}`)
     metric(
@@ -285,15 +298,8 @@ export class NodeMetrics {
         'histogram',
         "answers to this node's requests that arrived in their round, by ms after the round started",
       )
-      for (const [phase, buckets] of Object.entries(ge.answerMs)) {
-        let cum = 0
-        RESPONSE_MS_BOUNDS.forEach((b, i) => {
-          cum += buckets[i] ?? 0
-          lines.push(`conclave_global_answer_ms_bucket{phase="${phase}",le="${b}"} ${cum}`)
-        })
-        cum += buckets[RESPONSE_MS_BOUNDS.length] ?? 0
-        lines.push(`conclave_global_answer_ms_bucket{phase="${phase}",le="+Inf"} ${cum}`)
-      }
+      for (const [phase, buckets] of Object.entries(ge.answerMs))
+        histogram('conclave_global_answer_ms', `phase="${phase}",`, RESPONSE_MS_BOUNDS, buckets)
       metric(
         'conclave_global_answered_total',
         'counter',
@@ -305,13 +311,7 @@ export class NodeMetrics {
     }
     if (d) {
       metric('conclave_timer_lateness_ms', 'histogram', "the driver's timer runs by ms after their deadline")
-      let cum = 0
-      TIMER_LATE_MS_BOUNDS.forEach((b, i) => {
-        cum += d.timerLateMs[i] ?? 0
-        lines.push(`conclave_timer_lateness_ms_bucket{le="${b}"} ${cum}`)
-      })
-      cum += d.timerLateMs[TIMER_LATE_MS_BOUNDS.length] ?? 0
-      lines.push(`conclave_timer_lateness_ms_bucket{le="+Inf"} ${cum}`)
+      histogram('conclave_timer_lateness_ms', '', TIMER_LATE_MS_BOUNDS, d.timerLateMs)
     }
     const health = m?.membership?.health?.()
     if (health !== undefined) {

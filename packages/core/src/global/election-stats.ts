@@ -10,6 +10,7 @@
  * "Session 9, lead"), i.e. many PreVote rounds that did not finish, for reasons the trace did not
  * say: PreVotes raise no term and leave no event.
  */
+import { bucketIndex } from '../util/buckets.js'
 
 export type GlobalPhase = 'prevote' | 'vote'
 
@@ -132,6 +133,5 @@ export function newGlobalElectionStats(): GlobalElectionStats {
 
 /** The bucket index of an answer `ms` after its round started. */
 export function answerBucket(ms: number): number {
-  const i = RESPONSE_MS_BOUNDS.findIndex((b) => ms <= b)
-  return i < 0 ? RESPONSE_MS_BOUNDS.length : i
+  return bucketIndex(RESPONSE_MS_BOUNDS, ms)
 }

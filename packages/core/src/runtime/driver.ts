@@ -23,6 +23,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Layer, Machine, NodeId, Outbound, PersistOp, Ready } from '../sans-io.js'
 import type { TraceEvent } from '../trace/events.js'
+import { bucketIndex } from '../util/buckets.js'
 import type { Clock } from './clock.js'
 
 export interface DriverInit<E extends TraceEvent> {
@@ -240,8 +241,7 @@ export class Driver<E extends TraceEvent = TraceEvent> {
       this.counts.timerTicks++
       this.run((nowMs) => {
         const lateMs = nowMs - dueMs
-        const bucket = TIMER_LATE_MS_BOUNDS.findIndex((b) => lateMs <= b)
-        const i = bucket < 0 ? TIMER_LATE_MS_BOUNDS.length : bucket
+        const i = bucketIndex(TIMER_LATE_MS_BOUNDS, lateMs)
         this.timerLateMs[i] = (this.timerLateMs[i] ?? 0) + 1
         if (lateMs >= (this.init.timerLateMsMin ?? Number.POSITIVE_INFINITY)) {
           this.counts.lateTimers++

@@ -208,12 +208,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         .join(', ')}; ${dials.connections} connections`,
     )
     o.say(`global election by then: ${JSON.stringify(dials.globalElection)}`)
-    if (founders !== undefined) {
-      // The joiners become voters after the leader is known (assignment, then splits), and a few
-      // may stay observers for good (a split takes 5 waiting members: protocol.md, "Split"):
-      // measure the idle cost and the failovers once no node has joined a shard for 10 s (at most
-      // 60 s), not while the cluster grows.
-      const inShard = () => cluster.nodes.filter((n) => n.milestones.shard !== undefined)
+    const inShard = () => cluster.nodes.filter((n) => n.milestones.shard !== undefined)
+    if (founders !== undefined || inShard().length < o.nodes) {
+      // The joiners (or, in the `local` preset past 25 nodes, the members that did not found the
+      // cluster: bootstrapFoundersMax) become voters after the leader is known (assignment, then
+      // splits), and a few may stay observers for good (a split takes 5 waiting members:
+      // protocol.md, "Split"): measure the idle cost and the failovers once no node has joined a
+      // shard for 10 s (at most 60 s), not while the cluster grows.
       const lastJoinMs = () => Math.max(0, ...inShard().map((n) => n.milestones.shard ?? 0))
       const until = Date.now() + 60_000
       while (Date.now() < until && Date.now() - Math.max(lastJoinMs(), t0 + convergeMs) < GROWTH_QUIET_MS)

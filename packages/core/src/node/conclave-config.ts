@@ -18,6 +18,12 @@ export interface ShardMapConfig {
   shardSizeMax: number
   /** A member `dead` in membership for this long is removed from the map. Default 5000 ms. */
   deadGraceMs: number
+  /**
+   * `bootstrapExpect: N` founds the cluster from the min(N, this) smallest ids of the N alive
+   * members; the others join it as newcomers (assigned by the global leader, splits). Default
+   * undefined: all N found it (protocol.md, "Shard map").
+   */
+  bootstrapFoundersMax?: number
 }
 
 export interface ConclaveConfig {
@@ -150,6 +156,12 @@ export function localConclaveConfig(): ConclaveConfig {
     rankJitterMs: 40 / 3,
   }
   c.shardMap.deadGraceMs = 3000
+  // One host, all nodes launched together: a deal into ≈ N/5 shards makes every shard leader
+  // campaign at once, each writing to every voter over a new connection (a full mesh, ≈ 20 ms of
+  // CPU per connection) while the host is starved; 100 nodes took 80–145 s to agree on a leader
+  // (performance.md, sessions 8–10). 25 founders elect as the 25-node cluster does, and the
+  // others join it as newcomers.
+  c.shardMap.bootstrapFoundersMax = 25
   return c
 }
 

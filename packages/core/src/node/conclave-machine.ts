@@ -493,12 +493,17 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    * shrunk cluster stays an observer) and it is in no shard yet. A late joiner should not be
    * given `bootstrapExpect` (operations: seeds only); one that is, and sees N members before any
    * announcement, computes a map of its own as before.
+   *
+   * With `shardMap.bootstrapFoundersMax` F < N, only the F smallest of the N ids found the map;
+   * the others wait as late joiners do and are assigned by the global leader. All N still wait
+   * for N alive, so every founder picks the same F.
    */
   private maybeBootstrap(nowMs: number): void {
     const expect = this.init.bootstrap.bootstrapExpect
     if ((this.map && !this.mapFromAnnounce) || expect === undefined || this.init.observer) return
     if (this.shardGroup) return
-    if (this.map && this.map.shardsTotal !== shardCountFor(expect, this.init.config.shardMap)) return
+    const founders = Math.min(expect, this.init.config.shardMap.bootstrapFoundersMax ?? expect)
+    if (this.map && this.map.shardsTotal !== shardCountFor(founders, this.init.config.shardMap)) return
     if (this.membership.aliveCount() < expect) return
     const ids: NodeId[] = []
     for (const m of this.membership.members()) {
@@ -506,8 +511,8 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     }
     if (ids.length < expect) return
     ids.sort()
-    const chosen = ids.slice(0, expect)
-    if (!chosen.includes(this.id)) return // a late joiner: stays an observer
+    const chosen = ids.slice(0, founders)
+    if (!chosen.includes(this.id)) return // a late joiner or not a founder: joins as a newcomer
     this.adoptMap(bootstrapShardMap(chosen, this.init.config.shardMap), nowMs, true)
   }
 

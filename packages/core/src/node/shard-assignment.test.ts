@@ -23,6 +23,35 @@ describe('shard assignment and removal', () => {
     expect(peers.length).toBe(6)
   })
 
+  it('local preset: past 25 expected members, the 25 smallest ids found the cluster and the others are assigned to it', () => {
+    const ids = testIds(32)
+    const net = new TestNet({ ids, config: localConclaveConfig(), seed: 26 })
+    net.runFor(4000)
+    const [leader, ...others] = net.globalLeaders()
+    expect(others).toEqual([])
+    const founders = ids.slice(0, 25)
+    const map = net.machine(leader as NodeId).shardMap()
+    // The deal of 25 (5 shards of 5), not of 32 (7 shards): the bootstrap map lists founders only.
+    expect(map?.shardsTotal).toBe(5)
+    for (const id of ids) expect(net.machine(id).leader()?.id).toBe(leader)
+    net.runFor(6000)
+    const shards = new Map<number, NodeId[]>()
+    for (const id of ids) {
+      const s = net.machine(id).status(net.nowMs)
+      expect(s.shard, id).not.toBeNull()
+      shards.set(s.shard as number, [...(shards.get(s.shard as number) ?? []), id])
+    }
+    // Each founder stays in the shard the deal gave it; each newcomer came in by a config add.
+    for (const id of founders) expect(net.machine(id).status(net.nowMs).shard).toBe(founders.indexOf(id) % 5)
+    const added = net.events('shardmap:commit').filter((e) => e.change.startsWith('add '))
+    for (const id of ids.slice(25))
+      expect(
+        added.some((e) => e.change.startsWith(`add ${id}`)),
+        id,
+      ).toBe(true)
+    expect([...shards.values()].every((v) => v.length >= 3 && v.length <= 9)).toBe(true)
+  })
+
   it('a dead voter is removed after the grace period and the shard keeps working', () => {
     const cfg = lanConclaveConfig()
     cfg.shardMap.deadGraceMs = 1000

@@ -34,6 +34,8 @@ export interface SwarmSeedResult {
   /** No first leader, or invariant 6 failed after faults stopped. */
   readonly livenessFailure: boolean
   readonly actions: FaultAction[]
+  /** A founder-cap seed: only this many of the N expected nodes founded the cluster. */
+  readonly foundersMax?: number
   /** A growth seed (few founders, the rest joined during the faults), and the shards splits added. */
   readonly growth: boolean
   readonly shardsAdded: number
@@ -59,10 +61,19 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
   // Gossip-peer seeds (every third): gossip, anti-entropy and ping-req helpers pick among 4
   // gossip peers plus the ring neighbours instead of any member (the `local` preset uses 8).
   const gossipPeers = opts.seed % 3 === 0
+  // Founder-cap seeds (every fifth, Conclave, no growth): all nodes expect N, but only the F
+  // smallest ids found the cluster (`bootstrapFoundersMax`, the `local` preset's 25) and the
+  // others join it as newcomers while the faults run. Drawn from a second PRNG, so the other
+  // seeds replay exactly as before.
+  const foundersMax =
+    (opts.algo ?? 'conclave') === 'conclave' && !growth && nodes > 9 && opts.seed % 5 === 4
+      ? 3 + createRng(opts.seed ^ 0x0f0d3e25).int(nodes - 3)
+      : undefined
   const subject = subjectFor(opts.algo ?? 'conclave')({
     ids,
     ...(opts.unsafeBreak ? { unsafeBreak: opts.unsafeBreak } : {}),
     ...(growth ? { initialNodes } : {}),
+    ...(foundersMax !== undefined ? { shardMap: { bootstrapFoundersMax: foundersMax } } : {}),
     ...(relay ? { global: { relayMinShards: 1, rankedCandidatesMax: 2 } } : {}),
     ...(gossipPeers ? { membership: { gossipPeers: 4 } } : {}),
   })
@@ -109,6 +120,7 @@ export function runSwarmSeed(opts: SwarmSeedOptions): SwarmSeedResult {
     livenessFailure: first === undefined || all.some((v) => v.invariant === 6),
     actions,
     growth,
+    ...(foundersMax !== undefined && foundersMax < nodes ? { foundersMax } : {}),
     shardsAdded: run.sim.trace.filter(
       (r) => r.event.kind === 'shardmap:commit' && r.event.change.startsWith('global add shard'),
     ).length,

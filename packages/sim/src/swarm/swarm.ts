@@ -46,6 +46,8 @@ export interface SwarmReport {
   shardsAdded: number
   /** Seeds in which the global leader sent heartbeats through relays (relay.ts). */
   relaySeeds: number
+  /** Founder-cap seeds: all expect N, fewer found the cluster (`bootstrapFoundersMax`), the rest join. */
+  foundersSeeds: number
   simSeconds: number
   wallSeconds: number
 }
@@ -87,6 +89,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
   let growthSeeds = 0
   let shardsAdded = 0
   let relaySeeds = 0
+  let foundersSeeds = 0
   let firstFailureAfterSeeds: number | null = null
   const failingSeeds: FailingSeed[] = []
   const seedsByRule: Record<string, number> = {}
@@ -104,6 +107,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     if (r.growth) growthSeeds++
     shardsAdded += r.shardsAdded
     if (r.relayFrames > 0) relaySeeds++
+    if (r.foundersMax !== undefined) foundersSeeds++
     violations += r.violations.length
     if (r.livenessFailure) livenessFailures++
     const rules = new Set(r.violations.map((v) => `${v.invariant}:${v.rule}`))
@@ -141,6 +145,7 @@ export function runSwarm(opts: SwarmOptions): SwarmReport {
     growthSeeds,
     shardsAdded,
     relaySeeds,
+    foundersSeeds,
     simSeconds: Math.round(simMs / 100) / 10,
     wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
   }

@@ -85,13 +85,13 @@ export function intArg(name: string, v: string, min: number, maxV: number): numb
 export function timingArg(
   algo: Algo,
   v: string | undefined,
-): Pick<SubjectOptions, 'global' | 'shard' | 'membership' | 'detection'> {
+): Pick<SubjectOptions, 'global' | 'shard' | 'membership' | 'shardMap' | 'detection'> {
   if (algo === 'conclave') {
     if (v === undefined || v === 'lan') return {}
     if (v === 'raft-paper') return raftPaperTiming()
     if (v === 'local') {
       const c = localConclaveConfig()
-      return { global: c.global, shard: c.shard, membership: c.membership }
+      return { global: c.global, shard: c.shard, membership: c.membership, shardMap: c.shardMap }
     }
     throw new UsageError('--timing for conclave must be lan, local or raft-paper')
   }

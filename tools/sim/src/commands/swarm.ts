@@ -71,6 +71,9 @@ export const swarmCommand: Command = {
       )
       io.out(`growth seeds: ${report.growthSeeds} (shards added by splits: ${report.shardsAdded})`)
       io.out(`relay seeds: ${report.relaySeeds} (global heartbeats through relays)`)
+      io.out(
+        `founder-cap seeds: ${report.foundersSeeds} (only the smallest ids found the cluster, the rest join)`,
+      )
       if (report.firstFailureAfterSeeds !== null)
         io.out(`first failure after ${report.firstFailureAfterSeeds} seeds`)
       for (const f of report.failingSeeds.slice(0, 20)) {

@@ -17,6 +17,7 @@ import {
   type MembershipConfig,
   type NodeId,
   type ShardConfig,
+  type ShardMapConfig,
   simSigner,
 } from '@conclave/core'
 import type { MachineFactory, Simulation } from '../../simulation.js'
@@ -62,6 +63,8 @@ export interface SubjectOptions {
   readonly shard?: Partial<ShardConfig>
   /** Conclave: membership settings that differ from the LAN preset (the swarm's gossip-peer seeds). */
   readonly membership?: Partial<MembershipConfig>
+  /** Conclave: shard-map settings that differ from the LAN preset (`--timing local`'s founders). */
+  readonly shardMap?: Partial<ShardMapConfig>
   /**
    * Conclave: the founders' first boot starts from a converged membership view (every founder's
    * signed claim adopted by every founder, `Membership.adoptView`) instead of joining through
@@ -243,6 +246,7 @@ export function conclaveSubject(opts: SubjectOptions): SubjectKind {
   if (opts.global) config.global = { ...config.global, ...opts.global }
   if (opts.shard) config.shard = { ...config.shard, ...opts.shard }
   if (opts.membership) config.membership = { ...config.membership, ...opts.membership }
+  if (opts.shardMap) config.shardMap = { ...config.shardMap, ...opts.shardMap }
   const signer = simSigner()
   const seeds = opts.ids.slice(0, CONCLAVE_SEEDS)
   const initial = opts.initialNodes ?? opts.ids.length

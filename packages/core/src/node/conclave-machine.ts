@@ -494,6 +494,12 @@ export class ConclaveMachine implements Machine<TraceEvent> {
    * given `bootstrapExpect` (operations: seeds only); one that is, and sees N members before any
    * announcement, computes a map of its own as before.
    *
+   * A founder whose shard mates formed the map first joins that shard from its leader's appends
+   * (onShardFrame) while its own view is short of N, with no map; it takes the map when its view
+   * reaches N. It used to stay without one: as that shard's leader it refused every global
+   * PreVote (`no-map`) and started none, and a real 100-node launch with 3 of 5 founding shards
+   * led so never elected a global leader (performance.md, "Session 11").
+   *
    * With `shardMap.bootstrapFoundersMax` F < N, only the F smallest of the N ids found the map;
    * the others wait as late joiners do and are assigned by the global leader. All N still wait
    * for N alive, so every founder picks the same F.
@@ -501,7 +507,7 @@ export class ConclaveMachine implements Machine<TraceEvent> {
   private maybeBootstrap(nowMs: number): void {
     const expect = this.init.bootstrap.bootstrapExpect
     if ((this.map && !this.mapFromAnnounce) || expect === undefined || this.init.observer) return
-    if (this.shardGroup) return
+    if (this.shardGroup && this.map) return
     const founders = Math.min(expect, this.init.config.shardMap.bootstrapFoundersMax ?? expect)
     if (this.map && this.map.shardsTotal !== shardCountFor(founders, this.init.config.shardMap)) return
     if (this.membership.aliveCount() < expect) return
@@ -513,7 +519,9 @@ export class ConclaveMachine implements Machine<TraceEvent> {
     ids.sort()
     const chosen = ids.slice(0, founders)
     if (!chosen.includes(this.id)) return // a late joiner or not a founder: joins as a newcomer
-    this.adoptMap(bootstrapShardMap(chosen, this.init.config.shardMap), nowMs, true)
+    const map = bootstrapShardMap(chosen, this.init.config.shardMap)
+    if (this.shardGroup && shardOf(map, this.id) !== this.shardGroup.shard) return
+    this.adoptMap(map, nowMs, true)
   }
 
   private adoptMap(map: ShardMap, nowMs: number, persist: boolean): void {

@@ -52,6 +52,35 @@ describe('shard assignment and removal', () => {
     expect([...shards.values()].every((v) => v.length >= 3 && v.length <= 9)).toBe(true)
   })
 
+  it('a founder whose view reaches N only after its shard elected a leader takes the bootstrap map then', () => {
+    // Its shard mates deal the map and elect a leader, whose appends make it join its shard with
+    // no map while its view is one short of N. Until a global leader announces the shard count
+    // it has none; it used to keep none, and leading its shard it refused every global PreVote
+    // (no-map) and started none: a 100-node launch whose founding shards were 3 of 5 led so never
+    // elected a global leader (performance.md, "Session 11").
+    const ids = testIds(15)
+    const late = ids[0] as NodeId
+    const net = new TestNet({ ids, config: lanConclaveConfig(), seed: 27, shortViews: [late] })
+    net.runFor(400)
+    expect(net.globalLeaders()).toEqual([])
+    expect(net.machine(late).status(net.nowMs).shard).toBe(0)
+    expect(net.machine(late).shardMap()).toBeUndefined()
+    // Its view is complete now; the membership frame that completed it is where a real node
+    // looks (this static membership has none of its own, and a follower that hears its leader
+    // does not tick).
+    net.world.shortViews.delete(late)
+    net.machine(late).receive(ids[1] as NodeId, 'membership', new Uint8Array(), net.nowMs)
+    net.flush(late)
+    // The bootstrap deal itself (voters listed), not the empty one an announcement would give.
+    const map = net.machine(late).shardMap()
+    expect([...(map?.shards.values() ?? [])].map((v) => v.length)).toEqual([5, 5, 5])
+    expect(net.machine(late).status(net.nowMs).shard).toBe(0)
+    net.runFor(2000)
+    const [leader, ...others] = net.globalLeaders()
+    expect(others).toEqual([])
+    expect(net.machine(late).leader()?.id).toBe(leader)
+  })
+
   it('a dead voter is removed after the grace period and the shard keeps working', () => {
     const cfg = lanConclaveConfig()
     cfg.shardMap.deadGraceMs = 1000

@@ -22,6 +22,8 @@ export interface FakeWorld {
   shardOf: Map<NodeId, number | null>
   observers: Set<NodeId>
   roles: Map<NodeId, string[]>
+  /** Nodes whose membership view is one member short (it has not met everyone yet). */
+  shortViews: Set<NodeId>
 }
 
 /** A perfect membership oracle: everyone alive unless the test crashed it (then dead at once). */
@@ -58,7 +60,8 @@ export function staticMembership(id: NodeId, world: FakeWorld): MembershipLike {
     },
     member: (m: NodeId) => (world.ids().includes(m) ? view(m) : undefined),
     members: () => world.ids().map(view),
-    aliveCount: () => world.ids().filter((m) => !world.deadSinceMs.has(m)).length,
+    aliveCount: () =>
+      world.ids().filter((m) => !world.deadSinceMs.has(m)).length - (world.shortViews.has(id) ? 1 : 0),
     health: () => 0,
     syncWithStranger() {}, // every member is in the static view
     rejections: new RejectionCounter(),
@@ -80,6 +83,8 @@ export interface TestNetOptions {
   bootstrapExpect?: number
   priorities?: Map<NodeId, number>
   observers?: NodeId[]
+  /** Nodes whose membership view starts one member short (FakeWorld.shortViews; tests clear it). */
+  shortViews?: NodeId[]
   /**
    * Each message takes latencyMs plus a uniform extra in [0, latencyJitterMs) (a busy host's
    * scheduling delay), never overtaking an earlier one between the same two nodes (streams are
@@ -129,6 +134,7 @@ export class TestNet {
       shardOf: new Map(),
       observers: new Set(opts.observers ?? []),
       roles: new Map(),
+      shortViews: new Set(opts.shortViews ?? []),
     }
     this.bootstrapExpect = opts.bootstrapExpect ?? opts.ids.length - (opts.observers?.length ?? 0)
     for (const id of opts.ids) this.start(id)

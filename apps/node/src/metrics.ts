@@ -113,6 +113,16 @@ export class NodeMetrics {
         lines.push(`${name}_bucket{${labels}le="${b}"} ${cum}`)
       }
     }
+    // Counters kept per election phase and one more label (the global election's records).
+    const perPhase = (
+      name: string,
+      label: string,
+      byPhase: Readonly<Record<string, Readonly<Record<string, number>>>>,
+    ) => {
+      for (const [phase, counts] of Object.entries(byPhase))
+        for (const [key, n] of Object.entries(counts))
+          lines.push(`${name}{phase="${phase}",${label}="${key}"} ${n}`)
+    }
     metric('conclave_is_leader', 'gauge', '1 while this node holds the global lease')
     lines.push(`conclave_is_leader ${s.isLeader() ? 1 : 0}`)
     metric(
@@ -270,9 +280,7 @@ export class NodeMetrics {
         'counter',
         "this node's global election rounds that ended, by phase and how (won, timed-out, stepped-back, superseded, shard-lost, no-own-vote)",
       )
-      for (const [phase, ends] of Object.entries(ge.ended))
-        for (const [end, n] of Object.entries(ends))
-          lines.push(`conclave_global_rounds_total{phase="${phase}",end="${end}"} ${n}`)
+      perPhase('conclave_global_rounds_total', 'end', ge.ended)
       metric(
         'conclave_global_timeouts_without_shard_lease_total',
         'counter',
@@ -290,9 +298,7 @@ export class NodeMetrics {
         'counter',
         "answers to this node's own global (pre)vote requests: granted or refused in their round, or late",
       )
-      for (const [phase, a] of Object.entries(ge.answers))
-        for (const [result, n] of Object.entries(a))
-          lines.push(`conclave_global_answers_total{phase="${phase}",result="${result}"} ${n}`)
+      perPhase('conclave_global_answers_total', 'result', ge.answers)
       metric(
         'conclave_global_answer_ms',
         'histogram',
@@ -305,9 +311,7 @@ export class NodeMetrics {
         'counter',
         "how this node answered other candidates' global (pre)vote requests: granted, or the refusing rule",
       )
-      for (const [phase, a] of Object.entries(ge.answered))
-        for (const [answer, n] of Object.entries(a))
-          lines.push(`conclave_global_answered_total{phase="${phase}",answer="${answer}"} ${n}`)
+      perPhase('conclave_global_answered_total', 'answer', ge.answered)
     }
     if (d) {
       metric('conclave_timer_lateness_ms', 'histogram', "the driver's timer runs by ms after their deadline")

@@ -36,8 +36,9 @@ const usage = `pnpm sim election --nodes N --seed S --scenario NAME[,NAME…|all
                   each view is full; converged: the founders start from the converged membership
                   view (restarts and later joiners still join through the seeds)
   --timing X      lan (default): the LAN preset's global group (120 ms heartbeats, 300-600 ms
-                  election timeout); local: the local preset's global, shard and membership
-                  settings (the real-process bench's; network still --network lan); raft-paper: the global AND shard groups at the baselines' own
+                  election timeout); local: the local preset's global, shard, membership and
+                  shard-map settings (the real-process bench's; the network model stays LAN);
+                  raft-paper: the global AND shard groups at the baselines' own
                   timing (50 ms heartbeats, 150-300 ms; global lease 127 ms, continuous only with
                   the shard heartbeat at 50 ms too), for the equal-timing comparison
   --crash-jitter MS  before each crash wait a random 0..MS ms (default 0), so the crash falls at

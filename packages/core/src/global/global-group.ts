@@ -499,10 +499,11 @@ export class GlobalGroup {
       this.voteCast(sg.shard, this.term, this.id, nowMs)
       this.grants.add(sg.shard)
     } else {
-      this.selfVoteIndex = sg.propose(
-        { kind: 'global-vote', globalTerm: this.term, candidate: this.id },
-        nowMs,
-      )
+      // A one-voter shard commits the entry inside propose(), before its index comes back, and
+      // onShardCommit must already know it (else a one-node cluster never counted its own vote).
+      this.selfVoteIndex = sg.log.lastIndex + 1
+      if (sg.propose({ kind: 'global-vote', globalTerm: this.term, candidate: this.id }, nowMs) === undefined)
+        this.selfVoteIndex = undefined
     }
     this.broadcast(
       { type: 'gvote', term: this.term, candShard: sg.shard, mapVersion: own.version, mapTerm: own.term },
@@ -660,9 +661,11 @@ export class GlobalGroup {
       this.sendTo(from, { type: 'gvote-resp', term: m.term, shard: sg.shard, granted: true })
       return
     }
-    const index = sg.propose({ kind: 'global-vote', globalTerm: m.term, candidate: from }, nowMs)
-    if (index !== undefined)
-      this.pendingVotes.set(index, { term: m.term, candidate: from, candShard: m.candShard })
+    // Registered before propose(), which commits at once in a one-voter shard (see startVote).
+    const index = sg.log.lastIndex + 1
+    this.pendingVotes.set(index, { term: m.term, candidate: from, candShard: m.candShard })
+    if (sg.propose({ kind: 'global-vote', globalTerm: m.term, candidate: from }, nowMs) === undefined)
+      this.pendingVotes.delete(index)
   }
 
   private onVoteResponse(_from: NodeId, m: GlobalMessage & { type: 'gvote-resp' }, nowMs: number): void {

@@ -81,6 +81,12 @@ describe('shard assignment and removal', () => {
     expect(net.machine(late).leader()?.id).toBe(leader)
   })
 
+  it('a one-node cluster elects itself global leader (its one-voter shard commits its own vote at once)', () => {
+    const net = new TestNet({ ids: testIds(1), config: lanConclaveConfig(), seed: 5 })
+    net.runFor(3000)
+    expect(net.globalLeaders()).toEqual(['node-000'])
+  })
+
   it('a dead voter is removed after the grace period and the shard keeps working', () => {
     const cfg = lanConclaveConfig()
     cfg.shardMap.deadGraceMs = 1000
